@@ -1,0 +1,62 @@
+package refreshing
+
+import "time"
+
+// Session is one sign-in on one device, carried by a refresh token.
+//
+// Only hashes of refresh tokens are kept: TokenHash is SHA-256 of the token
+// that is live now, PrevHash that of the token it replaced (kept so that a
+// racing client presenting it within the grace window can be served). The
+// token chain is deterministic (see Service), so Generation tells how many
+// rotations the session has seen.
+type Session struct {
+	ID           string // opaque, random; also embedded in the session's refresh tokens
+	UserID       int64
+	ClientID     string // the OAuth client it was issued to; "" for the /api endpoints
+	DeviceID     string // the client's own device identifier (Strapi 5), may be ""
+	Description  string
+	UserAgent    string
+	IP           string
+	CreatedAt    time.Time
+	LastActivity time.Time
+	ExpiresAt    time.Time // absolute expiry; zero means never
+	RevokedAt    time.Time // zero while not revoked
+	RevokeReason string    // why it was revoked (see the Reason constants)
+
+	Generation int64     // number of rotations so far; the live token is the chain's Generation-th
+	TokenHash  []byte    // SHA-256 of the live refresh token
+	PrevHash   []byte    // SHA-256 of the token retired by the last rotation; nil before the first
+	RotatedAt  time.Time // when the last rotation happened; zero before the first
+}
+
+// Reasons recorded in Session.RevokeReason.
+const (
+	ReasonLogout         = "logout"          // the user signed out this session
+	ReasonReuseDetected  = "reuse_detected"  // a retired refresh token was presented after the grace window
+	ReasonPasswordChange = "password_change" // the user changed their password
+	ReasonBlocked        = "blocked"         // an administrator blocked the user
+	ReasonDeleted        = "user_deleted"    // the user was deleted
+	ReasonSessionLimit   = "session_limit"   // evicted by the per-user session limit
+	ReasonReplaced       = "replaced"        // a new login from the same device id replaced it
+	ReasonAdmin          = "admin"           // an administrator revoked it
+	ReasonSignOutOthers  = "signed_out_elsewhere"
+)
+
+// Revoked reports whether the session has been revoked.
+func (s *Session) Revoked() bool { return !s.RevokedAt.IsZero() }
+
+// Active reports whether the session can still be used at now under settings:
+// not revoked, not past its absolute expiry, and not idle for longer than the
+// idle timeout.
+func (s *Session) Active(now time.Time, st Settings) bool {
+	if s.Revoked() {
+		return false
+	}
+	if !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt) {
+		return false
+	}
+	if st.RefreshIdle > 0 && now.Sub(s.LastActivity) >= st.RefreshIdle {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,166 @@
+package refreshing
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Settings is the runtime policy: what an administrator may change while the
+// service runs. A new database starts from DefaultSettings overridden by the
+// REFRESHING_* environment variables (see SettingsFromEnv); afterwards the
+// persisted value wins.
+type Settings struct {
+	AccessTTL         time.Duration // lifetime of a JWT access token
+	RefreshTTL        time.Duration // absolute lifetime of a session; 0 = never expires
+	RefreshIdle       time.Duration // idle timeout measured from LastActivity; 0 = none
+	Rotation          bool          // rotate the refresh token on every exchange
+	ReuseGrace        time.Duration // how long a just-retired token still exchanges
+	MaxSessions       int           // active sessions per user; 0 = unlimited
+	IssueOnLogin      bool          // add a refresh token to login and register responses
+	Registration      bool          // allow POST /api/auth/local/register
+	EmailConfirmation bool          // new accounts must be confirmed before they log in
+}
+
+// DefaultSettings returns the contract's defaults.
+func DefaultSettings() Settings {
+	return Settings{
+		AccessTTL:    15 * time.Minute,
+		RefreshTTL:   720 * time.Hour,
+		Rotation:     true,
+		ReuseGrace:   10 * time.Second,
+		IssueOnLogin: true,
+		Registration: true,
+	}
+}
+
+// Validate reports the first nonsensical value as a *FieldError.
+func (s Settings) Validate() error {
+	switch {
+	case s.AccessTTL <= 0:
+		return Invalid("accessTTL", "must be positive")
+	case s.AccessTTL > 24*time.Hour:
+		return Invalid("accessTTL", "must be at most 24h: access tokens cannot be revoked offline")
+	case s.RefreshTTL < 0:
+		return Invalid("refreshTTL", "must not be negative (0 means never)")
+	case s.RefreshIdle < 0:
+		return Invalid("refreshIdle", "must not be negative (0 means none)")
+	case s.ReuseGrace < 0:
+		return Invalid("reuseGrace", "must not be negative")
+	case s.ReuseGrace > 5*time.Minute:
+		return Invalid("reuseGrace", "must be at most 5m: a longer window lets a stolen token live on")
+	case s.MaxSessions < 0:
+		return Invalid("maxSessions", "must not be negative (0 means unlimited)")
+	}
+	return nil
+}
+
+// SettingsFromEnv returns DefaultSettings overridden by the contract's
+// REFRESHING_* variables, read through getenv. It fails on an unparsable
+// value, naming the variable.
+func SettingsFromEnv(getenv func(string) string) (Settings, error) {
+	s := DefaultSettings()
+	durations := []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"REFRESHING_ACCESS_TTL", &s.AccessTTL},
+		{"REFRESHING_REFRESH_TTL", &s.RefreshTTL},
+		{"REFRESHING_REFRESH_IDLE", &s.RefreshIdle},
+		{"REFRESHING_REUSE_GRACE", &s.ReuseGrace},
+	}
+	for _, d := range durations {
+		if v := getenv(d.name); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil {
+				return s, fmt.Errorf("%s: %w", d.name, err)
+			}
+			*d.dst = x
+		}
+	}
+	bools := []struct {
+		name string
+		dst  *bool
+	}{
+		{"REFRESHING_ROTATION", &s.Rotation},
+		{"REFRESHING_ISSUE_ON_LOGIN", &s.IssueOnLogin},
+		{"REFRESHING_REGISTRATION", &s.Registration},
+		{"REFRESHING_EMAIL_CONFIRMATION", &s.EmailConfirmation},
+	}
+	for _, b := range bools {
+		if v := getenv(b.name); v != "" {
+			x, err := strconv.ParseBool(v)
+			if err != nil {
+				return s, fmt.Errorf("%s: %w", b.name, err)
+			}
+			*b.dst = x
+		}
+	}
+	if v := getenv("REFRESHING_MAX_SESSIONS"); v != "" {
+		x, err := strconv.Atoi(v)
+		if err != nil {
+			return s, fmt.Errorf("REFRESHING_MAX_SESSIONS: %w", err)
+		}
+		s.MaxSessions = x
+	}
+	if err := s.Validate(); err != nil {
+		return s, fmt.Errorf("settings from environment: %w", err)
+	}
+	return s, nil
+}
+
+// settingsJSON is the stable persisted form: durations as Go duration strings.
+type settingsJSON struct {
+	AccessTTL         string `json:"accessTTL"`
+	RefreshTTL        string `json:"refreshTTL"`
+	RefreshIdle       string `json:"refreshIdle"`
+	Rotation          bool   `json:"rotation"`
+	ReuseGrace        string `json:"reuseGrace"`
+	MaxSessions       int    `json:"maxSessions"`
+	IssueOnLogin      bool   `json:"issueOnLogin"`
+	Registration      bool   `json:"registration"`
+	EmailConfirmation bool   `json:"emailConfirmation"`
+}
+
+// MarshalJSON encodes durations as Go duration strings ("15m0s"), the form
+// stores persist and the admin screen shows.
+func (s Settings) MarshalJSON() ([]byte, error) {
+	return json.Marshal(settingsJSON{
+		AccessTTL: s.AccessTTL.String(), RefreshTTL: s.RefreshTTL.String(),
+		RefreshIdle: s.RefreshIdle.String(), Rotation: s.Rotation,
+		ReuseGrace: s.ReuseGrace.String(), MaxSessions: s.MaxSessions,
+		IssueOnLogin: s.IssueOnLogin, Registration: s.Registration,
+		EmailConfirmation: s.EmailConfirmation,
+	})
+}
+
+// UnmarshalJSON decodes what MarshalJSON wrote. Fields that are absent keep
+// their default, so settings saved by an older version gain new fields' defaults.
+func (s *Settings) UnmarshalJSON(b []byte) error {
+	d := DefaultSettings()
+	j := settingsJSON{
+		AccessTTL: d.AccessTTL.String(), RefreshTTL: d.RefreshTTL.String(),
+		RefreshIdle: d.RefreshIdle.String(), Rotation: d.Rotation,
+		ReuseGrace: d.ReuseGrace.String(), MaxSessions: d.MaxSessions,
+		IssueOnLogin: d.IssueOnLogin, Registration: d.Registration,
+		EmailConfirmation: d.EmailConfirmation,
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	out := Settings{Rotation: j.Rotation, MaxSessions: j.MaxSessions, IssueOnLogin: j.IssueOnLogin,
+		Registration: j.Registration, EmailConfirmation: j.EmailConfirmation}
+	for _, p := range []struct {
+		v   string
+		dst *time.Duration
+	}{{j.AccessTTL, &out.AccessTTL}, {j.RefreshTTL, &out.RefreshTTL}, {j.RefreshIdle, &out.RefreshIdle}, {j.ReuseGrace, &out.ReuseGrace}} {
+		x, err := time.ParseDuration(p.v)
+		if err != nil {
+			return err
+		}
+		*p.dst = x
+	}
+	*s = out
+	return nil
+}
