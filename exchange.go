@@ -1,0 +1,340 @@
+package refreshing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Outcome says how an exchange ended; metrics and the audit log use it.
+type Outcome string
+
+// Exchange outcomes.
+const (
+	OutcomeRotated       Outcome = "rotated"        // a new token replaced the presented one
+	OutcomeKept          Outcome = "kept"           // rotation is off: the same token goes on
+	OutcomeGrace         Outcome = "grace"          // a just-retired token, within the grace window
+	OutcomeReuseDetected Outcome = "reuse_detected" // a retired token after the window: session revoked
+	OutcomeExpired       Outcome = "expired"        // past its absolute or idle expiry
+	OutcomeRevoked       Outcome = "revoked"        // the session was revoked
+	OutcomeInvalid       Outcome = "invalid"        // unknown or malformed
+)
+
+// ExchangeError is the error of a failed exchange: it is ErrInvalidToken
+// (errors.Is) and says why in Outcome.
+type ExchangeError struct{ Outcome Outcome }
+
+// Error implements error.
+func (e *ExchangeError) Error() string { return "invalid refresh token: " + string(e.Outcome) }
+
+// Is makes an ExchangeError match ErrInvalidToken.
+func (e *ExchangeError) Is(target error) bool { return target == ErrInvalidToken }
+
+// ExchangeOutcome returns the outcome err reports, OutcomeRotated for nil,
+// and "" for errors that are not about the token (storage faults).
+func ExchangeOutcome(err error) Outcome {
+	var ee *ExchangeError
+	switch {
+	case err == nil:
+		return OutcomeRotated
+	case errors.As(err, &ee):
+		return ee.Outcome
+	}
+	return ""
+}
+
+func invalid(o Outcome) error { return &ExchangeError{Outcome: o} }
+
+// tokenMatch says where a presented token stands in its session's chain.
+type tokenMatch int
+
+const (
+	matchNone    tokenMatch = iota // not a token of this session
+	matchCurrent                   // the live token
+	matchPrev                      // the token retired by the last rotation
+	matchOlder                     // a genuine token retired before that
+)
+
+// match locates token (of generation gen) in sess's chain, in constant time
+// per comparison.
+func (s *Service) match(sess *Session, gen int64, token string) tokenMatch {
+	h := hashToken(token)
+	switch {
+	case gen == sess.Generation:
+		if sameHash(h, sess.TokenHash) {
+			return matchCurrent
+		}
+	case gen == sess.Generation-1:
+		if sameHash(h, sess.PrevHash) {
+			return matchPrev
+		}
+	case gen >= 0 && gen < sess.Generation-1 && sess.Generation-gen <= maxChainWalk:
+		t := token
+		for g := gen; g < sess.Generation; g++ {
+			t = nextToken(s.chainKey, sess.ID, g, t)
+		}
+		if sameHash(hashToken(t), sess.TokenHash) {
+			return matchOlder
+		}
+	}
+	return matchNone
+}
+
+// Exchange trades a refresh token for a new access token and the refresh
+// token to use next (the successor when rotation is on, the same token when
+// off). The rules, in the contract's words:
+//   - a just-retired token presented again within the reuse grace window
+//     succeeds and yields the live successor, so racing tabs all keep a
+//     working token;
+//   - a retired token presented after the window revokes the whole session
+//     (reason reuse_detected);
+//   - expired (absolute or idle) or revoked sessions, blocked users and
+//     tokens bound to another client are refused.
+//
+// Every refusal is an *ExchangeError, which errors.Is ErrInvalidToken.
+func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (*Grant, error) {
+	sid, gen, ok := parseToken(token)
+	if !ok {
+		return nil, invalid(OutcomeInvalid)
+	}
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A lost compare-and-swap means another request rotated the token
+	// between our read and our write: read again and decide again (the
+	// second read sees the token as retired, inside the grace window).
+	for attempt := 0; ; attempt++ {
+		g, err := s.exchangeOnce(ctx, sid, gen, token, st, ci)
+		if errors.Is(err, ErrStale) && attempt < 3 {
+			continue
+		}
+		return g, err
+	}
+}
+
+func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token string, st Settings, ci ClientInfo) (*Grant, error) {
+	sess, err := s.store.Session(ctx, sid)
+	if errors.Is(err, ErrNotFound) {
+		return nil, invalid(OutcomeInvalid)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	m := s.match(sess, gen, token)
+	if m == matchNone {
+		return nil, invalid(OutcomeInvalid)
+	}
+	if sess.ClientID != "" && sess.ClientID != ci.ClientID {
+		// RFC 6749 section 6: a refresh token is bound to its client.
+		return nil, invalid(OutcomeInvalid)
+	}
+	now := s.clock()
+	if sess.Revoked() {
+		return nil, invalid(OutcomeRevoked)
+	}
+	if !sess.Active(now, st) {
+		return nil, invalid(OutcomeExpired)
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, invalid(OutcomeRevoked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	if u.Blocked {
+		return nil, invalid(OutcomeRevoked)
+	}
+
+	next, outcome := token, OutcomeKept
+	switch {
+	case m == matchCurrent && !st.Rotation:
+		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
+			return nil, s.storeErr("touch session", err)
+		}
+	case m == matchCurrent:
+		next, outcome = nextToken(s.chainKey, sess.ID, gen, token), OutcomeRotated
+		err := s.store.RotateSession(ctx, Rotation{SessionID: sess.ID, Generation: gen, NewHash: hashToken(next), At: now})
+		if err != nil {
+			return nil, s.storeErr("rotate session", err)
+		}
+		sess.Generation, sess.PrevHash, sess.TokenHash = gen+1, sess.TokenHash, hashToken(next)
+		sess.RotatedAt, sess.LastActivity = now, now
+	case m == matchPrev && now.Sub(sess.RotatedAt) <= st.ReuseGrace:
+		next, outcome = nextToken(s.chainKey, sess.ID, gen, token), OutcomeGrace
+		if !sameHash(hashToken(next), sess.TokenHash) {
+			return nil, invalid(OutcomeInvalid) // the chain key changed: cannot serve it
+		}
+		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
+			return nil, s.storeErr("touch session", err)
+		}
+	default: // a retired token after the grace window, or an older one: theft
+		if err := s.store.RevokeSession(ctx, sess.ID, ReasonReuseDetected, now); err != nil {
+			return nil, fmt.Errorf("revoke reused session: %w", err)
+		}
+		return nil, invalid(OutcomeReuseDetected)
+	}
+	if outcome != OutcomeRotated {
+		sess.LastActivity = now
+	}
+	access, exp, err := s.sign(u, sess.ID, now, st)
+	if err != nil {
+		return nil, err
+	}
+	return &Grant{AccessToken: access, AccessExpiresAt: exp, RefreshToken: next, User: u, Session: sess}, nil
+}
+
+// storeErr passes ErrStale through for a retry, and wraps anything else.
+func (s *Service) storeErr(op string, err error) error {
+	if errors.Is(err, ErrStale) || errors.Is(err, ErrNotFound) {
+		return ErrStale
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// sessionOf returns the session a refresh token genuinely belongs to (its
+// live, previous or an older token), or nil if it belongs to none.
+func (s *Service) sessionOf(ctx context.Context, token string) (*Session, error) {
+	sid, gen, ok := parseToken(token)
+	if !ok {
+		return nil, nil
+	}
+	sess, err := s.store.Session(ctx, sid)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	if s.match(sess, gen, token) == matchNone {
+		return nil, nil
+	}
+	return sess, nil
+}
+
+// Revoke ends the session a refresh token belongs to. Unknown, malformed and
+// already revoked tokens succeed silently (nothing is revealed); a storage
+// failure is an error, never a false success.
+func (s *Service) Revoke(ctx context.Context, token string) error {
+	sess, err := s.sessionOf(ctx, token)
+	if err != nil || sess == nil || sess.Revoked() {
+		return err
+	}
+	if err := s.store.RevokeSession(ctx, sess.ID, ReasonLogout, s.clock()); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	return nil
+}
+
+// Sessions lists the caller's active sessions, most recently active first.
+func (s *Service) Sessions(ctx context.Context, p *Principal) ([]Session, error) {
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	all, err := s.store.UserSessions(ctx, p.User.ID, now)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	active := all[:0]
+	for _, sess := range all {
+		if sess.Active(now, st) {
+			active = append(active, sess)
+		}
+	}
+	return active, nil
+}
+
+// RevokeOwnSession ends one of the caller's sessions. Another user's session
+// id, or an unknown one, is ErrNotFound.
+func (s *Service) RevokeOwnSession(ctx context.Context, p *Principal, id string) error {
+	sess, err := s.store.Session(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && sess.UserID != p.User.ID) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("load session: %w", err)
+	}
+	if err := s.store.RevokeSession(ctx, id, ReasonLogout, s.clock()); err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	return nil
+}
+
+// Scopes of RevokeOwnSessions.
+const (
+	ScopeOthers = "others" // every session but the caller's own
+	ScopeAll    = "all"    // every session, the caller's own included
+)
+
+// RevokeOwnSessions signs the caller out of every other device (ScopeOthers)
+// or of all (ScopeAll). It returns how many sessions it ended.
+func (s *Service) RevokeOwnSessions(ctx context.Context, p *Principal, scope string) (int, error) {
+	r := Revocation{UserID: p.User.ID, Reason: ReasonLogout, At: s.clock()}
+	switch scope {
+	case ScopeOthers:
+		r.Except, r.Reason = p.SessionID, ReasonSignOutOthers
+	case ScopeAll:
+	default:
+		return 0, Invalid("scope", `scope must be "others" or "all"`)
+	}
+	n, err := s.store.RevokeSessions(ctx, r)
+	if err != nil {
+		return 0, fmt.Errorf("revoke sessions: %w", err)
+	}
+	return n, nil
+}
+
+// Logout is the input of Logout (Strapi 5's /api/auth/logout).
+type Logout struct {
+	Principal    *Principal // from a bearer access token, or nil
+	RefreshToken string     // from the body or the cookie, or ""
+	DeviceID     string     // revoke that device's sessions
+	All          bool       // revoke every session of the user
+}
+
+// Logout ends the current session (the access token's, or the refresh
+// token's), the sessions of one device, or all of the user's. It returns
+// ErrUnauthenticated when neither credential identifies a user; a refresh
+// token that is unknown or already revoked is a silent success.
+func (s *Service) Logout(ctx context.Context, l Logout) error {
+	if err := checkText("deviceId", l.DeviceID, false, MaxTextLen); err != nil {
+		return err
+	}
+	var userID int64
+	current := ""
+	switch {
+	case l.Principal != nil:
+		userID, current = l.Principal.User.ID, l.Principal.SessionID
+	case l.RefreshToken != "":
+		sess, err := s.sessionOf(ctx, l.RefreshToken)
+		if err != nil {
+			return err
+		}
+		if sess == nil || sess.Revoked() {
+			return nil
+		}
+		userID, current = sess.UserID, sess.ID
+	default:
+		return ErrUnauthenticated
+	}
+	now := s.clock()
+	var err error
+	switch {
+	case l.All:
+		_, err = s.store.RevokeSessions(ctx, Revocation{UserID: userID, Reason: ReasonLogout, At: now})
+	case l.DeviceID != "":
+		_, err = s.store.RevokeSessions(ctx, Revocation{UserID: userID, DeviceID: l.DeviceID, Reason: ReasonLogout, At: now})
+	case current != "":
+		err = s.store.RevokeSession(ctx, current, ReasonLogout, now)
+		if errors.Is(err, ErrNotFound) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,257 @@
+// Package jwt signs and verifies Refreshing's access tokens and publishes the
+// public keys as a JWKS. It is the one place that knows the JWT library.
+//
+// Two modes exist. The default signs with Ed25519 ("EdDSA") under a key id
+// ("kid"), with the RFC 9068 header "typ: at+jwt"; several keys may be known
+// at once so that a rotated-out key keeps verifying the tokens it signed. The
+// Strapi-compatible mode signs HS256 with a shared secret, so that a Strapi
+// server configured with the same secret accepts the tokens.
+package jwt
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	gojwt "github.com/golang-jwt/jwt/v5"
+)
+
+// Algorithms.
+const (
+	EdDSA = "EdDSA"
+	HS256 = "HS256"
+)
+
+// MaxTokenLength bounds what Verify will even try to parse: a real token is a
+// few hundred bytes, and anything far larger is an attack on the parser.
+const MaxTokenLength = 4096
+
+// Leeway is the clock skew tolerated on exp and nbf. The server verifies
+// tokens it signed with its own clock, so one second is plenty.
+const Leeway = time.Second
+
+// ErrInvalid is returned (wrapped) for every token that does not verify.
+var ErrInvalid = errors.New("invalid access token")
+
+// Claims are the claims of an access token.
+type Claims struct {
+	Issuer    string    // iss
+	Subject   string    // sub: the user id as a decimal string
+	UserID    int64     // id: the numeric user id, for Strapi
+	SessionID string    // sid: the session the token was issued from
+	ID        string    // jti
+	IssuedAt  time.Time // iat
+	ExpiresAt time.Time // exp
+}
+
+// wireClaims is the JSON form.
+type wireClaims struct {
+	UserID    int64  `json:"id"`
+	SessionID string `json:"sid,omitempty"`
+	gojwt.RegisteredClaims
+}
+
+// Key is an Ed25519 signing key with its key id.
+type Key struct {
+	ID      string
+	Private ed25519.PrivateKey
+}
+
+// GenerateKey returns a new Ed25519 key whose id is its RFC 7638 thumbprint.
+func GenerateKey() (Key, error) {
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return Key{}, fmt.Errorf("generate ed25519 key: %w", err)
+	}
+	return Key{ID: Thumbprint(priv.Public().(ed25519.PublicKey)), Private: priv}, nil
+}
+
+// Material returns the bytes to persist for k (the 32-byte seed).
+func (k Key) Material() []byte { return k.Private.Seed() }
+
+// KeyFromMaterial rebuilds a Key persisted with Material.
+func KeyFromMaterial(id string, material []byte) (Key, error) {
+	if len(material) != ed25519.SeedSize {
+		return Key{}, fmt.Errorf("key %q: want a %d-byte ed25519 seed, have %d bytes", id, ed25519.SeedSize, len(material))
+	}
+	return Key{ID: id, Private: ed25519.NewKeyFromSeed(material)}, nil
+}
+
+// Thumbprint returns the RFC 7638 JWK thumbprint of an Ed25519 public key.
+func Thumbprint(pub ed25519.PublicKey) string {
+	// RFC 7638: the required members in lexicographic order, no whitespace.
+	canon := `{"crv":"Ed25519","kty":"OKP","x":"` + base64.RawURLEncoding.EncodeToString(pub) + `"}`
+	sum := sha256.Sum256([]byte(canon))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// keyset is an immutable snapshot of the keys in use.
+type keyset struct {
+	active Key
+	byID   map[string]ed25519.PublicKey
+	jwks   []byte
+}
+
+// Signer signs and verifies access tokens. It is safe for concurrent use; its
+// keys can be replaced while it is in use (SetKeys).
+type Signer struct {
+	issuer string
+	secret []byte // HS256 mode when not nil
+	keys   atomic.Pointer[keyset]
+	parser *gojwt.Parser
+	now    func() time.Time
+}
+
+// NewEdDSA returns a Signer that signs with keys[0] and verifies with any of
+// keys. now is the clock used for verification.
+func NewEdDSA(issuer string, keys []Key, now func() time.Time) (*Signer, error) {
+	s := &Signer{issuer: issuer, now: now}
+	if err := s.SetKeys(keys); err != nil {
+		return nil, err
+	}
+	s.parser = s.newParser(EdDSA)
+	return s, nil
+}
+
+// NewHS256 returns a Strapi-compatible Signer that signs and verifies with secret.
+func NewHS256(issuer string, secret []byte, now func() time.Time) (*Signer, error) {
+	if len(secret) == 0 {
+		return nil, errors.New("jwt: empty HS256 secret")
+	}
+	s := &Signer{issuer: issuer, secret: secret, now: now}
+	s.keys.Store(&keyset{jwks: []byte(`{"keys":[]}`)})
+	s.parser = s.newParser(HS256)
+	return s, nil
+}
+
+func (s *Signer) newParser(alg string) *gojwt.Parser {
+	return gojwt.NewParser(
+		gojwt.WithValidMethods([]string{alg}),
+		gojwt.WithExpirationRequired(),
+		gojwt.WithIssuedAt(),
+		gojwt.WithLeeway(Leeway),
+		gojwt.WithIssuer(s.issuer),
+		gojwt.WithTimeFunc(s.now),
+	)
+}
+
+// SetKeys replaces the Ed25519 keys: keys[0] signs from now on, all verify.
+func (s *Signer) SetKeys(keys []Key) error {
+	if s.secret != nil {
+		return errors.New("jwt: HS256 signer has no key set")
+	}
+	if len(keys) == 0 {
+		return errors.New("jwt: no signing key")
+	}
+	ks := &keyset{active: keys[0], byID: make(map[string]ed25519.PublicKey, len(keys))}
+	type jwk struct {
+		Kty string `json:"kty"`
+		Crv string `json:"crv"`
+		X   string `json:"x"`
+		Kid string `json:"kid"`
+		Use string `json:"use"`
+		Alg string `json:"alg"`
+	}
+	var set struct {
+		Keys []jwk `json:"keys"`
+	}
+	for _, k := range keys {
+		pub := k.Private.Public().(ed25519.PublicKey)
+		ks.byID[k.ID] = pub
+		set.Keys = append(set.Keys, jwk{Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pub), Kid: k.ID, Use: "sig", Alg: EdDSA})
+	}
+	b, err := json.Marshal(set)
+	if err != nil {
+		return err
+	}
+	ks.jwks = b
+	s.keys.Store(ks)
+	return nil
+}
+
+// Algorithm returns the signing algorithm in use.
+func (s *Signer) Algorithm() string {
+	if s.secret != nil {
+		return HS256
+	}
+	return EdDSA
+}
+
+// JWKS returns the public keys as a JSON Web Key Set (empty in HS256 mode,
+// whose secret is never published).
+func (s *Signer) JWKS() []byte { return s.keys.Load().jwks }
+
+// Sign returns a signed token carrying c. Issuer is set to the Signer's.
+func (s *Signer) Sign(c Claims) (string, error) {
+	wc := wireClaims{
+		UserID:    c.UserID,
+		SessionID: c.SessionID,
+		RegisteredClaims: gojwt.RegisteredClaims{
+			Issuer:    s.issuer,
+			Subject:   c.Subject,
+			ID:        c.ID,
+			IssuedAt:  gojwt.NewNumericDate(c.IssuedAt),
+			ExpiresAt: gojwt.NewNumericDate(c.ExpiresAt),
+		},
+	}
+	if wc.Subject == "" {
+		wc.Subject = strconv.FormatInt(c.UserID, 10)
+	}
+	if s.secret != nil {
+		t := gojwt.NewWithClaims(gojwt.SigningMethodHS256, wc)
+		return t.SignedString(s.secret)
+	}
+	ks := s.keys.Load()
+	t := gojwt.NewWithClaims(gojwt.SigningMethodEdDSA, wc)
+	t.Header["kid"] = ks.active.ID
+	t.Header["typ"] = "at+jwt"
+	return t.SignedString(ks.active.Private)
+}
+
+// Verify checks token's signature (only the configured algorithm, never
+// "none"), issuer, exp (required) and nbf, and returns its claims. Every
+// failure wraps ErrInvalid.
+func (s *Signer) Verify(token string) (Claims, error) {
+	if len(token) > MaxTokenLength {
+		return Claims{}, fmt.Errorf("%w: too long", ErrInvalid)
+	}
+	var wc wireClaims
+	_, err := s.parser.ParseWithClaims(token, &wc, s.key)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	c := Claims{
+		Issuer: wc.Issuer, Subject: wc.Subject, UserID: wc.UserID, SessionID: wc.SessionID, ID: wc.ID,
+		ExpiresAt: wc.ExpiresAt.Time,
+	}
+	if wc.IssuedAt != nil {
+		c.IssuedAt = wc.IssuedAt.Time
+	}
+	if c.Subject != strconv.FormatInt(c.UserID, 10) {
+		return Claims{}, fmt.Errorf("%w: sub and id disagree", ErrInvalid)
+	}
+	return c, nil
+}
+
+// key is the parser's key lookup: the HS256 secret, or the Ed25519 public
+// key named by kid, for tokens typed at+jwt only.
+func (s *Signer) key(t *gojwt.Token) (any, error) {
+	if s.secret != nil {
+		return s.secret, nil
+	}
+	if typ, _ := t.Header["typ"].(string); typ != "at+jwt" && typ != "application/at+jwt" {
+		return nil, errors.New("not an access token (typ)")
+	}
+	kid, _ := t.Header["kid"].(string)
+	pub, ok := s.keys.Load().byID[kid]
+	if !ok {
+		return nil, errors.New("unknown kid")
+	}
+	return pub, nil
+}

@@ -1,0 +1,316 @@
+package refreshing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/refreshing/refreshing/internal/jwt"
+)
+
+// Config configures a Service. Store is required; everything else has a default.
+type Config struct {
+	Store  Store
+	Issuer string // the JWT "iss"; default "http://localhost:1337"
+	// JWTSecret, when not empty, selects Strapi-compatible HS256 signing.
+	JWTSecret []byte
+	// Settings seed a new database (SettingsFromEnv); default DefaultSettings.
+	Settings *Settings
+	// Hasher hashes passwords; default NewHasher(DefaultArgon2Params, 0).
+	Hasher *Hasher
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// SettingsTTL is how long the Service trusts the settings it read (other
+	// instances' changes take at most this long to apply); default 1s.
+	SettingsTTL time.Duration
+}
+
+// Service enforces every rule of Refreshing: registration and login, the
+// refresh-token life cycle (issue, rotate, grace, reuse detection, expiry,
+// limits, revocation), access tokens, and the operations of administrators.
+// It is safe for concurrent use.
+type Service struct {
+	store    Store
+	signer   *jwt.Signer
+	hasher   *Hasher
+	now      func() time.Time
+	chainKey []byte
+	ttl      time.Duration
+
+	mu         sync.Mutex
+	settings   Settings
+	settingsAt time.Time // when settings were read; zero forces a read
+}
+
+// Grant is what a successful login, registration or exchange hands out.
+type Grant struct {
+	AccessToken     string    // the JWT; empty when email confirmation is pending
+	AccessExpiresAt time.Time // when AccessToken expires
+	RefreshToken    string    // empty when none was issued
+	User            *User
+	Session         *Session // nil when no session was created
+}
+
+// ClientInfo describes the client making a request, for the session record.
+type ClientInfo struct {
+	UserAgent   string
+	IP          string
+	DeviceID    string // Strapi 5's deviceId: a new login from it replaces its previous session
+	Description string // free text the client chose ("token/request")
+	ClientID    string // the OAuth client; "" on /api
+}
+
+// Principal is the caller behind a verified access token.
+type Principal struct {
+	User      *User
+	SessionID string // "" when the token was issued without a session
+	Claims    jwt.Claims
+}
+
+// New returns a Service on cfg.Store. It creates on first start (and loads on
+// every later one) the signing key, the token chain key and the settings.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("refreshing: Config.Store is required")
+	}
+	s := &Service{store: cfg.Store, hasher: cfg.Hasher, now: cfg.Now, ttl: cfg.SettingsTTL}
+	if s.hasher == nil {
+		s.hasher = NewHasher(DefaultArgon2Params, 0)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.ttl == 0 {
+		s.ttl = time.Second
+	}
+	issuer := cfg.Issuer
+	if issuer == "" {
+		issuer = "http://localhost:1337"
+	}
+	seed := DefaultSettings()
+	if cfg.Settings != nil {
+		seed = *cfg.Settings
+	}
+	if err := seed.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := s.store.InitSettings(ctx, seed)
+	if err != nil {
+		return nil, fmt.Errorf("init settings: %w", err)
+	}
+	s.settings, s.settingsAt = st, s.clock()
+
+	s.chainKey, err = s.store.Secret(ctx, "refresh-chain-key", []byte(randomString(32)))
+	if err != nil {
+		return nil, fmt.Errorf("load chain key: %w", err)
+	}
+	if len(cfg.JWTSecret) > 0 {
+		s.signer, err = jwt.NewHS256(issuer, cfg.JWTSecret, s.clock)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	keys, err := s.loadKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		k, err := jwt.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		sk := SigningKey{ID: k.ID, Algorithm: jwt.EdDSA, Material: k.Material(), CreatedAt: s.clock()}
+		if err := s.store.AddSigningKey(ctx, sk, true); err != nil {
+			return nil, fmt.Errorf("store first signing key: %w", err)
+		}
+		if keys, err = s.loadKeys(ctx); err != nil {
+			return nil, err
+		}
+	}
+	s.signer, err = jwt.NewEdDSA(issuer, keys, s.clock)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadKeys reads the stored Ed25519 keys, newest first.
+func (s *Service) loadKeys(ctx context.Context) ([]jwt.Key, error) {
+	stored, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	keys := make([]jwt.Key, 0, len(stored))
+	for _, sk := range stored {
+		if sk.Algorithm != jwt.EdDSA {
+			continue
+		}
+		k, err := jwt.KeyFromMaterial(sk.ID, sk.Material)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// ReloadKeys re-reads the signing keys from the Store, so that a key rotated
+// by another instance or by the CLI is used here too.
+func (s *Service) ReloadKeys(ctx context.Context) error {
+	if s.signer.Algorithm() != jwt.EdDSA {
+		return nil
+	}
+	keys, err := s.loadKeys(ctx)
+	if err != nil {
+		return err
+	}
+	return s.signer.SetKeys(keys)
+}
+
+// RotateKey adds a new signing key, which signs every token from now on;
+// older keys keep verifying. It returns the new key id.
+func (s *Service) RotateKey(ctx context.Context) (string, error) {
+	if s.signer.Algorithm() != jwt.EdDSA {
+		return "", errors.New("key rotation applies to EdDSA signing only (HS256 uses --jwt-secret)")
+	}
+	k, err := jwt.GenerateKey()
+	if err != nil {
+		return "", err
+	}
+	sk := SigningKey{ID: k.ID, Algorithm: jwt.EdDSA, Material: k.Material(), CreatedAt: s.clock()}
+	if err := s.store.AddSigningKey(ctx, sk, false); err != nil {
+		return "", fmt.Errorf("store signing key: %w", err)
+	}
+	return k.ID, s.ReloadKeys(ctx)
+}
+
+// JWKS returns the public signing keys as a JSON Web Key Set.
+func (s *Service) JWKS() []byte { return s.signer.JWKS() }
+
+// SigningAlgorithm returns the JWT algorithm in use ("EdDSA" or "HS256").
+func (s *Service) SigningAlgorithm() string { return s.signer.Algorithm() }
+
+// clock returns the current time in UTC at the microsecond precision every
+// store round-trips.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Settings returns the settings in force, re-reading them from the Store
+// when the cached copy is older than the settings TTL.
+func (s *Service) Settings(ctx context.Context) (Settings, error) {
+	s.mu.Lock()
+	st, at := s.settings, s.settingsAt
+	s.mu.Unlock()
+	now := s.clock()
+	if !at.IsZero() && now.Sub(at) < s.ttl && !now.Before(at) {
+		return st, nil
+	}
+	st, err := s.store.Settings(ctx)
+	if err != nil {
+		return Settings{}, fmt.Errorf("read settings: %w", err)
+	}
+	s.mu.Lock()
+	s.settings, s.settingsAt = st, now
+	s.mu.Unlock()
+	return st, nil
+}
+
+// UpdateSettings validates and persists st; it applies here at once and on
+// other instances within the settings TTL.
+func (s *Service) UpdateSettings(ctx context.Context, st Settings) error {
+	if err := st.Validate(); err != nil {
+		return err
+	}
+	if err := s.store.SaveSettings(ctx, st); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	s.mu.Lock()
+	s.settings, s.settingsAt = st, s.clock()
+	s.mu.Unlock()
+	return nil
+}
+
+// Ready reports whether the Store answers.
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// issue creates a session (when withSession) and signs an access token for u.
+func (s *Service) issue(ctx context.Context, u *User, st Settings, ci ClientInfo, withSession bool) (*Grant, error) {
+	now := s.clock()
+	g := &Grant{User: u}
+	sid := ""
+	if withSession {
+		sess := &Session{
+			ID: newSessionID(), UserID: u.ID, ClientID: ci.ClientID, DeviceID: ci.DeviceID,
+			Description: ci.Description, UserAgent: ci.UserAgent, IP: ci.IP,
+			CreatedAt: now, LastActivity: now,
+		}
+		if st.RefreshTTL > 0 {
+			sess.ExpiresAt = now.Add(st.RefreshTTL)
+		}
+		token := firstToken(sess.ID)
+		sess.TokenHash = hashToken(token)
+		if err := s.store.CreateSession(ctx, sess, st.MaxSessions); err != nil {
+			return nil, fmt.Errorf("create session: %w", err)
+		}
+		g.Session, g.RefreshToken, sid = sess, token, sess.ID
+	}
+	var err error
+	g.AccessToken, g.AccessExpiresAt, err = s.sign(u, sid, now, st)
+	return g, err
+}
+
+// sign returns an access token for u in session sid.
+func (s *Service) sign(u *User, sid string, now time.Time, st Settings) (string, time.Time, error) {
+	exp := now.Add(st.AccessTTL)
+	tok, err := s.signer.Sign(jwt.Claims{
+		Subject: strconv.FormatInt(u.ID, 10), UserID: u.ID, SessionID: sid,
+		ID: randomString(12), IssuedAt: now, ExpiresAt: exp,
+	})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
+	}
+	return tok, exp, nil
+}
+
+// Authenticate verifies an access token and returns its caller. Beyond the
+// signature and lifetime, it rejects tokens of blocked or deleted users and
+// of revoked or expired sessions. Every rejection is ErrUnauthenticated.
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Principal, error) {
+	if accessToken == "" {
+		return nil, ErrUnauthenticated
+	}
+	c, err := s.signer.Verify(accessToken)
+	if err != nil {
+		return nil, ErrUnauthenticated
+	}
+	u, err := s.store.UserByID(ctx, c.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: user gone", ErrUnauthenticated)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	if u.Blocked {
+		return nil, fmt.Errorf("%w: user blocked", ErrUnauthenticated)
+	}
+	if c.SessionID != "" {
+		sess, err := s.store.Session(ctx, c.SessionID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: session gone", ErrUnauthenticated)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load session: %w", err)
+		}
+		st, err := s.Settings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if sess.UserID != u.ID || !sess.Active(s.clock(), st) {
+			return nil, fmt.Errorf("%w: session ended", ErrUnauthenticated)
+		}
+	}
+	return &Principal{User: u, SessionID: c.SessionID, Claims: c}, nil
+}
