@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+
+	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/postgres"
+	"github.com/refreshing/refreshing/internal/sqlite"
+)
+
+// config is the bootstrap configuration: what must be known before the
+// database is open. Runtime policy lives in refreshing.Settings.
+type config struct {
+	addr           string
+	db             string
+	issuer         string
+	jwtSecret      string
+	trustedProxies string
+	logFormat      string
+	logLevel       string
+}
+
+// flags returns a FlagSet for cmd whose defaults come from the environment,
+// so that a flag wins over its REFRESHING_* variable, which wins over the default.
+func flags(cmd string, getenv func(string) string, c *config) *flag.FlagSet {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.db, "db", env("REFRESHING_DB", "sqlite:data/refreshing.db"), "storage DSN")
+	fs.StringVar(&c.issuer, "issuer", env("REFRESHING_ISSUER", "http://localhost:1337"), "JWT issuer")
+	fs.StringVar(&c.jwtSecret, "jwt-secret", env("REFRESHING_JWT_SECRET", ""), "HS256 secret (Strapi-compatible mode)")
+	c.logFormat = env("REFRESHING_LOG_FORMAT", "text")
+	c.logLevel = env("REFRESHING_LOG_LEVEL", "info")
+	return fs
+}
+
+// parse parses args into fs, turning errors into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// openStore opens the store a DSN names: postgres:// or postgresql:// URLs
+// select PostgreSQL; sqlite:PATH (or a bare path) selects SQLite.
+func openStore(ctx context.Context, dsn string) (refreshing.Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return postgres.Open(ctx, dsn)
+	case strings.HasPrefix(dsn, "sqlite:"):
+		dsn = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+	}
+	if dsn == "" {
+		return nil, usagef("--db: empty SQLite path")
+	}
+	return sqlite.Open(ctx, dsn)
+}
+
+// openService opens the store and the Service on it, with settings seeded
+// from the environment for a new database.
+func openService(ctx context.Context, c *config, getenv func(string) string) (*refreshing.Service, refreshing.Store, error) {
+	seed, err := refreshing.SettingsFromEnv(getenv)
+	if err != nil {
+		return nil, nil, usagef("%v", err)
+	}
+	st, err := openStore(ctx, c.db)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open storage: %w", err)
+	}
+	svc, err := refreshing.New(ctx, refreshing.Config{
+		Store: st, Issuer: c.issuer, JWTSecret: []byte(c.jwtSecret), Settings: &seed,
+	})
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("start service: %w", err)
+	}
+	return svc, st, nil
+}
+
+// parseProxies parses a comma-separated list of CIDRs or addresses.
+func parseProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, usagef("--trusted-proxies: %q is not a CIDR or an address", f)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// version returns the module version and VCS revision the binary was built from.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			v += " " + s.Value
+		}
+	}
+	return v
+}
+
+var errNoUser = errors.New("no user with that email")

@@ -1,0 +1,87 @@
+// Command refreshing runs the Refreshing service and its administration
+// commands. `serve` is the default command; `refreshing help` lists the others.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "refreshing:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitCode is 2 for usage errors and 1 for everything else.
+func exitCode(err error) int {
+	if _, ok := err.(usageError); ok {
+		return 2
+	}
+	return 1
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+const usage = `Usage: refreshing [command] [flags]
+
+Commands:
+  serve                      run the HTTP service (the default)
+  migrate                    apply database migrations and exit
+  users create --username U --email E --password P
+  users block --email E      block a user and revoke their sessions
+  users unblock --email E
+  sessions list [--email E] [--all] [--limit N]
+  sessions revoke --id ID    revoke one session
+  sessions revoke --email E  revoke every session of a user
+  keys rotate                add a new JWT signing key (EdDSA mode)
+  version                    print the version
+
+Flags common to every command (or the REFRESHING_* environment variable):
+  --db DSN                   storage: sqlite:PATH (default sqlite:data/refreshing.db) or postgres://...
+Flags of serve:
+  --addr ADDR                listen address (default :1337)
+  --issuer URL               JWT issuer (default http://localhost:1337)
+  --jwt-secret S             Strapi-compatible HS256 signing with this secret
+  --trusted-proxies CIDRS    comma-separated proxies whose X-Forwarded-For is believed
+`
+
+// run is the whole program: main only adds the process's context, arguments,
+// environment and streams, so tests run it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args, getenv, stdout)
+	case "users":
+		return users(ctx, args, getenv, stdout)
+	case "sessions":
+		return sessions(ctx, args, getenv, stdout)
+	case "keys":
+		return keys(ctx, args, getenv, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "refreshing", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usagef("unknown command %q (see 'refreshing help')", cmd)
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/refreshing/refreshing/internal/server"
+)
+
+// shutdownGrace is how long in-flight requests may take to finish after
+// SIGINT or SIGTERM before the server stops waiting for them.
+const shutdownGrace = 15 * time.Second
+
+// keyReload is how often signing keys are re-read, so that a key rotated by
+// the CLI or another instance is picked up without a restart.
+const keyReload = 10 * time.Second
+
+// serve runs the HTTP service until ctx is done, then shuts down gracefully:
+// the listener closes, in-flight requests finish, and the store is closed.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c config
+	fs := flags("serve", getenv, &c)
+	fs.StringVar(&c.addr, "addr", envOr(getenv, "REFRESHING_ADDR", ":1337"), "listen address")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", getenv("REFRESHING_TRUSTED_PROXIES"), "trusted proxy CIDRs")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	proxies, err := parseProxies(c.trustedProxies)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, c.logFormat, c.logLevel)
+	if err != nil {
+		return err
+	}
+	svc, st, err := openService(ctx, &c, getenv)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           server.New(svc, server.Options{Logger: logger, TrustedProxies: proxies}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "refreshing listening on http://%s\n", ln.Addr())
+	logger.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(c.db), "alg", svc.SigningAlgorithm())
+
+	reload := time.NewTicker(keyReload)
+	defer reload.Stop()
+	for {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-reload.C:
+			if err := svc.ReloadKeys(ctx); err != nil {
+				logger.Warn("reload signing keys", "err", err)
+			}
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if err := st.Close(); err != nil {
+		return fmt.Errorf("close storage: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// newLogger returns a text (or JSON) slog logger at the given level.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("REFRESHING_LOG_LEVEL: %v", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usagef("REFRESHING_LOG_FORMAT: want text or json, have %q", format)
+}
+
+// redactDSN hides a password in a postgres:// URL before it is logged.
+func redactDSN(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return dsn
+	}
+	creds := dsn[scheme+3 : at]
+	if user, _, ok := strings.Cut(creds, ":"); ok {
+		return dsn[:scheme+3] + user + ":xxxxx" + dsn[at:]
+	}
+	return dsn
+}
