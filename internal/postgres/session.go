@@ -1,0 +1,279 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/refreshing/refreshing"
+)
+
+// sessionColumns lists the sessions columns in the order scanSession reads them.
+const sessionColumns = `id, user_id, client_id, device_id, description, user_agent, ip,
+	created_at, last_activity, expires_at, revoked_at, revoke_reason,
+	generation, token_hash, prev_hash, rotated_at`
+
+// scanSession reads one row of sessionColumns.
+func scanSession(row pgx.Row) (refreshing.Session, error) {
+	var s refreshing.Session
+	var expires, revoked, rotated *time.Time
+	err := row.Scan(&s.ID, &s.UserID, &s.ClientID, &s.DeviceID, &s.Description, &s.UserAgent, &s.IP,
+		&s.CreatedAt, &s.LastActivity, &expires, &revoked, &s.RevokeReason,
+		&s.Generation, &s.TokenHash, &s.PrevHash, &rotated)
+	s.CreatedAt = s.CreatedAt.UTC()
+	s.LastActivity = s.LastActivity.UTC()
+	s.ExpiresAt = timeOf(expires)
+	s.RevokedAt = timeOf(revoked)
+	s.RotatedAt = timeOf(rotated)
+	s.TokenHash = bytesOf(s.TokenHash)
+	s.PrevHash = bytesOf(s.PrevHash)
+	return s, err
+}
+
+// collectSessions reads every row of a sessionColumns query.
+func collectSessions(rows pgx.Rows) ([]refreshing.Session, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.Session, error) {
+		return scanSession(row)
+	})
+}
+
+// querier is what a pool and a transaction have in common.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// CreateSession inserts sess and, in the same transaction, revokes the
+// user's other sessions on the same device and those beyond limit, as
+// refreshing.Store documents. It returns ErrConflict if sess.ID is taken and
+// ErrNotFound if the user does not exist.
+//
+// The new session itself is never evicted; it counts towards limit if it is
+// unrevoked and not expired at sess.CreatedAt. Ties in LastActivity are
+// broken by CreatedAt, then ID: the later one stays.
+func (s *Store) CreateSession(ctx context.Context, sess *refreshing.Session, limit int) error {
+	return s.tx(ctx, "create session", func(tx pgx.Tx) error {
+		// Lock the user's row first. Concurrent CreateSession calls for one
+		// user (from any process) queue up here, so each counts the sessions
+		// the previous one left and the limit holds; and the user cannot be
+		// deleted before the insert. In READ COMMITTED every later statement
+		// sees what the transaction we waited for committed.
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, sess.UserID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return refreshing.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			sess.ID, sess.UserID, sess.ClientID, sess.DeviceID, sess.Description, sess.UserAgent, sess.IP,
+			sess.CreatedAt, sess.LastActivity, nullTime(sess.ExpiresAt), nullTime(sess.RevokedAt), sess.RevokeReason,
+			sess.Generation, notNil(sess.TokenHash), sess.PrevHash, nullTime(sess.RotatedAt)); err != nil {
+			return err
+		}
+		if sess.DeviceID != "" {
+			if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $4, revoke_reason = $5
+				WHERE user_id = $1 AND device_id = $2 AND id <> $3 AND revoked_at IS NULL`,
+				sess.UserID, sess.DeviceID, sess.ID, sess.CreatedAt, refreshing.ReasonReplaced); err != nil {
+				return err
+			}
+		}
+		if limit > 0 {
+			others := limit // how many of the user's other live sessions may remain
+			if sess.RevokedAt.IsZero() && (sess.ExpiresAt.IsZero() || sess.ExpiresAt.After(sess.CreatedAt)) {
+				others--
+			}
+			if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $3, revoke_reason = $4
+				WHERE id IN (
+					SELECT id FROM sessions
+					WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL
+						AND (expires_at IS NULL OR expires_at > $3)
+					ORDER BY last_activity DESC, created_at DESC, id DESC
+					OFFSET $5
+				)`,
+				sess.UserID, sess.ID, sess.CreatedAt, refreshing.ReasonSessionLimit, others); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Session returns the session with the given id, or ErrNotFound.
+func (s *Store) Session(ctx context.Context, id string) (*refreshing.Session, error) {
+	var sess refreshing.Session
+	err := s.run(ctx, "session", func(ctx context.Context) error {
+		var err error
+		sess, err = scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &sess, nil
+}
+
+// RotateSession swaps the session's token hash if its generation is still
+// r.Generation and it is unrevoked; see refreshing.Store. It is one
+// conditional UPDATE: concurrent callers (in any process) queue on the row
+// lock, and PostgreSQL re-checks the condition on the row the winner wrote,
+// so every caller but one finds the generation moved and gets ErrStale.
+func (s *Store) RotateSession(ctx context.Context, r refreshing.Rotation) error {
+	return s.run(ctx, "rotate session", func(ctx context.Context) error {
+		var rotated, exists bool
+		// The EXISTS sub-select reads the statement's snapshot, from before
+		// the update: it tells a lost swap (ErrStale) from a missing session.
+		err := s.pool.QueryRow(ctx, `WITH rotated AS (
+				UPDATE sessions SET prev_hash = token_hash, token_hash = $3, generation = generation + 1,
+					rotated_at = $4, last_activity = $4
+				WHERE id = $1 AND generation = $2 AND revoked_at IS NULL
+				RETURNING 1
+			)
+			SELECT EXISTS (SELECT 1 FROM rotated), EXISTS (SELECT 1 FROM sessions WHERE id = $1)`,
+			r.SessionID, r.Generation, notNil(r.NewHash), r.At).Scan(&rotated, &exists)
+		switch {
+		case err != nil:
+			return err
+		case rotated:
+			return nil
+		case exists:
+			return refreshing.ErrStale
+		}
+		return refreshing.ErrNotFound
+	})
+}
+
+// TouchSession moves the session's LastActivity forward to at if it is
+// unrevoked. It returns ErrNotFound if the session does not exist and
+// ErrStale if it is revoked.
+func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
+	return s.run(ctx, "touch session", func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx, `UPDATE sessions SET last_activity = $2
+			WHERE id = $1 AND revoked_at IS NULL AND last_activity < $2`, id, at)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		// Nothing changed: find out why. Revocation is final, so what this
+		// later read sees still explains the update.
+		var revoked bool
+		err = s.pool.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = $1`, id).Scan(&revoked)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return refreshing.ErrNotFound
+		case err != nil:
+			return err
+		case revoked:
+			return refreshing.ErrStale
+		}
+		return nil // already at or after at
+	})
+}
+
+// RevokeSession revokes one session with reason at the given time. Revoking a
+// revoked session changes nothing. ErrNotFound if absent.
+func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Time) error {
+	return s.run(ctx, "revoke session", func(ctx context.Context) error {
+		var found bool
+		err := s.pool.QueryRow(ctx, `WITH revoked AS (
+				UPDATE sessions SET revoked_at = $3, revoke_reason = $2
+				WHERE id = $1 AND revoked_at IS NULL
+				RETURNING 1
+			)
+			SELECT EXISTS (SELECT 1 FROM revoked) OR EXISTS (SELECT 1 FROM sessions WHERE id = $1)`,
+			id, reason, at).Scan(&found)
+		if err == nil && !found {
+			err = refreshing.ErrNotFound
+		}
+		return err
+	})
+}
+
+// RevokeSessions revokes the sessions r selects and reports how many.
+func (s *Store) RevokeSessions(ctx context.Context, r refreshing.Revocation) (int, error) {
+	var n int
+	err := s.run(ctx, "revoke sessions", func(ctx context.Context) error {
+		var err error
+		n, err = revokeSessions(ctx, s.pool, r)
+		return err
+	})
+	return n, err
+}
+
+// revokeSessions revokes the sessions r selects through q.
+func revokeSessions(ctx context.Context, q querier, r refreshing.Revocation) (int, error) {
+	tag, err := q.Exec(ctx, `UPDATE sessions SET revoked_at = $2, revoke_reason = $3
+		WHERE user_id = $1 AND revoked_at IS NULL
+			AND ($4 = '' OR id <> $4) AND ($5 = '' OR device_id = $5)`,
+		r.UserID, r.At, r.Reason, r.Except, r.DeviceID)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// UserSessions returns the user's unrevoked sessions not absolutely expired
+// at now, most recently active first.
+func (s *Store) UserSessions(ctx context.Context, userID int64, now time.Time) ([]refreshing.Session, error) {
+	var sessions []refreshing.Session
+	err := s.run(ctx, "user sessions", func(ctx context.Context) error {
+		rows, _ := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
+			WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
+			ORDER BY last_activity DESC, id DESC`, userID, now)
+		var err error
+		sessions, err = collectSessions(rows)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sessions, nil
+}
+
+// ListSessions returns sessions in descending (LastActivity, ID) order after
+// the cursor f describes, at most f.Limit of them (100 if f.Limit is not
+// positive).
+func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([]refreshing.Session, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.UserID != 0 {
+		where = append(where, "user_id = "+arg(f.UserID))
+	}
+	if f.Active {
+		where = append(where, "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > "+arg(f.ActiveAt)+")")
+	}
+	if !f.BeforeActivity.IsZero() {
+		// A row comparison, which the (last_activity DESC, id DESC) index serves.
+		where = append(where, "(last_activity, id) < ("+arg(f.BeforeActivity)+", "+arg(f.BeforeID)+")")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q := `SELECT ` + sessionColumns + ` FROM sessions`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY last_activity DESC, id DESC LIMIT ` + arg(limit)
+
+	var sessions []refreshing.Session
+	err := s.run(ctx, "list sessions", func(ctx context.Context) error {
+		rows, _ := s.pool.Query(ctx, q, args...)
+		var err error
+		sessions, err = collectSessions(rows)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sessions, nil
+}
