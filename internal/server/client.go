@@ -1,0 +1,86 @@
+package server
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/refreshing/refreshing"
+)
+
+// clientInfo describes the caller for the session record: its User-Agent and
+// its IP address (see clientIP).
+func (s *server) clientInfo(r *http.Request) refreshing.ClientInfo {
+	return refreshing.ClientInfo{UserAgent: r.UserAgent(), IP: s.clientIP(r)}
+}
+
+// clientIP returns the socket peer's address, unless the peer is a trusted
+// proxy: then it walks X-Forwarded-For from the right (the entries trusted
+// proxies appended) and returns the first address that is not a trusted
+// proxy's. Entries left of that one were written by the client and prove
+// nothing. An unparsable entry stops the walk at the last proxy seen.
+func (s *server) clientIP(r *http.Request) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	addr := peer.Addr().Unmap()
+	if !s.isTrusted(addr) {
+		return addr.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, ok := parseHop(hops[i])
+		if !ok {
+			break
+		}
+		addr = hop
+		if !s.isTrusted(hop) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+// parseHop parses one X-Forwarded-For entry: an address, possibly with a port.
+func parseHop(v string) (netip.Addr, bool) {
+	v = strings.TrimSpace(v)
+	if a, err := netip.ParseAddr(v); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(v); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
+}
+
+// isTrusted reports whether a is in one of the trusted proxy networks.
+func (s *server) isTrusted(a netip.Addr) bool {
+	for _, p := range s.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// bearer returns the caller behind the request's bearer access token, or an
+// error that is refreshing.ErrUnauthenticated when there is none or it is
+// not valid.
+func (s *server) bearer(r *http.Request) (*refreshing.Principal, error) {
+	token, ok := bearerToken(r)
+	if !ok {
+		return nil, refreshing.ErrUnauthenticated
+	}
+	return s.svc.Authenticate(r.Context(), token)
+}
+
+// bearerToken extracts the token of an "Authorization: Bearer <token>" header.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}

@@ -1,0 +1,50 @@
+// Package server is the HTTP surface of Refreshing: the Strapi-compatible
+// /api endpoints (users-permissions and the "refreshing" plugin) and the
+// health checks, on plain net/http.
+//
+// Every rule lives in refreshing.Service; this package only decodes requests,
+// calls the Service, and encodes its answers and errors. routes.go lists the
+// whole surface; encode.go holds the single table from errors to statuses.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+
+	"github.com/refreshing/refreshing"
+)
+
+// Options configures the handler New returns.
+type Options struct {
+	// Logger receives one access line per request and internal errors. It
+	// never sees request bodies, tokens, passwords, Authorization or cookies.
+	// Nil discards everything.
+	Logger *slog.Logger
+	// TrustedProxies are the networks whose X-Forwarded-For header is
+	// believed. A request from any other peer is attributed to the peer.
+	TrustedProxies []netip.Prefix
+}
+
+// server holds what every handler needs.
+type server struct {
+	svc     *refreshing.Service
+	log     *slog.Logger
+	trusted []netip.Prefix
+}
+
+// New returns the HTTP handler of Refreshing on svc.
+func New(svc *refreshing.Service, opts Options) http.Handler {
+	s := &server{svc: svc, log: opts.Logger, trusted: opts.TrustedProxies}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	var h http.Handler = s.fallback(mux)
+	h = s.recoverPanic(h)
+	h = securityHeaders(h)
+	h = s.accessLog(h)
+	h = requestID(h)
+	return h
+}

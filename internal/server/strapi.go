@@ -1,0 +1,298 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/refreshing/refreshing"
+)
+
+// The handlers of the Strapi-compatible /api surface. Each decodes its body
+// (decode), asks the Service, and writes the answer or the error (fail).
+
+// handleRegister serves POST /api/auth/local/register.
+func (s *server) handleRegister() http.Handler {
+	type request struct {
+		Username string `json:"username"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		DeviceID string `json:"deviceId"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req, false); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		ci := s.clientInfo(r)
+		ci.DeviceID = req.DeviceID
+		g, err := s.svc.Register(r.Context(), refreshing.Registration{
+			Username: req.Username, Email: req.Email, Password: req.Password,
+		}, ci)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, grantOf(g))
+	})
+}
+
+// handleLogin serves POST /api/auth/local.
+func (s *server) handleLogin() http.Handler {
+	type request struct {
+		Identifier string `json:"identifier"`
+		Password   string `json:"password"`
+		DeviceID   string `json:"deviceId"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req, false); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		ci := s.clientInfo(r)
+		ci.DeviceID = req.DeviceID
+		g, err := s.svc.Login(r.Context(), req.Identifier, req.Password, ci)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, grantOf(g))
+	})
+}
+
+// handleMe serves GET /api/users/me.
+func (s *server) handleMe() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.bearer(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, userOf(p.User))
+	})
+}
+
+// handleChangePassword serves POST /api/auth/change-password.
+func (s *server) handleChangePassword() http.Handler {
+	type request struct {
+		CurrentPassword      string `json:"currentPassword"`
+		Password             string `json:"password"`
+		PasswordConfirmation string `json:"passwordConfirmation"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.bearer(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		var req request
+		if err := decode(w, r, &req, false); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		g, err := s.svc.ChangePassword(r.Context(), p, refreshing.PasswordChange{
+			Current: req.CurrentPassword, New: req.Password, Confirmation: req.PasswordConfirmation,
+		}, s.clientInfo(r))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, grantOf(g))
+	})
+}
+
+// handleTokenRequest serves POST /api/auth/token/request: a new session for
+// these credentials, whatever issue-on-login says.
+func (s *server) handleTokenRequest() http.Handler {
+	type request struct {
+		Identifier  string `json:"identifier"`
+		Password    string `json:"password"`
+		Description string `json:"description"`
+		DeviceID    string `json:"deviceId"`
+	}
+	type response struct {
+		RefreshToken string `json:"refreshToken"`
+		// The original plugin's clients read refresh_token.
+		LegacyRefreshToken string `json:"refresh_token"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req, false); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		ci := s.clientInfo(r)
+		ci.DeviceID, ci.Description = req.DeviceID, req.Description
+		g, err := s.svc.RequestToken(r.Context(), req.Identifier, req.Password, ci)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, response{RefreshToken: g.RefreshToken, LegacyRefreshToken: g.RefreshToken})
+	})
+}
+
+// handleToken serves POST /api/auth/token, the plugin's exchange. The token
+// comes as {token} or, as Strapi 5 spells it, {refreshToken}.
+func (s *server) handleToken() http.Handler {
+	type request struct {
+		Token        string `json:"token"`
+		RefreshToken string `json:"refreshToken"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req, false); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		token := req.Token
+		if token == "" {
+			token = req.RefreshToken
+		}
+		s.exchange(w, r, token)
+	})
+}
+
+// handleRefresh serves POST /api/auth/refresh, Strapi 5's exchange.
+func (s *server) handleRefresh() http.Handler {
+	type request struct {
+		RefreshToken string `json:"refreshToken"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req, false); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.exchange(w, r, req.RefreshToken)
+	})
+}
+
+// exchange trades token for {jwt, refreshToken}.
+func (s *server) exchange(w http.ResponseWriter, r *http.Request, token string) {
+	g, err := s.svc.Exchange(r.Context(), token, s.clientInfo(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tokensJSON{JWT: g.AccessToken, RefreshToken: g.RefreshToken})
+}
+
+// handleRevoke serves POST /api/auth/revoke. Unknown and already revoked
+// tokens answer the same as live ones: nothing is revealed.
+func (s *server) handleRevoke() http.Handler {
+	type request struct {
+		Token string `json:"token"`
+	}
+	type response struct {
+		Revoked bool `json:"revoked"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req, false); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := s.svc.Revoke(r.Context(), req.Token); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, response{Revoked: true})
+	})
+}
+
+// handleSessions serves GET /api/users/me/sessions.
+func (s *server) handleSessions() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.bearer(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		list, err := s.svc.Sessions(r.Context(), p)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out := make([]sessionJSON, 0, len(list))
+		for i := range list {
+			out = append(out, sessionOf(&list[i], p.SessionID))
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// handleDeleteSession serves DELETE /api/users/me/sessions/{id}.
+func (s *server) handleDeleteSession() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.bearer(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := s.svc.RevokeOwnSession(r.Context(), p, r.PathValue("id")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleDeleteSessions serves DELETE /api/users/me/sessions?scope=others|all.
+func (s *server) handleDeleteSessions() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.bearer(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if _, err := s.svc.RevokeOwnSessions(r.Context(), p, r.URL.Query().Get("scope")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleLogout serves POST /api/auth/logout (Strapi 5). The caller is named
+// by a bearer access token or by {refreshToken}; an access token that no
+// longer verifies (it has typically expired by logout time) gives way to the
+// refresh token when one is given.
+func (s *server) handleLogout() http.Handler {
+	type request struct {
+		RefreshToken string `json:"refreshToken"`
+		DeviceID     string `json:"deviceId"`
+		Scope        string `json:"scope"`
+	}
+	type response struct {
+		OK bool `json:"ok"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req, true); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if req.Scope != "" && req.Scope != refreshing.ScopeAll {
+			s.fail(w, r, refreshing.Invalid("scope", `scope must be "all" when given`))
+			return
+		}
+		l := refreshing.Logout{RefreshToken: req.RefreshToken, DeviceID: req.DeviceID, All: req.Scope == refreshing.ScopeAll}
+		if _, ok := bearerToken(r); ok {
+			p, err := s.bearer(r)
+			switch {
+			case err == nil:
+				l.Principal = p
+			case !errors.Is(err, refreshing.ErrUnauthenticated) || req.RefreshToken == "":
+				s.fail(w, r, err)
+				return
+			}
+		}
+		if err := s.svc.Logout(r.Context(), l); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, response{OK: true})
+	})
+}
