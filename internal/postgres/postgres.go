@@ -175,11 +175,20 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLock); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    integer PRIMARY KEY,
-			applied_at timestamptz NOT NULL
-		)`); err != nil {
+		// Look before creating: an up-to-date schema then needs no write at
+		// all, and Open succeeds on a server that is read-only for a while
+		// (its writes fail with ErrUnavailable until it is not).
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
 			return err
+		}
+		if !exists {
+			if _, err := tx.Exec(ctx, `CREATE TABLE schema_migrations (
+				version    integer PRIMARY KEY,
+				applied_at timestamptz NOT NULL
+			)`); err != nil {
+				return err
+			}
 		}
 		rows, _ := tx.Query(ctx, `SELECT version FROM schema_migrations`)
 		applied, err := pgx.CollectRows(rows, pgx.RowTo[int32])
