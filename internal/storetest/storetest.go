@@ -241,16 +241,3 @@ func sessionIDs(ss []refreshing.Session) []string {
 	}
 	return ids
 }
-
-// equalStrings reports whether a and b hold the same strings in the same order.
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}

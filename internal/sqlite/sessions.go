@@ -1,0 +1,326 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/refreshing/refreshing"
+)
+
+// sessionColumns is the column list scanSession reads, in its order.
+const sessionColumns = `id, user_id, client_id, device_id, description, user_agent, ip, created_at, last_activity,
+	expires_at, revoked_at, revoke_reason, generation, token_hash, prev_hash, rotated_at`
+
+// scanSession reads one row of sessionColumns.
+func scanSession(sc scanner, ss *refreshing.Session) error {
+	var (
+		created, lastActivity     int64
+		expires, revoked, rotated sql.NullInt64
+		tokenHash, prevHash       []byte
+	)
+	if err := sc.Scan(&ss.ID, &ss.UserID, &ss.ClientID, &ss.DeviceID, &ss.Description, &ss.UserAgent, &ss.IP,
+		&created, &lastActivity, &expires, &revoked, &ss.RevokeReason, &ss.Generation,
+		&tokenHash, &prevHash, &rotated); err != nil {
+		return err
+	}
+	ss.CreatedAt, ss.LastActivity = fromMicros(created), fromMicros(lastActivity)
+	ss.ExpiresAt, ss.RevokedAt, ss.RotatedAt = fromNullMicros(expires), fromNullMicros(revoked), fromNullMicros(rotated)
+	ss.TokenHash, ss.PrevHash = tokenHash, prevHash
+	return nil
+}
+
+// scanSessions reads every row of rows, which select sessionColumns.
+func scanSessions(rows *sql.Rows) ([]refreshing.Session, error) {
+	defer rows.Close()
+	var out []refreshing.Session
+	for rows.Next() {
+		var ss refreshing.Session
+		if err := scanSession(rows, &ss); err != nil {
+			return nil, err
+		}
+		out = append(out, ss)
+	}
+	return out, rows.Err()
+}
+
+// nullBytes stores an empty hash as NULL, so that a nil PrevHash stays nil.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// notNullBytes stores a nil hash as an empty BLOB, for NOT NULL columns.
+func notNullBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// CreateSession implements refreshing.Store. The new session is never among
+// those the limit evicts: it takes one of the limit's places and the others
+// go to the most recently active.
+func (s *Store) CreateSession(ctx context.Context, ss *refreshing.Session, limit int) error {
+	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, ss.UserID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("user %d: %w", ss.UserID, refreshing.ErrNotFound)
+		}
+		if err != nil {
+			return classify(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ss.ID, ss.UserID, ss.ClientID, ss.DeviceID, ss.Description, ss.UserAgent, ss.IP,
+			micros(ss.CreatedAt), micros(ss.LastActivity), nullMicros(ss.ExpiresAt), nullMicros(ss.RevokedAt),
+			ss.RevokeReason, ss.Generation, notNullBytes(ss.TokenHash), nullBytes(ss.PrevHash), nullMicros(ss.RotatedAt),
+		); err != nil {
+			return classify(err)
+		}
+		at := micros(ss.CreatedAt)
+		if ss.DeviceID != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+				WHERE user_id = ? AND device_id = ? AND revoked_at IS NULL AND id <> ?`,
+				at, refreshing.ReasonReplaced, ss.UserID, ss.DeviceID, ss.ID); err != nil {
+				return classify(err)
+			}
+		}
+		if limit > 0 {
+			// Keep the limit-1 most recently active of the others that
+			// are live at ss.CreatedAt; revoke the rest of those.
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+				WHERE id IN (
+					SELECT id FROM sessions
+					WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND id <> ?
+					ORDER BY last_activity DESC, id DESC
+					LIMIT -1 OFFSET ?)`,
+				at, refreshing.ReasonSessionLimit, ss.UserID, at, ss.ID, limit-1); err != nil {
+				return classify(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create session: %w", err)
+	}
+	return nil
+}
+
+// Session implements refreshing.Store.
+func (s *Store) Session(ctx context.Context, id string) (*refreshing.Session, error) {
+	var ss refreshing.Session
+	err := scanSession(s.sessionByID.QueryRowContext(ctx, id), &ss)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("sqlite: session: %w", refreshing.ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("sqlite: session: %w", classify(err))
+	}
+	return &ss, nil
+}
+
+// The writer's prepared statements of the hot paths.
+const (
+	rotateQuery = `UPDATE sessions
+		SET prev_hash = token_hash, token_hash = ?, generation = generation + 1, rotated_at = ?, last_activity = ?
+		WHERE id = ? AND generation = ? AND revoked_at IS NULL`
+	touchQuery = `UPDATE sessions SET last_activity = ?
+		WHERE id = ? AND revoked_at IS NULL AND last_activity < ?`
+	// sessionStateQuery tells why an update matched nothing: no row means
+	// no session, a row tells whether it is revoked.
+	sessionStateQuery = `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`
+)
+
+// RotateSession implements refreshing.Store. Exactly one of many concurrent
+// callers wins because the generation check and the swap are one UPDATE, and
+// the writer runs one transaction at a time.
+func (s *Store) RotateSession(ctx context.Context, r refreshing.Rotation) error {
+	if err := s.w.tx(ctx, func(tx *sql.Tx) error { return s.rotateTx(ctx, tx, r) }); err != nil {
+		return fmt.Errorf("sqlite: rotate session: %w", err)
+	}
+	return nil
+}
+
+// rotateTx is RotateSession within tx. It leaves tx usable whatever it
+// returns, so that a batch of rotations could share one transaction.
+func (s *Store) rotateTx(ctx context.Context, tx *sql.Tx, r refreshing.Rotation) error {
+	at := micros(r.At)
+	res, err := tx.StmtContext(ctx, s.rotate).ExecContext(ctx, notNullBytes(r.NewHash), at, at, r.SessionID, r.Generation)
+	if err != nil {
+		return classify(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := s.sessionRevoked(ctx, tx, r.SessionID); err != nil {
+		return err
+	}
+	return refreshing.ErrStale
+}
+
+// sessionRevoked reports whether session id is revoked, or ErrNotFound.
+func (s *Store) sessionRevoked(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+	var revoked bool
+	err := tx.StmtContext(ctx, s.sessionState).QueryRowContext(ctx, id).Scan(&revoked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, refreshing.ErrNotFound
+	case err != nil:
+		return false, classify(err)
+	}
+	return revoked, nil
+}
+
+// TouchSession implements refreshing.Store.
+func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
+	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+		us := micros(at)
+		res, err := tx.StmtContext(ctx, s.touch).ExecContext(ctx, us, id, us)
+		if err != nil {
+			return classify(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		// Nothing changed: no such session, a revoked one, or activity
+		// already at or after at, which is fine.
+		revoked, err := s.sessionRevoked(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			return refreshing.ErrStale
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: touch session: %w", err)
+	}
+	return nil
+}
+
+// RevokeSession implements refreshing.Store.
+func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Time) error {
+	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+			WHERE id = ? AND revoked_at IS NULL`, micros(at), reason, id)
+		if err != nil {
+			return classify(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		// Already revoked (a no-op that keeps the first reason) or absent.
+		_, err = s.sessionRevoked(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke session: %w", err)
+	}
+	return nil
+}
+
+// RevokeSessions implements refreshing.Store.
+func (s *Store) RevokeSessions(ctx context.Context, r refreshing.Revocation) (int, error) {
+	var n int
+	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = revokeSessions(ctx, tx, r)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: revoke sessions: %w", err)
+	}
+	return n, nil
+}
+
+// revokeSessions revokes within tx the sessions r selects and counts them.
+func revokeSessions(ctx context.Context, tx *sql.Tx, r refreshing.Revocation) (int, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+		WHERE user_id = ? AND revoked_at IS NULL
+		AND (? = '' OR id <> ?)
+		AND (? = '' OR device_id = ?)`,
+		micros(r.At), r.Reason, r.UserID, r.Except, r.Except, r.DeviceID, r.DeviceID)
+	if err != nil {
+		return 0, classify(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// UserSessions implements refreshing.Store.
+func (s *Store) UserSessions(ctx context.Context, userID int64, now time.Time) ([]refreshing.Session, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+		ORDER BY last_activity DESC, id DESC`, userID, micros(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: user sessions: %w", classify(err))
+	}
+	out, err := scanSessions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: user sessions: %w", classify(err))
+	}
+	return out, nil
+}
+
+// ListSessions implements refreshing.Store. It walks the index on
+// (last_activity DESC, id DESC), or (user_id, last_activity DESC, id DESC)
+// when filtering by user, from the cursor on, so a page costs its own size.
+func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([]refreshing.Session, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.UserID != 0 {
+		where = append(where, `user_id = ?`)
+		args = append(args, f.UserID)
+	}
+	if f.Active {
+		where = append(where, `revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`)
+		args = append(args, micros(f.ActiveAt))
+	}
+	if !f.BeforeActivity.IsZero() {
+		where = append(where, `(last_activity, id) < (?, ?)`)
+		args = append(args, micros(f.BeforeActivity), f.BeforeID)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT ` + sessionColumns + ` FROM sessions`)
+	if len(where) > 0 {
+		q.WriteString(` WHERE ` + strings.Join(where, ` AND `))
+	}
+	q.WriteString(` ORDER BY last_activity DESC, id DESC LIMIT ?`)
+	args = append(args, limit)
+
+	rows, err := s.read.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list sessions: %w", classify(err))
+	}
+	out, err := scanSessions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list sessions: %w", classify(err))
+	}
+	return out, nil
+}

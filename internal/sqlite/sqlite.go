@@ -1,0 +1,318 @@
+// Package sqlite implements refreshing.Store on a SQLite database file, with
+// the pure-Go driver modernc.org/sqlite (no cgo) and embedded forward-only
+// migrations.
+//
+// Durability comes first: the API promises that an acknowledged change
+// survives a crash of the process or the machine, so the database runs in WAL
+// mode with synchronous=FULL and every write transaction is flushed to disk
+// before its method returns.
+//
+// A Store holds two connection pools on the same file: a writer with a single
+// connection, through which every write goes one transaction at a time, and a
+// pool of readers, which WAL lets run beside the writer without blocking it.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/refreshing/refreshing"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+var _ refreshing.Store = (*Store)(nil)
+
+// busyTimeout is how long a statement waits for a lock held by another
+// connection (another process, or the writer's checkpoint) before giving up
+// with SQLITE_BUSY, which the Store reports as ErrUnavailable.
+const busyTimeout = 10 * time.Second
+
+// Store is a refreshing.Store on SQLite. Its methods are safe for concurrent
+// use. Create it with Open and release it with Close.
+type Store struct {
+	w    writer  // the one connection that writes
+	read *sql.DB // a pool of query_only connections
+
+	readOnly bool // opened with mode=ro (tests only); Close skips the checkpoint
+
+	// Statements of the hot paths, prepared once. database/sql keeps one
+	// prepared copy per connection of their pool.
+	sessionByID, userByID, userByEmail, userByUsername *sql.Stmt // readers
+	rotate, touch, sessionState                        *sql.Stmt // writer
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the SQLite database at path, creating the file and its parent
+// directory if missing, and applies the migrations it has not seen yet.
+// Failing to open or create the file is reported as ErrUnavailable.
+func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, false)
+}
+
+// open is Open; readOnly opens the file with mode=ro, which lets tests see
+// what a store that cannot write reports (chmod does not stop root).
+func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error) {
+	if path == "" {
+		return nil, errors.New("sqlite: open: empty path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if !readOnly {
+		if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, refreshing.ErrUnavailable, err)
+		}
+	}
+
+	s := &Store{readOnly: readOnly}
+	defer func() {
+		if err != nil {
+			s.closeHandles()
+		}
+	}()
+
+	q := url.Values{}
+	// BEGIN IMMEDIATE for every transaction: it takes the write lock at
+	// the start, so a transaction that reads and then writes never has to
+	// upgrade its lock halfway, which fails with SQLITE_BUSY when another
+	// process writes meanwhile (and busy_timeout cannot help there).
+	q.Set("_txlock", "immediate")
+	// Wait up to busyTimeout for another process's lock instead of failing
+	// at once. Within this process writes queue for the single writer
+	// connection and never meet the lock.
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	// WAL: readers do not block the writer nor the writer readers, and a
+	// commit appends to one file instead of rewriting pages through a
+	// rollback journal. The mode is persistent in the file.
+	q.Add("_pragma", "journal_mode(WAL)")
+	// FULL: fsync the WAL at every commit. NORMAL, the usual WAL choice,
+	// may lose the last commits on power loss, which breaks "acknowledged
+	// means durable".
+	q.Add("_pragma", "synchronous(FULL)")
+	// SQLite leaves foreign keys off by default; without them deleting a
+	// user would not delete their sessions (ON DELETE CASCADE).
+	q.Add("_pragma", "foreign_keys(ON)")
+	if readOnly {
+		q.Set("mode", "ro")
+	}
+	wdb, err := sql.Open("sqlite", dsn(abs, q))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s.w.db = wdb
+	// One connection: database/sql lends it to one transaction at a time,
+	// so writes are serialised in this process and never see "database is
+	// locked" from each other. Kept open forever so that its prepared
+	// statements live as long as the Store.
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	if err := wdb.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, classify(err))
+	}
+	if err := migrate(ctx, wdb); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, classify(err))
+	}
+
+	q = url.Values{}
+	// Readers wait for locks too: a WAL reader can meet one briefly, while
+	// another connection recovers or restarts the WAL.
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	// Readers never write: a write sent to the wrong pool fails loudly
+	// instead of racing the writer for the lock.
+	q.Add("_pragma", "query_only(ON)")
+	if readOnly {
+		q.Set("mode", "ro")
+	}
+	rdb, err := sql.Open("sqlite", dsn(abs, q))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s.read = rdb
+	n := max(4, runtime.GOMAXPROCS(0))
+	rdb.SetMaxOpenConns(n)
+	rdb.SetMaxIdleConns(n)
+	rdb.SetConnMaxLifetime(0)
+	rdb.SetConnMaxIdleTime(0)
+	if err := rdb.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, classify(err))
+	}
+
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		db    *sql.DB
+		query string
+	}{
+		{&s.sessionByID, rdb, `SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`},
+		{&s.userByID, rdb, `SELECT ` + userColumns + ` FROM users WHERE id = ?`},
+		{&s.userByEmail, rdb, `SELECT ` + userColumns + ` FROM users WHERE email = ?`},
+		{&s.userByUsername, rdb, `SELECT ` + userColumns + ` FROM users WHERE username = ?`},
+		{&s.rotate, wdb, rotateQuery},
+		{&s.touch, wdb, touchQuery},
+		{&s.sessionState, wdb, sessionStateQuery},
+	} {
+		if *p.dst, err = p.db.PrepareContext(ctx, p.query); err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: prepare: %w", path, classify(err))
+		}
+	}
+	return s, nil
+}
+
+// dsn returns the driver's data source name for the file at the absolute
+// path abs: a file: URI, escaped so that any file name works, whose query
+// carries the driver's parameters and SQLite's own (mode).
+func dsn(abs string, q url.Values) string {
+	u := url.URL{Path: filepath.ToSlash(abs)}
+	return "file:" + u.EscapedPath() + "?" + q.Encode()
+}
+
+// Close checkpoints the write-ahead log into the database file and closes
+// both connection pools. Calling it again returns the first result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if !s.readOnly {
+			// Fold the WAL back into the database file so that a copy of
+			// the .db file alone is complete. Best effort: a checkpoint
+			// that fails (another process reading) loses nothing, since
+			// the WAL is durable and the next open replays it.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			s.w.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+			cancel()
+		}
+		s.closeErr = s.closeHandles()
+	})
+	return s.closeErr
+}
+
+// closeHandles closes the prepared statements and both pools, readers first.
+func (s *Store) closeHandles() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.sessionByID, s.userByID, s.userByEmail, s.userByUsername, s.rotate, s.touch, s.sessionState} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if s.read != nil {
+		errs = append(errs, s.read.Close())
+	}
+	if s.w.db != nil {
+		errs = append(errs, s.w.db.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that both pools answer and that the database file is readable.
+func (s *Store) Ping(ctx context.Context) error {
+	var v sql.NullInt64
+	if err := s.read.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", classify(err))
+	}
+	if err := s.w.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", classify(err))
+	}
+	return nil
+}
+
+// writer owns the database/sql handle whose single connection performs every
+// write. Methods express each write as a function of a *sql.Tx and hand it to
+// tx; nothing else begins a write transaction.
+//
+// That single entry point is where group commit would go: a goroutine owning
+// the connection could drain a queue of such functions (concurrent
+// RotateSession calls, say), run a batch of them in one transaction, each
+// under its own SAVEPOINT so that one failure rolls back only its own
+// changes, commit once (one fsync for the batch) and then answer every
+// caller. The functions already return outcomes such as ErrStale as plain
+// errors without touching the transaction's fate, so they can be batched as
+// they are.
+type writer struct {
+	db *sql.DB
+}
+
+// tx runs fn in one BEGIN IMMEDIATE transaction on the writer connection and
+// commits if fn returns nil. It returns fn's error unchanged (after rolling
+// back) and classifies the transaction's own failures.
+func (w *writer) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return classify(err)
+	}
+	return nil
+}
+
+// classify maps the driver's errors onto the Store's sentinels, keeping the
+// original in the chain: unique violations become ErrConflict, and failures
+// of the storage itself (disk full, read-only, I/O error, cannot open, still
+// locked after busyTimeout) become ErrUnavailable. sql.ErrNoRows is left to
+// the callers, which know whether it means ErrNotFound. Anything else is an
+// internal fault and is returned as is.
+func classify(err error) error {
+	var se *sqlite.Error
+	if err == nil || !errors.As(err, &se) {
+		return err
+	}
+	// The driver turns on extended result codes; the low byte is the
+	// primary code.
+	switch code := se.Code(); code & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT:
+		if code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+			return fmt.Errorf("%w: %w", refreshing.ErrConflict, err)
+		}
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
+		sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_BUSY:
+		return fmt.Errorf("%w: %w", refreshing.ErrUnavailable, err)
+	}
+	return err
+}
+
+// micros encodes t as the INTEGER the schema stores: unix microseconds. The
+// zero time encodes as the microseconds before 1970 of year 1, and decodes
+// back to the zero time.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// nullMicros is micros for a nullable column: the zero time is NULL.
+func nullMicros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros decodes what micros encoded, in UTC.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// fromNullMicros decodes what nullMicros encoded.
+func fromNullMicros(us sql.NullInt64) time.Time {
+	if !us.Valid {
+		return time.Time{}
+	}
+	return fromMicros(us.Int64)
+}
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface {
+	Scan(dest ...any) error
+}
