@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/postgres"
+	"github.com/refreshing/refreshing/internal/storetest"
 )
 
 // testDSN returns the DSN of the test server, from REFRESHING_TEST_POSTGRES.
@@ -93,4 +95,10 @@ func openDSN(t testing.TB, dsn string) *postgres.Store {
 func openStore(t testing.TB) *postgres.Store {
 	t.Helper()
 	return openDSN(t, freshSchema(t))
+}
+
+// TestStore runs the conformance suite, each subtest in a schema of its own.
+func TestStore(t *testing.T) {
+	testDSN(t)
+	storetest.Run(t, func(t *testing.T) refreshing.Store { return openStore(t) })
 }

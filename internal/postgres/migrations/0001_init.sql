@@ -37,11 +37,14 @@ CREATE TABLE sessions (
     rotated_at    timestamptz           -- NULL before the first rotation
 );
 
--- A user's sessions, most recently active first (UserSessions, CreateSession's
--- limit eviction, RevokeSessions).
-CREATE INDEX sessions_user_activity ON sessions (user_id, last_activity DESC);
+-- A user's sessions, most recently active first: UserSessions, CreateSession's
+-- limit eviction, RevokeSessions, ListSessions filtered by user. It also
+-- serves the ON DELETE CASCADE lookup by user_id.
+CREATE INDEX sessions_user_activity ON sessions (user_id, last_activity DESC, id DESC);
 -- The keyset order of ListSessions.
 CREATE INDEX sessions_activity_id ON sessions (last_activity DESC, id DESC);
+-- CreateSession's same-device replacement looks only at live sessions.
+CREATE INDEX sessions_user_device ON sessions (user_id, device_id) WHERE revoked_at IS NULL;
 
 -- The runtime settings: at most one row, JSON as refreshing.Settings marshals it.
 CREATE TABLE settings (
