@@ -53,9 +53,10 @@ type querier interface {
 // refreshing.Store documents. It returns ErrConflict if sess.ID is taken and
 // ErrNotFound if the user does not exist.
 //
-// The new session itself is never evicted; it counts towards limit if it is
-// unrevoked and not expired at sess.CreatedAt. Ties in LastActivity are
-// broken by CreatedAt, then ID: the later one stays.
+// The new session itself is never evicted: it takes one of the limit's
+// places, and the limit-1 most recently active of the others that are live
+// at sess.CreatedAt remain (ties in LastActivity broken by ID, as in
+// ListSessions). internal/sqlite does the same.
 func (s *Store) CreateSession(ctx context.Context, sess *refreshing.Session, limit int) error {
 	return s.tx(ctx, "create session", func(tx pgx.Tx) error {
 		// Lock the user's row first. Concurrent CreateSession calls for one
@@ -85,19 +86,15 @@ func (s *Store) CreateSession(ctx context.Context, sess *refreshing.Session, lim
 			}
 		}
 		if limit > 0 {
-			others := limit // how many of the user's other live sessions may remain
-			if sess.RevokedAt.IsZero() && (sess.ExpiresAt.IsZero() || sess.ExpiresAt.After(sess.CreatedAt)) {
-				others--
-			}
 			if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $3, revoke_reason = $4
 				WHERE id IN (
 					SELECT id FROM sessions
 					WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL
 						AND (expires_at IS NULL OR expires_at > $3)
-					ORDER BY last_activity DESC, created_at DESC, id DESC
+					ORDER BY last_activity DESC, id DESC
 					OFFSET $5
 				)`,
-				sess.UserID, sess.ID, sess.CreatedAt, refreshing.ReasonSessionLimit, others); err != nil {
+				sess.UserID, sess.ID, sess.CreatedAt, refreshing.ReasonSessionLimit, limit-1); err != nil {
 				return err
 			}
 		}
