@@ -65,6 +65,7 @@ func TestOpenConcurrent(t *testing.T) {
 // schema, standing for two server processes: the guarantees must hold across
 // connections, not just within one pool.
 func TestInstances(t *testing.T) {
+	testDSN(t)
 	// open returns two stores over one fresh schema.
 	open := func(t *testing.T) [2]*postgres.Store {
 		dsn := freshSchema(t)
