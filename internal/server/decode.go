@@ -20,11 +20,11 @@ const maxBodyBytes = 64 << 10
 // malformed JSON or anything after the object (400), and a field of the wrong
 // type (400, naming the field). Unknown fields are ignored.
 //
-// When optional is set, a request without a body (no Content-Length or a
-// zero one, and no Content-Type) leaves dst untouched: Strapi 5 clients call
-// logout with a bearer token and nothing else.
+// When optional is set, an empty body leaves dst untouched, whatever its
+// content type: Strapi 5 clients call logout with a bearer token and nothing
+// else, and refresh with the token in a cookie.
 func decode(w http.ResponseWriter, r *http.Request, dst any, optional bool) error {
-	if optional && r.ContentLength <= 0 && r.Header.Get("Content-Type") == "" {
+	if optional && (r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody) {
 		return nil
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
@@ -33,6 +33,9 @@ func decode(w http.ResponseWriter, r *http.Request, dst any, optional bool) erro
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err := dec.Decode(dst); err != nil {
+		if optional && err == io.EOF {
+			return nil // a chunked body that turned out empty
+		}
 		return decodeError(err)
 	}
 	// One JSON value, and nothing after it but white space.

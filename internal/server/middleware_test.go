@@ -56,14 +56,14 @@ func TestSecurityHeaders(t *testing.T) {
 	e := start(t, setup{})
 	a := e.register("ada")
 	for name, req := range map[string]request{
-		"OK":                 {method: http.MethodGet, path: "/api/users/me", bearer: a.jwt},
-		"Token":              {method: http.MethodPost, path: "/api/auth/token", body: map[string]any{"token": a.refresh}},
-		"Unauthorized":       {method: http.MethodGet, path: "/api/users/me"},
-		"ValidationError":    {method: http.MethodPost, path: "/api/auth/local", body: `{`},
-		"NotFound":           {method: http.MethodGet, path: "/api/nope"},
-		"MethodNotAllowed":   {method: http.MethodDelete, path: "/api/auth/local"},
-		"NoContent":          {method: http.MethodDelete, path: "/api/users/me/sessions?scope=others", bearer: a.jwt},
-		"HealthzNotCacheAPI": {method: http.MethodGet, path: "/healthz"},
+		"OK":               {method: http.MethodGet, path: "/api/users/me", bearer: a.jwt},
+		"Token":            {method: http.MethodPost, path: "/api/auth/token", body: map[string]any{"token": a.refresh}},
+		"Unauthorized":     {method: http.MethodGet, path: "/api/users/me"},
+		"ValidationError":  {method: http.MethodPost, path: "/api/auth/local", body: `{`},
+		"NotFound":         {method: http.MethodGet, path: "/api/nope"},
+		"MethodNotAllowed": {method: http.MethodDelete, path: "/api/auth/local"},
+		"NoContent":        {method: http.MethodDelete, path: "/api/users/me/sessions?scope=others", bearer: a.jwt},
+		"HealthzCacheable": {method: http.MethodGet, path: "/healthz"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := e.do(req)

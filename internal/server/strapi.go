@@ -154,14 +154,16 @@ func (s *server) handleToken() http.Handler {
 	})
 }
 
-// handleRefresh serves POST /api/auth/refresh, Strapi 5's exchange.
+// handleRefresh serves POST /api/auth/refresh, Strapi 5's exchange. The
+// body is optional (cookie mode will carry the token instead); without a
+// token the answer is the usual 401.
 func (s *server) handleRefresh() http.Handler {
 	type request struct {
 		RefreshToken string `json:"refreshToken"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req, false); err != nil {
+		if err := decode(w, r, &req, true); err != nil {
 			s.fail(w, r, err)
 			return
 		}

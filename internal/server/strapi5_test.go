@@ -23,6 +23,9 @@ func TestRefresh(t *testing.T) {
 	t.Run("ErrInvalidToken", func(t *testing.T) {
 		e.post("/api/auth/refresh", map[string]any{"refreshToken": "garbage"}).want(t, http.StatusUnauthorized, "UnauthorizedError", "Invalid refresh token")
 		e.post("/api/auth/refresh", map[string]any{}).want(t, http.StatusUnauthorized, "UnauthorizedError", "Invalid refresh token")
+		e.do(request{method: http.MethodPost, path: "/api/auth/refresh"}).want(t, http.StatusUnauthorized, "UnauthorizedError", "Invalid refresh token")
+		e.post("/api/auth/refresh", "").want(t, http.StatusUnauthorized, "UnauthorizedError", "Invalid refresh token")
+		e.post("/api/auth/refresh", `{"refreshToken":`).want(t, http.StatusBadRequest, "ValidationError", "")
 	})
 }
 
@@ -44,6 +47,12 @@ func TestLogout(t *testing.T) {
 		wantOK(t, logout(e, a.jwt, nil))
 		e.exchange(a.refresh).want(t, http.StatusUnauthorized, "UnauthorizedError", "")
 		e.exchange(phone.refresh).want(t, http.StatusOK, "", "")
+	})
+	t.Run("OKWithBearerAndEmptyJSONBody", func(t *testing.T) {
+		e := start(t, setup{})
+		a := e.register("ada")
+		wantOK(t, logout(e, a.jwt, ""))
+		e.exchange(a.refresh).want(t, http.StatusUnauthorized, "UnauthorizedError", "")
 	})
 	t.Run("OKWithRefreshToken", func(t *testing.T) {
 		e := start(t, setup{})
