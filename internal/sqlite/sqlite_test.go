@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,6 +76,16 @@ func migrationRecords(t *testing.T, path string) []migrationRecord {
 	return recs
 }
 
+// migrationFiles counts the migrations the package embeds.
+func migrationFiles(t *testing.T) int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migrations found: %v", err)
+	}
+	return len(files)
+}
+
 func TestOpen(t *testing.T) {
 	t.Run("OKReopen", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "refreshing.db")
@@ -90,8 +101,8 @@ func TestOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := migrationRecords(t, path)
-		if len(before) == 0 || before[0].version != 1 {
-			t.Fatalf("schema_migrations = %+v, want version 1 first", before)
+		if got, want := len(before), migrationFiles(t); got != want || before[0].version != 1 {
+			t.Fatalf("schema_migrations = %+v, want %d records from version 1", before, want)
 		}
 
 		s, err = sqlite.Open(t.Context(), path)
@@ -149,6 +160,33 @@ func TestOpen(t *testing.T) {
 		}
 		if got.ms != 10000 {
 			t.Errorf("busy_timeout = %d, want 10000", got.ms)
+		}
+	})
+	t.Run("OKConcurrent", func(t *testing.T) {
+		// Instances starting at once on a new file all open it; the
+		// migrations run once.
+		path := filepath.Join(t.TempDir(), "refreshing.db")
+		const n = 5
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				s, err := sqlite.Open(t.Context(), path)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				errs[i] = s.Close()
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("Open #%d: %v", i, err)
+			}
+		}
+		if got, want := len(migrationRecords(t, path)), migrationFiles(t); got != want {
+			t.Errorf("schema_migrations has %d records, want %d", got, want)
 		}
 	})
 	t.Run("ErrUnavailable", func(t *testing.T) {
