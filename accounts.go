@@ -263,6 +263,20 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, pc PasswordC
 	if pc.Current == pc.New {
 		return nil, ErrSamePassword
 	}
+	// The caller's new session stands for the same device as the old one.
+	if p.SessionID != "" {
+		if cur, err := s.store.Session(ctx, p.SessionID); err == nil {
+			if ci.DeviceID == "" {
+				ci.DeviceID = cur.DeviceID
+			}
+			if ci.Description == "" {
+				ci.Description = cur.Description
+			}
+			ci.ClientID = cur.ClientID
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("load session: %w", err)
+		}
+	}
 	hash, err := s.hasher.Hash(ctx, pc.New)
 	if err != nil {
 		return nil, err

@@ -106,8 +106,12 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (*G
 	// second read sees the token as retired, inside the grace window).
 	for attempt := 0; ; attempt++ {
 		g, err := s.exchangeOnce(ctx, sid, gen, token, st, ci)
-		if errors.Is(err, ErrStale) && attempt < 3 {
-			continue
+		if errors.Is(err, ErrStale) {
+			if attempt < 3 {
+				continue
+			}
+			// Still contended after several rounds: ask the client to retry.
+			return nil, fmt.Errorf("%w: session %s kept changing", ErrBusy, sid)
 		}
 		return g, err
 	}

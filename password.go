@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -51,11 +52,25 @@ func NewHasher(params Argon2Params, concurrency int) *Hasher {
 	return h
 }
 
-// acquire takes a hashing slot, waiting while ctx allows.
+// MaxHashWait is how long a request waits for a hashing slot before it is
+// told to retry (ErrBusy, a 503 with Retry-After): under a login storm the
+// queue stays short and token exchanges keep their CPU.
+const MaxHashWait = 2 * time.Second
+
+// acquire takes a hashing slot, waiting at most MaxHashWait.
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
 		return nil
+	default:
+	}
+	t := time.NewTimer(MaxHashWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("%w: no password hash slot within %v", ErrBusy, MaxHashWait)
 	case <-ctx.Done():
 		return fmt.Errorf("%w: waiting for a password hash slot: %w", ErrBusy, ctx.Err())
 	}

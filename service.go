@@ -43,6 +43,19 @@ type Service struct {
 	mu         sync.Mutex
 	settings   Settings
 	settingsAt time.Time // when settings were read; zero forces a read
+	reloadedAt time.Time // when an unknown kid last caused a key reload
+}
+
+// reloadAllowed rate-limits key reloads caused by unknown key ids.
+func (s *Service) reloadAllowed() bool {
+	now := s.clock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Sub(s.reloadedAt) < time.Second && !now.Before(s.reloadedAt) {
+		return false
+	}
+	s.reloadedAt = now
+	return true
 }
 
 // Grant is what a successful login, registration or exchange hands out.
@@ -283,6 +296,14 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 		return nil, ErrUnauthenticated
 	}
 	c, err := s.signer.Verify(accessToken)
+	if errors.Is(err, jwt.ErrUnknownKey) && s.reloadAllowed() {
+		// Perhaps another instance rotated the key: look once, at most
+		// once a second, so unknown kids cannot hammer the store.
+		if rerr := s.ReloadKeys(ctx); rerr != nil {
+			return nil, fmt.Errorf("reload signing keys: %w", rerr)
+		}
+		c, err = s.signer.Verify(accessToken)
+	}
 	if err != nil {
 		return nil, ErrUnauthenticated
 	}

@@ -556,3 +556,27 @@ func TestSettingsApplyLive(t *testing.T) {
 		t.Fatal("invalid settings accepted")
 	}
 }
+
+// TestKeyRotationSeenByOtherInstance: a key rotated by one instance is used
+// at once, and another instance on the same store verifies its tokens.
+func TestKeyRotationSeenByOtherInstance(t *testing.T) {
+	e := newEnv(t, nil)
+	other, err := refreshing.New(t.Context(), refreshing.Config{Store: e.store, Now: e.clock.Now, Hasher: refreshing.NewHasher(cheap, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.register(t, "ada")
+	if _, err := e.svc.RotateKey(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	g, err := e.svc.Login(t.Context(), "ada", "correct horse", refreshing.ClientInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Authenticate(t.Context(), g.AccessToken); err != nil {
+		t.Fatalf("the other instance rejects a token signed with the new key: %v", err)
+	}
+	if string(other.JWKS()) != string(e.svc.JWKS()) {
+		t.Fatal("the instances publish different key sets")
+	}
+}

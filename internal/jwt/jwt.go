@@ -39,6 +39,10 @@ const Leeway = time.Second
 // ErrInvalid is returned (wrapped) for every token that does not verify.
 var ErrInvalid = errors.New("invalid access token")
 
+// ErrUnknownKey is wrapped (with ErrInvalid) when a token names a key id this
+// Signer does not know: perhaps a key another instance just added.
+var ErrUnknownKey = errors.New("unknown key id")
+
 // Claims are the claims of an access token.
 type Claims struct {
 	Issuer    string    // iss
@@ -223,6 +227,9 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	}
 	var wc wireClaims
 	_, err := s.parser.ParseWithClaims(token, &wc, s.key)
+	if errors.Is(err, ErrUnknownKey) {
+		return Claims{}, fmt.Errorf("%w: %w", ErrInvalid, ErrUnknownKey)
+	}
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -251,7 +258,7 @@ func (s *Signer) key(t *gojwt.Token) (any, error) {
 	kid, _ := t.Header["kid"].(string)
 	pub, ok := s.keys.Load().byID[kid]
 	if !ok {
-		return nil, errors.New("unknown kid")
+		return nil, ErrUnknownKey
 	}
 	return pub, nil
 }
