@@ -194,7 +194,17 @@ func (s *Service) RotateKey(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sk := SigningKey{ID: k.ID, Algorithm: jwt.EdDSA, Material: k.Material(), CreatedAt: s.clock()}
+	// The newest key signs, so the new one must sort first even if the
+	// clock stands still or stepped back since the last rotation.
+	created := s.clock()
+	existing, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return "", fmt.Errorf("load signing keys: %w", err)
+	}
+	if len(existing) > 0 && !created.After(existing[0].CreatedAt) {
+		created = existing[0].CreatedAt.Add(time.Microsecond)
+	}
+	sk := SigningKey{ID: k.ID, Algorithm: jwt.EdDSA, Material: k.Material(), CreatedAt: created}
 	if err := s.store.AddSigningKey(ctx, sk, false); err != nil {
 		return "", fmt.Errorf("store signing key: %w", err)
 	}
