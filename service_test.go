@@ -43,6 +43,14 @@ func newEnv(t *testing.T, mod func(*refreshing.Settings)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	e := newEnvOn(t, st, mod)
+	e.path = path
+	return e
+}
+
+// newEnvOn returns a Service with a settable clock on st.
+func newEnvOn(t *testing.T, st refreshing.Store, mod func(*refreshing.Settings)) *env {
+	t.Helper()
 	settings := refreshing.DefaultSettings()
 	if mod != nil {
 		mod(&settings)
@@ -54,7 +62,7 @@ func newEnv(t *testing.T, mod func(*refreshing.Settings)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{svc: svc, store: st, clock: c, path: path}
+	return &env{svc: svc, store: st, clock: c}
 }
 
 func (e *env) register(t *testing.T, name string) *refreshing.Grant {

@@ -41,16 +41,27 @@ type instance struct {
 
 func (in *instance) getenv(k string) string { return in.env[k] }
 
+// start runs an instance on the SQLite file db.
 func start(t *testing.T, db string, env map[string]string) *instance {
+	t.Helper()
+	e := map[string]string{"REFRESHING_DB": "sqlite:" + db}
+	for k, v := range env {
+		e[k] = v
+	}
+	in := startWith(t, e)
+	in.db = db
+	return in
+}
+
+// startWith runs an instance configured by env alone.
+func startWith(t *testing.T, env map[string]string) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	in := &instance{db: db, env: env, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	if in.env == nil {
-		in.env = map[string]string{}
+	in := &instance{env: map[string]string{"REFRESHING_LOG_LEVEL": "debug"}, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	for k, v := range env {
+		in.env[k] = v
 	}
-	in.env["REFRESHING_DB"] = "sqlite:" + db
-	in.env["REFRESHING_LOG_LEVEL"] = "debug"
 	go func() {
 		in.done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, in.getenv, pw, in.logs)
 		pw.Close()
