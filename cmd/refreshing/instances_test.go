@@ -203,3 +203,17 @@ func getCode(t *testing.T, url string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestMigratePostgres: `refreshing migrate` works against PostgreSQL, twice.
+func TestMigratePostgres(t *testing.T) {
+	env := map[string]string{"REFRESHING_DB": pgtest.Schema(t)}
+	for range 2 {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+		if strings.Contains(out.String(), "@") && !strings.Contains(out.String(), "postgres@") {
+			t.Fatalf("migrate printed credentials: %q", out.String())
+		}
+	}
+}
