@@ -191,24 +191,18 @@ func (s *Service) authenticate(ctx context.Context, identifier, password string,
 // Login checks credentials and signs the user in: an access token and, when
 // issue-on-login is on, a new session with its refresh token.
 func (s *Service) Login(ctx context.Context, identifier, password string, ci ClientInfo) (*Grant, error) {
-	ci, err := clampInfo(ci)
-	if err != nil {
-		return nil, err
-	}
-	st, err := s.Settings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	u, err := s.authenticate(ctx, identifier, password, st)
-	if err != nil {
-		return nil, err
-	}
-	return s.issue(ctx, u, st, ci, st.IssueOnLogin)
+	return s.signIn(ctx, identifier, password, ci, false)
 }
 
 // RequestToken checks credentials and always starts a new session, whatever
 // issue-on-login says (the plugin's /api/auth/token/request).
 func (s *Service) RequestToken(ctx context.Context, identifier, password string, ci ClientInfo) (*Grant, error) {
+	return s.signIn(ctx, identifier, password, ci, true)
+}
+
+// signIn authenticates and issues; a session is created when withSession or
+// issue-on-login says so.
+func (s *Service) signIn(ctx context.Context, identifier, password string, ci ClientInfo, withSession bool) (*Grant, error) {
 	ci, err := clampInfo(ci)
 	if err != nil {
 		return nil, err
@@ -221,7 +215,7 @@ func (s *Service) RequestToken(ctx context.Context, identifier, password string,
 	if err != nil {
 		return nil, err
 	}
-	return s.issue(ctx, u, st, ci, true)
+	return s.issue(ctx, u, st, ci, withSession || st.IssueOnLogin)
 }
 
 // PasswordChange is the input of ChangePassword.
