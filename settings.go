@@ -21,6 +21,9 @@ type Settings struct {
 	IssueOnLogin      bool          // add a refresh token to login and register responses
 	Registration      bool          // allow POST /api/auth/local/register
 	EmailConfirmation bool          // new accounts must be confirmed before they log in
+	CookieMode        bool          // Strapi 5 cookie mode for every client, not only those sending x-strapi-refresh-cookie
+	AllowedOrigins    string        // comma-separated origins (https://app.example.com) allowed to use the refresh cookie besides the server's own
+	AuditRetention    time.Duration // how long audit events are kept; 0 = forever
 }
 
 // DefaultSettings returns the contract's defaults.
@@ -32,6 +35,8 @@ func DefaultSettings() Settings {
 		ReuseGrace:   10 * time.Second,
 		IssueOnLogin: true,
 		Registration: true,
+
+		AuditRetention: 90 * 24 * time.Hour,
 	}
 }
 
@@ -52,6 +57,11 @@ func (s Settings) Validate() error {
 		return Invalid("reuseGrace", "must be at most 5m: a longer window lets a stolen token live on")
 	case s.MaxSessions < 0:
 		return Invalid("maxSessions", "must not be negative (0 means unlimited)")
+	case s.AuditRetention < 0:
+		return Invalid("auditRetention", "must not be negative (0 means forever)")
+	}
+	if _, err := ParseOrigins(s.AllowedOrigins); err != nil {
+		return err
 	}
 	return nil
 }
@@ -121,6 +131,9 @@ type settingsJSON struct {
 	IssueOnLogin      bool   `json:"issueOnLogin"`
 	Registration      bool   `json:"registration"`
 	EmailConfirmation bool   `json:"emailConfirmation"`
+	CookieMode        bool   `json:"cookieMode"`
+	AllowedOrigins    string `json:"allowedOrigins"`
+	AuditRetention    string `json:"auditRetention"`
 }
 
 // MarshalJSON encodes durations as Go duration strings ("15m0s"), the form
@@ -132,6 +145,7 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 		ReuseGrace: s.ReuseGrace.String(), MaxSessions: s.MaxSessions,
 		IssueOnLogin: s.IssueOnLogin, Registration: s.Registration,
 		EmailConfirmation: s.EmailConfirmation,
+		CookieMode:        s.CookieMode, AllowedOrigins: s.AllowedOrigins, AuditRetention: s.AuditRetention.String(),
 	})
 }
 
@@ -145,16 +159,18 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		ReuseGrace: d.ReuseGrace.String(), MaxSessions: d.MaxSessions,
 		IssueOnLogin: d.IssueOnLogin, Registration: d.Registration,
 		EmailConfirmation: d.EmailConfirmation,
+		CookieMode:        d.CookieMode, AllowedOrigins: d.AllowedOrigins, AuditRetention: d.AuditRetention.String(),
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
 	out := Settings{Rotation: j.Rotation, MaxSessions: j.MaxSessions, IssueOnLogin: j.IssueOnLogin,
-		Registration: j.Registration, EmailConfirmation: j.EmailConfirmation}
+		Registration: j.Registration, EmailConfirmation: j.EmailConfirmation,
+		CookieMode: j.CookieMode, AllowedOrigins: j.AllowedOrigins}
 	for _, p := range []struct {
 		v   string
 		dst *time.Duration
-	}{{j.AccessTTL, &out.AccessTTL}, {j.RefreshTTL, &out.RefreshTTL}, {j.RefreshIdle, &out.RefreshIdle}, {j.ReuseGrace, &out.ReuseGrace}} {
+	}{{j.AccessTTL, &out.AccessTTL}, {j.RefreshTTL, &out.RefreshTTL}, {j.RefreshIdle, &out.RefreshIdle}, {j.ReuseGrace, &out.ReuseGrace}, {j.AuditRetention, &out.AuditRetention}} {
 		x, err := time.ParseDuration(p.v)
 		if err != nil {
 			return err
