@@ -24,6 +24,13 @@ type Settings struct {
 	CookieMode        bool          // Strapi 5 cookie mode for every client, not only those sending x-strapi-refresh-cookie
 	AllowedOrigins    string        // comma-separated origins (https://app.example.com) allowed to use the refresh cookie besides the server's own
 	AuditRetention    time.Duration // how long audit events are kept; 0 = forever
+
+	// Rate limits (see SECURITY.md). Each allows a burst of its number and
+	// refills smoothly over RateWindow; 0 switches that limit off.
+	RateWindow          time.Duration // the window of the limits below
+	RateLimitIP         int           // attempts per client IP on each credential endpoint (login, register, token request, admin login)
+	RateLimitIdentifier int           // password attempts per identifier, all endpoints together
+	RateLimitExchangeIP int           // refresh-token exchanges per client IP on each exchange endpoint
 }
 
 // DefaultSettings returns the contract's defaults.
@@ -37,6 +44,11 @@ func DefaultSettings() Settings {
 		Registration: true,
 
 		AuditRetention: 90 * 24 * time.Hour,
+
+		RateWindow:          time.Minute,
+		RateLimitIP:         30,
+		RateLimitIdentifier: 10,
+		RateLimitExchangeIP: 600,
 	}
 }
 
@@ -59,6 +71,10 @@ func (s Settings) Validate() error {
 		return Invalid("maxSessions", "must not be negative (0 means unlimited)")
 	case s.AuditRetention < 0:
 		return Invalid("auditRetention", "must not be negative (0 means forever)")
+	case s.RateWindow <= 0 || s.RateWindow > 24*time.Hour:
+		return Invalid("rateWindow", "must be positive and at most 24h")
+	case s.RateLimitIP < 0 || s.RateLimitIdentifier < 0 || s.RateLimitExchangeIP < 0:
+		return Invalid("rateLimitIP", "rate limits must not be negative (0 means off)")
 	}
 	if _, err := ParseOrigins(s.AllowedOrigins); err != nil {
 		return err
@@ -79,6 +95,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		{"REFRESHING_REFRESH_TTL", &s.RefreshTTL},
 		{"REFRESHING_REFRESH_IDLE", &s.RefreshIdle},
 		{"REFRESHING_REUSE_GRACE", &s.ReuseGrace},
+		{"REFRESHING_RATE_WINDOW", &s.RateWindow},
 	}
 	for _, d := range durations {
 		if v := getenv(d.name); v != "" {
@@ -114,6 +131,22 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		}
 		s.MaxSessions = x
 	}
+	for _, n := range []struct {
+		name string
+		dst  *int
+	}{
+		{"REFRESHING_RATE_LIMIT_IP", &s.RateLimitIP},
+		{"REFRESHING_RATE_LIMIT_IDENTIFIER", &s.RateLimitIdentifier},
+		{"REFRESHING_RATE_LIMIT_EXCHANGE_IP", &s.RateLimitExchangeIP},
+	} {
+		if v := getenv(n.name); v != "" {
+			x, err := strconv.Atoi(v)
+			if err != nil {
+				return s, fmt.Errorf("%s: %w", n.name, err)
+			}
+			*n.dst = x
+		}
+	}
 	if err := s.Validate(); err != nil {
 		return s, fmt.Errorf("settings from environment: %w", err)
 	}
@@ -134,6 +167,11 @@ type settingsJSON struct {
 	CookieMode        bool   `json:"cookieMode"`
 	AllowedOrigins    string `json:"allowedOrigins"`
 	AuditRetention    string `json:"auditRetention"`
+
+	RateWindow          string `json:"rateWindow"`
+	RateLimitIP         int    `json:"rateLimitIP"`
+	RateLimitIdentifier int    `json:"rateLimitIdentifier"`
+	RateLimitExchangeIP int    `json:"rateLimitExchangeIP"`
 }
 
 // MarshalJSON encodes durations as Go duration strings ("15m0s"), the form
@@ -146,6 +184,8 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 		IssueOnLogin: s.IssueOnLogin, Registration: s.Registration,
 		EmailConfirmation: s.EmailConfirmation,
 		CookieMode:        s.CookieMode, AllowedOrigins: s.AllowedOrigins, AuditRetention: s.AuditRetention.String(),
+		RateWindow: s.RateWindow.String(), RateLimitIP: s.RateLimitIP,
+		RateLimitIdentifier: s.RateLimitIdentifier, RateLimitExchangeIP: s.RateLimitExchangeIP,
 	})
 }
 
@@ -160,17 +200,20 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		IssueOnLogin: d.IssueOnLogin, Registration: d.Registration,
 		EmailConfirmation: d.EmailConfirmation,
 		CookieMode:        d.CookieMode, AllowedOrigins: d.AllowedOrigins, AuditRetention: d.AuditRetention.String(),
+		RateWindow: d.RateWindow.String(), RateLimitIP: d.RateLimitIP,
+		RateLimitIdentifier: d.RateLimitIdentifier, RateLimitExchangeIP: d.RateLimitExchangeIP,
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
 	out := Settings{Rotation: j.Rotation, MaxSessions: j.MaxSessions, IssueOnLogin: j.IssueOnLogin,
 		Registration: j.Registration, EmailConfirmation: j.EmailConfirmation,
-		CookieMode: j.CookieMode, AllowedOrigins: j.AllowedOrigins}
+		CookieMode: j.CookieMode, AllowedOrigins: j.AllowedOrigins,
+		RateLimitIP: j.RateLimitIP, RateLimitIdentifier: j.RateLimitIdentifier, RateLimitExchangeIP: j.RateLimitExchangeIP}
 	for _, p := range []struct {
 		v   string
 		dst *time.Duration
-	}{{j.AccessTTL, &out.AccessTTL}, {j.RefreshTTL, &out.RefreshTTL}, {j.RefreshIdle, &out.RefreshIdle}, {j.ReuseGrace, &out.ReuseGrace}, {j.AuditRetention, &out.AuditRetention}} {
+	}{{j.AccessTTL, &out.AccessTTL}, {j.RefreshTTL, &out.RefreshTTL}, {j.RefreshIdle, &out.RefreshIdle}, {j.ReuseGrace, &out.ReuseGrace}, {j.AuditRetention, &out.AuditRetention}, {j.RateWindow, &out.RateWindow}} {
 		x, err := time.ParseDuration(p.v)
 		if err != nil {
 			return err
