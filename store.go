@@ -18,6 +18,9 @@ type Store interface {
 	// Ping checks that the storage answers.
 	Ping(ctx context.Context) error
 
+	// OpsStore: purging ended sessions, counting live ones, leases, imports.
+	OpsStore
+
 	// CreateUser inserts u and sets u.ID. It returns ErrConflict if u.Email
 	// or u.Username (compared exactly; the Service lower-cases email) is taken.
 	CreateUser(ctx context.Context, u *User) error
@@ -127,6 +130,17 @@ type SessionFilter struct {
 	// Active, when set, keeps unrevoked sessions not absolutely expired at ActiveAt.
 	Active   bool
 	ActiveAt time.Time
+	// Expired, when set, keeps unrevoked sessions absolutely expired at
+	// ActiveAt (or idle, see IdleBefore).
+	Expired bool
+	// IdleBefore, when not zero, makes Active and Expired count a session
+	// last active at or before it as expired (the idle timeout, which the
+	// caller turns into this time).
+	IdleBefore time.Time
+	// Revoked, when set, keeps revoked sessions only.
+	Revoked   bool
+	IP        string // when not empty, only sessions from this exact address
+	UserAgent string // when not empty, only user agents containing it (case-insensitive for ASCII)
 	// Keyset cursor: return sessions strictly after (BeforeActivity, BeforeID)
 	// in descending order. Zero BeforeActivity starts from the newest.
 	BeforeActivity time.Time

@@ -60,6 +60,12 @@ func Run(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("AddSigningKey", func(t *testing.T) { testAddSigningKey(t, open) })
 	t.Run("DeleteSigningKey", func(t *testing.T) { testDeleteSigningKey(t, open) })
 	t.Run("Secret", func(t *testing.T) { testSecret(t, open) })
+
+	t.Run("PurgeSessions", func(t *testing.T) { testPurgeSessions(t, open) })
+	t.Run("CountActiveSessions", func(t *testing.T) { testCountActiveSessions(t, open) })
+	t.Run("AcquireLease", func(t *testing.T) { testAcquireLease(t, open) })
+	t.Run("ImportUser", func(t *testing.T) { testImportUser(t, open) })
+	t.Run("ImportSession", func(t *testing.T) { testImportSession(t, open) })
 }
 
 // t0 is the suite's reference time: in UTC and at microsecond precision, the

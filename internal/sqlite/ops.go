@@ -1,0 +1,168 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/refreshing/refreshing"
+)
+
+var _ refreshing.OpsStore = (*Store)(nil)
+
+// PurgeSessions implements refreshing.OpsStore. Each criterion is one DELETE
+// whose subquery walks that criterion's index (migrations/0004_ops.sql) and
+// stops at the batch's remaining size, so a batch reads only the rows it
+// deletes and the writer is held for one short transaction.
+func (s *Store) PurgeSessions(ctx context.Context, p refreshing.Purge) (int, error) {
+	if p.Limit <= 0 {
+		return 0, nil
+	}
+	criteria := []struct {
+		cutoff time.Time
+		where  string
+	}{
+		{p.RevokedBefore, `revoked_at IS NOT NULL AND revoked_at < ?`},
+		{p.ExpiredBefore, `expires_at IS NOT NULL AND expires_at < ?`},
+		{p.InactiveBefore, `last_activity < ?`},
+	}
+	total := 0
+	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+		total = 0
+		for _, c := range criteria {
+			if c.cutoff.IsZero() || total >= p.Limit {
+				continue
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (
+				SELECT id FROM sessions WHERE `+c.where+` LIMIT ?)`, micros(c.cutoff), p.Limit-total)
+			if err != nil {
+				return classify(err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			total += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: purge sessions: %w", err)
+	}
+	return total, nil
+}
+
+// CountActiveSessions implements refreshing.OpsStore, from the partial index
+// sessions_live alone.
+func (s *Store) CountActiveSessions(ctx context.Context, now, activeAfter time.Time) (int64, error) {
+	var n int64
+	// INDEXED BY makes the planner's choice certain (and fails loudly if
+	// the index were ever dropped): a covering scan of live sessions only.
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sessions INDEXED BY sessions_live
+		WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND last_activity > ?`,
+		micros(now), nullMicrosMin(activeAfter)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: count active sessions: %w", classify(err))
+	}
+	return n, nil
+}
+
+// nullMicrosMin encodes t for a "later than t" comparison; the zero time
+// becomes the smallest INTEGER, so that it selects everything.
+func nullMicrosMin(t time.Time) int64 {
+	if t.IsZero() {
+		return -1 << 63
+	}
+	return micros(t)
+}
+
+// AcquireLease implements refreshing.OpsStore with one upsert whose update
+// applies only to the holder's own lease or to an expired one.
+func (s *Store) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
+	var n int64
+	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+			WHERE leases.holder = excluded.holder OR leases.expires_at <= ?`,
+			name, holder, micros(until), micros(now))
+		if err != nil {
+			return classify(err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: acquire lease %s: %w", name, err)
+	}
+	return n > 0, nil
+}
+
+// ImportUser implements refreshing.OpsStore. An explicit id also moves the
+// AUTOINCREMENT counter past it, so CreateUser never reuses it.
+func (s *Store) ImportUser(ctx context.Context, u *refreshing.User) error {
+	var id any
+	if u.ID != 0 {
+		id = u.ID
+	}
+	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO users
+			(id, document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, nullString(u.DocumentID), u.Username, u.Email, u.PasswordHash, u.Provider, u.Role,
+			u.Confirmed, u.Blocked, micros(u.CreatedAt), micros(u.UpdatedAt))
+		if err != nil {
+			return classify(err)
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		u.ID = last
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: import user: %w", err)
+	}
+	return nil
+}
+
+// ImportSession implements refreshing.OpsStore.
+func (s *Store) ImportSession(ctx context.Context, ss *refreshing.Session, importHash []byte) error {
+	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, ss.UserID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("user %d: %w", ss.UserID, refreshing.ErrNotFound)
+		}
+		if err != nil {
+			return classify(err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`, import_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ss.ID, ss.UserID, ss.ClientID, ss.DeviceID, ss.Description, ss.UserAgent, ss.IP,
+			micros(ss.CreatedAt), micros(ss.LastActivity), nullMicros(ss.ExpiresAt), nullMicros(ss.RevokedAt),
+			ss.RevokeReason, ss.Generation, notNullBytes(ss.TokenHash), nullBytes(ss.PrevHash), nullMicros(ss.RotatedAt),
+			notNullBytes(importHash))
+		return classify(err)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: import session: %w", err)
+	}
+	return nil
+}
+
+// SessionIDByImportHash implements refreshing.OpsStore through the unique
+// partial index sessions_import_hash.
+func (s *Store) SessionIDByImportHash(ctx context.Context, importHash []byte) (string, error) {
+	var id string
+	err := s.read.QueryRowContext(ctx, `SELECT id FROM sessions WHERE import_hash = ?`, notNullBytes(importHash)).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", fmt.Errorf("sqlite: session by import hash: %w", refreshing.ErrNotFound)
+	case err != nil:
+		return "", fmt.Errorf("sqlite: session by import hash: %w", classify(err))
+	}
+	return id, nil
+}
