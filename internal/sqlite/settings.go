@@ -34,7 +34,7 @@ func (s *Store) SaveSettings(ctx context.Context, st refreshing.Settings) error 
 	if err != nil {
 		return fmt.Errorf("sqlite: save settings: %w", err)
 	}
-	err = s.w.tx(ctx, func(tx *sql.Tx) error {
+	err = s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO settings (id, value) VALUES (1, ?)
 			ON CONFLICT (id) DO UPDATE SET value = excluded.value`, string(b))
 		return classify(err)
@@ -52,7 +52,7 @@ func (s *Store) InitSettings(ctx context.Context, st refreshing.Settings) (refre
 		return refreshing.Settings{}, fmt.Errorf("sqlite: init settings: %w", err)
 	}
 	var v string
-	err = s.w.tx(ctx, func(tx *sql.Tx) error {
+	err = s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (id, value) VALUES (1, ?)
 			ON CONFLICT (id) DO NOTHING`, string(b)); err != nil {
 			return classify(err)
@@ -100,7 +100,7 @@ func (s *Store) SigningKeys(ctx context.Context) ([]refreshing.SigningKey, error
 // the insert are one statement in one write transaction, so of several
 // processes racing with onlyIfNone exactly one stores its key.
 func (s *Store) AddSigningKey(ctx context.Context, k refreshing.SigningKey, onlyIfNone bool) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (id, algorithm, material, created_at)
 			SELECT ?, ?, ?, ? WHERE NOT ? OR NOT EXISTS (SELECT 1 FROM signing_keys)`,
 			k.ID, k.Algorithm, notNullBytes(k.Material), micros(k.CreatedAt), onlyIfNone)
@@ -114,7 +114,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k refreshing.SigningKey, only
 
 // DeleteSigningKey implements refreshing.Store.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE id = ?`, id)
 		if err != nil {
 			return classify(err)
@@ -131,7 +131,7 @@ func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
 // empty value; an existing secret is returned whatever value says.
 func (s *Store) Secret(ctx context.Context, name string, value []byte) ([]byte, error) {
 	var stored []byte
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&stored)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return classify(err)

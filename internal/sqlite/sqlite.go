@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,13 +57,56 @@ type Store struct {
 // Open opens the SQLite database at path, creating the file and its parent
 // directory if missing, and applies the migrations it has not seen yet.
 // Failing to open or create the file is reported as ErrUnavailable.
+//
+// Options may follow the path after a "?", as URL query parameters:
+//
+//   - group_commit=off: commit every write in a transaction of its own,
+//     instead of committing the writes that arrive together in one
+//     transaction (see writer). Both are durable; "on" is the default and
+//     is much faster under concurrent load, "off" is there to measure it.
+//
+// So "data/refreshing.db?group_commit=off"; a path that contains a "?"
+// itself must then be followed by one ("a?b.db?").
 func Open(ctx context.Context, path string) (*Store, error) {
 	return open(ctx, path, false)
+}
+
+// options are those Open accepts after the path.
+type options struct {
+	groupCommit bool
+}
+
+// parseOptions splits path at its last "?" and parses what follows.
+func parseOptions(path string) (string, options, error) {
+	opts := options{groupCommit: true}
+	i := strings.LastIndexByte(path, '?')
+	if i < 0 {
+		return path, opts, nil
+	}
+	q, err := url.ParseQuery(path[i+1:])
+	if err != nil {
+		return "", opts, fmt.Errorf("sqlite: open %s: options: %w", path, err)
+	}
+	for k, v := range q {
+		switch {
+		case k == "group_commit" && len(v) == 1 && (v[0] == "on" || v[0] == "off"):
+			opts.groupCommit = v[0] == "on"
+		case k == "group_commit":
+			return "", opts, fmt.Errorf("sqlite: open %s: group_commit must be on or off", path)
+		default:
+			return "", opts, fmt.Errorf("sqlite: open %s: unknown option %q", path, k)
+		}
+	}
+	return path[:i], opts, nil
 }
 
 // open is Open; readOnly opens the file with mode=ro, which lets tests see
 // what a store that cannot write reports (chmod does not stop root).
 func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error) {
+	path, opts, err := parseOptions(path)
+	if err != nil {
+		return nil, err
+	}
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty path")
 	}
@@ -112,6 +156,11 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s.w.db = wdb
+	defer func() {
+		if err == nil {
+			s.w.start(wdb, opts.groupCommit)
+		}
+	}()
 	// One connection: database/sql lends it to one transaction at a time,
 	// so writes are serialised in this process and never see "database is
 	// locked" from each other. Kept open forever so that its prepared
@@ -183,6 +232,8 @@ func dsn(abs string, q url.Values) string {
 // both connection pools. Calling it again returns the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		// Answer the writes in flight first; later ones get ErrUnavailable.
+		s.w.close()
 		if !s.readOnly {
 			// Fold the WAL back into the database file so that a copy of
 			// the .db file alone is complete. Best effort: a checkpoint
@@ -225,40 +276,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	if err := s.w.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", classify(err))
-	}
-	return nil
-}
-
-// writer owns the database/sql handle whose single connection performs every
-// write. Methods express each write as a function of a *sql.Tx and hand it to
-// tx; nothing else begins a write transaction.
-//
-// That single entry point is where group commit would go: a goroutine owning
-// the connection could drain a queue of such functions (concurrent
-// RotateSession calls, say), run a batch of them in one transaction, each
-// under its own SAVEPOINT so that one failure rolls back only its own
-// changes, commit once (one fsync for the batch) and then answer every
-// caller. The functions already return outcomes such as ErrStale as plain
-// errors without touching the transaction's fate, so they can be batched as
-// they are.
-type writer struct {
-	db *sql.DB
-}
-
-// tx runs fn in one BEGIN IMMEDIATE transaction on the writer connection and
-// commits if fn returns nil. It returns fn's error unchanged (after rolling
-// back) and classifies the transaction's own failures.
-func (w *writer) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := w.db.BeginTx(ctx, nil)
-	if err != nil {
-		return classify(err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return classify(err)
 	}
 	return nil
 }

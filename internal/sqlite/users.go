@@ -35,7 +35,7 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 
 // CreateUser implements refreshing.Store.
 func (s *Store) CreateUser(ctx context.Context, u *refreshing.User) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO users
 			(document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -88,7 +88,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*refreshin
 // sessions whatever its UserID says: updating one user never revokes the
 // sessions of another.
 func (s *Store) UpdateUser(ctx context.Context, u *refreshing.User, revoke *refreshing.Revocation) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET
 			document_id = ?, username = ?, email = ?, password_hash = ?, provider = ?, role = ?,
 			confirmed = ?, blocked = ?, created_at = ?, updated_at = ?
@@ -119,7 +119,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *refreshing.User, revoke *refr
 // DeleteUser implements refreshing.Store. The sessions go with the user
 // through ON DELETE CASCADE.
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
 		if err != nil {
 			return classify(err)

@@ -1,0 +1,14 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Queued returns how many writes wait in s's group-commit queue.
+func Queued(s *Store) int { return len(s.w.ops) }
+
+// WriterDo runs fn as one write of s's writer, as the Store's methods do.
+func WriterDo(ctx context.Context, s *Store, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.w.do(ctx, fn)
+}
