@@ -24,6 +24,7 @@ type Settings struct {
 	CookieMode        bool          // Strapi 5 cookie mode for every client, not only those sending x-strapi-refresh-cookie
 	AllowedOrigins    string        // comma-separated origins (https://app.example.com) allowed to use the refresh cookie besides the server's own
 	AuditRetention    time.Duration // how long audit events are kept; 0 = forever
+	SessionRetention  time.Duration // how long ended (revoked or expired) sessions are kept before the janitor deletes them; 0 = forever
 
 	// Rate limits (see SECURITY.md). Each allows a burst of its number and
 	// refills smoothly over RateWindow; 0 switches that limit off.
@@ -43,7 +44,8 @@ func DefaultSettings() Settings {
 		IssueOnLogin: true,
 		Registration: true,
 
-		AuditRetention: 90 * 24 * time.Hour,
+		AuditRetention:   90 * 24 * time.Hour,
+		SessionRetention: 30 * 24 * time.Hour,
 
 		RateWindow:          time.Minute,
 		RateLimitIP:         30,
@@ -71,6 +73,8 @@ func (s Settings) Validate() error {
 		return Invalid("maxSessions", "must not be negative (0 means unlimited)")
 	case s.AuditRetention < 0:
 		return Invalid("auditRetention", "must not be negative (0 means forever)")
+	case s.SessionRetention < 0:
+		return Invalid("sessionRetention", "must not be negative (0 means forever)")
 	case s.RateWindow <= 0 || s.RateWindow > 24*time.Hour:
 		return Invalid("rateWindow", "must be positive and at most 24h")
 	case s.RateLimitIP < 0 || s.RateLimitIdentifier < 0 || s.RateLimitExchangeIP < 0:
@@ -95,6 +99,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		{"REFRESHING_REFRESH_TTL", &s.RefreshTTL},
 		{"REFRESHING_REFRESH_IDLE", &s.RefreshIdle},
 		{"REFRESHING_REUSE_GRACE", &s.ReuseGrace},
+		{"REFRESHING_SESSION_RETENTION", &s.SessionRetention},
 		{"REFRESHING_RATE_WINDOW", &s.RateWindow},
 	}
 	for _, d := range durations {
@@ -167,6 +172,7 @@ type settingsJSON struct {
 	CookieMode        bool   `json:"cookieMode"`
 	AllowedOrigins    string `json:"allowedOrigins"`
 	AuditRetention    string `json:"auditRetention"`
+	SessionRetention  string `json:"sessionRetention"`
 
 	RateWindow          string `json:"rateWindow"`
 	RateLimitIP         int    `json:"rateLimitIP"`
@@ -184,7 +190,8 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 		IssueOnLogin: s.IssueOnLogin, Registration: s.Registration,
 		EmailConfirmation: s.EmailConfirmation,
 		CookieMode:        s.CookieMode, AllowedOrigins: s.AllowedOrigins, AuditRetention: s.AuditRetention.String(),
-		RateWindow: s.RateWindow.String(), RateLimitIP: s.RateLimitIP,
+		SessionRetention: s.SessionRetention.String(),
+		RateWindow:       s.RateWindow.String(), RateLimitIP: s.RateLimitIP,
 		RateLimitIdentifier: s.RateLimitIdentifier, RateLimitExchangeIP: s.RateLimitExchangeIP,
 	})
 }
@@ -200,7 +207,8 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		IssueOnLogin: d.IssueOnLogin, Registration: d.Registration,
 		EmailConfirmation: d.EmailConfirmation,
 		CookieMode:        d.CookieMode, AllowedOrigins: d.AllowedOrigins, AuditRetention: d.AuditRetention.String(),
-		RateWindow: d.RateWindow.String(), RateLimitIP: d.RateLimitIP,
+		SessionRetention: d.SessionRetention.String(),
+		RateWindow:       d.RateWindow.String(), RateLimitIP: d.RateLimitIP,
 		RateLimitIdentifier: d.RateLimitIdentifier, RateLimitExchangeIP: d.RateLimitExchangeIP,
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
@@ -213,7 +221,7 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 	for _, p := range []struct {
 		v   string
 		dst *time.Duration
-	}{{j.AccessTTL, &out.AccessTTL}, {j.RefreshTTL, &out.RefreshTTL}, {j.RefreshIdle, &out.RefreshIdle}, {j.ReuseGrace, &out.ReuseGrace}, {j.AuditRetention, &out.AuditRetention}, {j.RateWindow, &out.RateWindow}} {
+	}{{j.AccessTTL, &out.AccessTTL}, {j.RefreshTTL, &out.RefreshTTL}, {j.RefreshIdle, &out.RefreshIdle}, {j.ReuseGrace, &out.ReuseGrace}, {j.AuditRetention, &out.AuditRetention}, {j.SessionRetention, &out.SessionRetention}, {j.RateWindow, &out.RateWindow}} {
 		x, err := time.ParseDuration(p.v)
 		if err != nil {
 			return err
