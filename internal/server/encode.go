@@ -48,6 +48,9 @@ var (
 	errNoMethod  = &apiError{http.StatusMethodNotAllowed, "ApplicationError", "Method Not Allowed"}
 	errInternal  = &apiError{http.StatusInternalServerError, "InternalServerError", "Internal Server Error"}
 	errCancelled = &apiError{http.StatusServiceUnavailable, "ServiceUnavailableError", "Request cancelled"}
+	// errRateLimited is Strapi's answer (koa2-ratelimit's message) to a
+	// spent rate-limit budget; tooManyRequests adds Retry-After.
+	errRateLimited = &apiError{http.StatusTooManyRequests, "RateLimitError", "Too many requests, please try again later."}
 )
 
 // errorBody is Strapi's error shape: {"data": null, "error": {...}}.

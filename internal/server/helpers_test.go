@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/ratelimit"
 	"github.com/refreshing/refreshing/internal/server"
 	"github.com/refreshing/refreshing/internal/sqlite"
 )
@@ -25,6 +26,7 @@ import (
 type setup struct {
 	settings func(*refreshing.Settings) // edits the default settings
 	trusted  []netip.Prefix
+	limiter  func(now func() time.Time) ratelimit.Limiter // nil: a Memory limiter on the test clock
 }
 
 // env is a running server on a real listener, with a real SQLite store.
@@ -51,6 +53,9 @@ func start(t *testing.T, su setup) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	settings := refreshing.DefaultSettings()
+	// Rate limits are off unless a test sets them (ratelimit_test.go does):
+	// the contract tests log in more often than a real user would.
+	settings.RateLimitIP, settings.RateLimitIdentifier, settings.RateLimitExchangeIP = 0, 0, 0
 	if su.settings != nil {
 		su.settings(&settings)
 	}
@@ -65,7 +70,11 @@ func start(t *testing.T, su setup) *env {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.srv = httptest.NewServer(server.New(e.svc, server.Options{Logger: logger, TrustedProxies: su.trusted}))
+	var lim ratelimit.Limiter = ratelimit.NewMemory(e.clock.Now, 0)
+	if su.limiter != nil {
+		lim = su.limiter(e.clock.Now)
+	}
+	e.srv = httptest.NewServer(server.New(e.svc, server.Options{Logger: logger, TrustedProxies: su.trusted, Limiter: lim}))
 	t.Cleanup(func() {
 		e.srv.Close()
 		logs := e.logs.String()

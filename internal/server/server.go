@@ -13,6 +13,7 @@ import (
 	"net/netip"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/ratelimit"
 )
 
 // Options configures the handler New returns.
@@ -24,6 +25,10 @@ type Options struct {
 	// TrustedProxies are the networks whose X-Forwarded-For header is
 	// believed. A request from any other peer is attributed to the peer.
 	TrustedProxies []netip.Prefix
+	// Limiter keeps the rate-limit budgets (see ratelimit.go); nil keeps
+	// them in this process's memory (ratelimit.NewMemory). Several instances
+	// share budgets through a ratelimit.Redis.
+	Limiter ratelimit.Limiter
 }
 
 // server holds what every handler needs.
@@ -31,11 +36,17 @@ type server struct {
 	svc     *refreshing.Service
 	log     *slog.Logger
 	trusted []netip.Prefix
+
+	limiter       ratelimit.Limiter
+	limiterLogged limiterLog
 }
 
 // New returns the HTTP handler of Refreshing on svc.
 func New(svc *refreshing.Service, opts Options) http.Handler {
-	s := &server{svc: svc, log: opts.Logger, trusted: opts.TrustedProxies}
+	s := &server{svc: svc, log: opts.Logger, trusted: opts.TrustedProxies, limiter: opts.Limiter}
+	if s.limiter == nil {
+		s.limiter = ratelimit.NewMemory(nil, 0)
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -24,6 +24,9 @@ func (s *server) handleRegister() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		if !s.limitIdentifier(w, r, req.Email) {
+			return
+		}
 		ci := s.clientInfo(r)
 		ci.DeviceID = req.DeviceID
 		g, err := s.svc.Register(r.Context(), refreshing.Registration{
@@ -48,6 +51,9 @@ func (s *server) handleLogin() http.Handler {
 		var req request
 		if err := decode(w, r, &req, false); err != nil {
 			s.fail(w, r, err)
+			return
+		}
+		if !s.limitIdentifier(w, r, req.Identifier) {
 			return
 		}
 		ci := s.clientInfo(r)
@@ -120,6 +126,9 @@ func (s *server) handleTokenRequest() http.Handler {
 		var req request
 		if err := decode(w, r, &req, false); err != nil {
 			s.fail(w, r, err)
+			return
+		}
+		if !s.limitIdentifier(w, r, req.Identifier) {
 			return
 		}
 		ci := s.clientInfo(r)
