@@ -44,6 +44,8 @@ type Service struct {
 	settings   Settings
 	settingsAt time.Time // when settings were read; zero forces a read
 	reloadedAt time.Time // when an unknown kid last caused a key reload
+
+	adm adminState // the admin features: role cache, audit writer, admin login limits
 }
 
 // reloadAllowed rate-limits key reloads caused by unknown key ids.

@@ -21,6 +21,12 @@ type Store interface {
 	// OpsStore: purging ended sessions, counting live ones, leases, imports.
 	OpsStore
 
+	// The admin screens' storage: administrators and their sessions, the
+	// user search, roles and the audit log.
+	AdminStore
+	RoleStore
+	AuditStore
+
 	// CreateUser inserts u and sets u.ID. It returns ErrConflict if u.Email
 	// or u.Username (compared exactly; the Service lower-cases email) is taken.
 	CreateUser(ctx context.Context, u *User) error

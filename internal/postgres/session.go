@@ -247,6 +247,28 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 	}
 	if f.Active {
 		where = append(where, "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > "+arg(f.ActiveAt)+")")
+		if !f.IdleBefore.IsZero() {
+			where = append(where, "last_activity > "+arg(f.IdleBefore))
+		}
+	}
+	if f.Expired {
+		idle := "false"
+		if !f.IdleBefore.IsZero() {
+			idle = "last_activity <= " + arg(f.IdleBefore)
+		}
+		where = append(where, "revoked_at IS NULL AND (expires_at <= "+arg(f.ActiveAt)+" OR "+idle+")")
+	}
+	if f.Revoked {
+		// Literally so, for the partial index sessions_revoked_activity.
+		where = append(where, "revoked_at IS NOT NULL")
+	}
+	if f.IP != "" {
+		where = append(where, "ip = "+arg(f.IP))
+	}
+	if f.UserAgent != "" {
+		// ILIKE also folds non-ASCII letters, which SQLite's LIKE does not:
+		// the stores differ only there.
+		where = append(where, `user_agent ILIKE `+arg(likePattern(f.UserAgent))+` ESCAPE '\'`)
 	}
 	if !f.BeforeActivity.IsZero() {
 		// A row comparison, which the (last_activity DESC, id DESC) index serves.

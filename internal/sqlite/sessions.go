@@ -297,6 +297,33 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 	if f.Active {
 		where = append(where, `revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`)
 		args = append(args, micros(f.ActiveAt))
+		if !f.IdleBefore.IsZero() {
+			where = append(where, `last_activity > ?`)
+			args = append(args, micros(f.IdleBefore))
+		}
+	}
+	if f.Expired {
+		idle := `0`
+		if !f.IdleBefore.IsZero() {
+			idle = `last_activity <= ?`
+		}
+		where = append(where, `revoked_at IS NULL AND (expires_at <= ? OR `+idle+`)`)
+		args = append(args, micros(f.ActiveAt))
+		if !f.IdleBefore.IsZero() {
+			args = append(args, micros(f.IdleBefore))
+		}
+	}
+	if f.Revoked {
+		// Literally so, for the partial index sessions_revoked_activity.
+		where = append(where, `revoked_at IS NOT NULL`)
+	}
+	if f.IP != "" {
+		where = append(where, `ip = ?`)
+		args = append(args, f.IP)
+	}
+	if f.UserAgent != "" {
+		where = append(where, `user_agent LIKE ? ESCAPE '\'`)
+		args = append(args, likePattern(f.UserAgent))
 	}
 	if !f.BeforeActivity.IsZero() {
 		where = append(where, `(last_activity, id) < (?, ?)`)

@@ -1,0 +1,268 @@
+package refreshing
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Admin is an administrator of the admin screens. Administrators are not end
+// users: they live in their own table and sign in only at /admin.
+type Admin struct {
+	ID           int64 // assigned by the Store
+	Email        string
+	PasswordHash string // PHC-format argon2id
+	CreatedAt    time.Time
+}
+
+// AdminSession is an administrator's signed-in browser. The cookie holds a
+// random token; only its SHA-256 is stored.
+type AdminSession struct {
+	TokenHash []byte
+	AdminID   int64
+	CreatedAt time.Time
+	LastSeen  time.Time
+	IP        string
+	UserAgent string
+}
+
+// Admin session timeouts: a session ends after AdminIdleTimeout without a
+// request and AdminSessionLifetime after sign-in, whichever comes first.
+const (
+	AdminIdleTimeout     = 30 * time.Minute
+	AdminSessionLifetime = 12 * time.Hour
+	// adminTouchGap: LastSeen is written at most this often per session.
+	adminTouchGap = time.Minute
+)
+
+// Failed admin logins are limited per email and per client IP: after
+// adminMaxFailures (per email) or adminMaxIPFailures (per IP) failures
+// within adminFailureWindow, further attempts are refused with
+// ErrTooManyAttempts until the window has passed.
+const (
+	adminMaxFailures   = 5
+	adminMaxIPFailures = 20
+	adminFailureWindow = 15 * time.Minute
+	adminLimiterMax    = 10000 // keys tracked at most; older ones are forgotten first
+)
+
+// ErrTooManyAttempts: too many failed attempts; try again later. The HTTP
+// layer answers 429 with Retry-After.
+var ErrTooManyAttempts = errors.New("too many failed attempts; try again later")
+
+// AdminStore persists administrators and their sessions. It is part of Store.
+type AdminStore interface {
+	// CreateAdmin inserts a and sets a.ID. ErrConflict if a.Email is taken.
+	CreateAdmin(ctx context.Context, a *Admin) error
+	// AdminByEmail returns the administrator with that email, or ErrNotFound.
+	AdminByEmail(ctx context.Context, email string) (*Admin, error)
+	// AdminByID returns the administrator with that id, or ErrNotFound.
+	AdminByID(ctx context.Context, id int64) (*Admin, error)
+	// CreateAdminSession inserts s. ErrConflict if its TokenHash is taken,
+	// ErrNotFound if the administrator does not exist.
+	CreateAdminSession(ctx context.Context, s *AdminSession) error
+	// AdminSession returns the session with that token hash, or ErrNotFound.
+	AdminSession(ctx context.Context, tokenHash []byte) (*AdminSession, error)
+	// TouchAdminSession sets LastSeen to at (ErrNotFound if absent).
+	TouchAdminSession(ctx context.Context, tokenHash []byte, at time.Time) error
+	// DeleteAdminSession deletes the session; deleting an absent one is not an error.
+	DeleteAdminSession(ctx context.Context, tokenHash []byte) error
+	// DeleteAdminSessions deletes the sessions last seen before idleBefore
+	// or created before createdBefore, and reports how many.
+	DeleteAdminSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int, error)
+
+	// SearchUsers returns up to limit users with ID > after, in ID order,
+	// whose email or username contains query (case-insensitive for ASCII
+	// letters; an empty query matches everyone).
+	SearchUsers(ctx context.Context, query string, after int64, limit int) ([]User, error)
+}
+
+// AdminAuth is a signed-in administrator.
+type AdminAuth struct {
+	Admin   *Admin
+	Session *AdminSession
+}
+
+// adminState is the Service's state for the admin features: the role cache,
+// the audit writer and the admin login limiter. Its zero value is ready.
+type adminState struct {
+	mu      sync.Mutex
+	roles   map[string]Role
+	rolesAt time.Time
+	fails   map[string]failures
+
+	audit auditor
+}
+
+// failures counts failed attempts for one key since first.
+type failures struct {
+	n     int
+	first time.Time
+}
+
+// limited reports whether key has used up its failures at now.
+func (a *adminState) limited(key string, max int, now time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f, ok := a.fails[key]
+	return ok && now.Sub(f.first) < adminFailureWindow && f.n >= max
+}
+
+// fail counts one failure for each key.
+func (a *adminState) fail(now time.Time, keys ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.fails == nil {
+		a.fails = map[string]failures{}
+	}
+	if len(a.fails) >= adminLimiterMax {
+		for k, f := range a.fails {
+			if now.Sub(f.first) >= adminFailureWindow {
+				delete(a.fails, k)
+			}
+		}
+		if len(a.fails) >= adminLimiterMax {
+			clear(a.fails) // under a flood of keys, forget rather than grow
+		}
+	}
+	for _, k := range keys {
+		f := a.fails[k]
+		if f.n == 0 || now.Sub(f.first) >= adminFailureWindow {
+			f = failures{first: now}
+		}
+		f.n++
+		a.fails[k] = f
+	}
+}
+
+// CreateAdmin creates an administrator with a password hashed by the
+// Service's Hasher.
+func (s *Service) CreateAdmin(ctx context.Context, email, password string) (*Admin, error) {
+	if err := checkText("email", email, true, MaxIdentifierLen); err != nil {
+		return nil, err
+	}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		return nil, Invalid("email", "email must be a valid email address")
+	}
+	if err := checkPassword("password", password, 10); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	a := &Admin{Email: strings.ToLower(email), PasswordHash: hash, CreatedAt: s.clock()}
+	if err := s.store.CreateAdmin(ctx, a); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil, ErrTaken
+		}
+		return nil, fmt.Errorf("create admin: %w", err)
+	}
+	s.audit(ctx, AuditEvent{Type: AuditAdminCreate, Detail: "administrator " + a.Email + " created"})
+	return a, nil
+}
+
+// AdminLogin checks an administrator's credentials and starts an admin
+// session. It returns the session token for the cookie; only its hash is
+// stored. Wrong credentials are ErrInvalidCredentials (an unknown email
+// costs the same as a wrong password); too many failures for the email or
+// the IP are ErrTooManyAttempts.
+func (s *Service) AdminLogin(ctx context.Context, email, password string, ci ClientInfo) (string, *AdminAuth, error) {
+	if err := checkText("email", email, true, MaxIdentifierLen); err != nil {
+		return "", nil, err
+	}
+	if err := checkPassword("password", password, 1); err != nil {
+		return "", nil, err
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	ci, _ = clampInfo(ClientInfo{UserAgent: ci.UserAgent, IP: ci.IP})
+	now := s.clock()
+	emailKey, ipKey := "email:"+email, "ip:"+ci.IP
+	if s.adm.limited(emailKey, adminMaxFailures, now) || s.adm.limited(ipKey, adminMaxIPFailures, now) {
+		s.audit(ctx, AuditEvent{Type: AuditAdminLoginFailed, Actor: "admin " + email, IP: ci.IP, UserAgent: ci.UserAgent, Detail: "refused: too many failed attempts"})
+		return "", nil, ErrTooManyAttempts
+	}
+	a, err := s.store.AdminByEmail(ctx, email)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", nil, fmt.Errorf("find admin: %w", err)
+	}
+	hash := ""
+	if a != nil {
+		hash = a.PasswordHash
+	}
+	ok, _, err := s.hasher.Verify(ctx, password, hash)
+	if err != nil {
+		return "", nil, err
+	}
+	if !ok || a == nil {
+		s.adm.fail(now, emailKey, ipKey)
+		s.audit(ctx, AuditEvent{Type: AuditAdminLoginFailed, Actor: "admin " + email, IP: ci.IP, UserAgent: ci.UserAgent, Detail: "wrong email or password"})
+		return "", nil, ErrInvalidCredentials
+	}
+	token := rand.Text() + rand.Text() // 2 x 128 bits, base32
+	sess := &AdminSession{TokenHash: hashToken(token), AdminID: a.ID, CreatedAt: now, LastSeen: now, IP: ci.IP, UserAgent: ci.UserAgent}
+	if err := s.store.CreateAdminSession(ctx, sess); err != nil {
+		return "", nil, fmt.Errorf("create admin session: %w", err)
+	}
+	// Forget sessions that timed out, so the table stays small.
+	if _, err := s.store.DeleteAdminSessions(ctx, now.Add(-AdminIdleTimeout), now.Add(-AdminSessionLifetime)); err != nil {
+		return "", nil, fmt.Errorf("prune admin sessions: %w", err)
+	}
+	s.audit(ctx, AuditEvent{Type: AuditAdminLogin, Actor: "admin " + a.Email, IP: ci.IP, UserAgent: ci.UserAgent})
+	return token, &AdminAuth{Admin: a, Session: sess}, nil
+}
+
+// AdminAuthenticate returns the administrator whose session token this is.
+// Unknown tokens and sessions past their idle or absolute timeout are
+// ErrUnauthenticated.
+func (s *Service) AdminAuthenticate(ctx context.Context, token string) (*AdminAuth, error) {
+	if token == "" || len(token) > 200 {
+		return nil, ErrUnauthenticated
+	}
+	h := hashToken(token)
+	sess, err := s.store.AdminSession(ctx, h)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load admin session: %w", err)
+	}
+	now := s.clock()
+	if now.Sub(sess.LastSeen) >= AdminIdleTimeout || now.Sub(sess.CreatedAt) >= AdminSessionLifetime {
+		if err := s.store.DeleteAdminSession(ctx, h); err != nil {
+			return nil, fmt.Errorf("end admin session: %w", err)
+		}
+		return nil, fmt.Errorf("%w: admin session timed out", ErrUnauthenticated)
+	}
+	a, err := s.store.AdminByID(ctx, sess.AdminID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load admin: %w", err)
+	}
+	if now.Sub(sess.LastSeen) >= adminTouchGap {
+		if err := s.store.TouchAdminSession(ctx, h, now); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("touch admin session: %w", err)
+		}
+		sess.LastSeen = now
+	}
+	return &AdminAuth{Admin: a, Session: sess}, nil
+}
+
+// AdminLogout ends the admin session of token (a no-op for unknown tokens).
+func (s *Service) AdminLogout(ctx context.Context, token string) error {
+	if token == "" || len(token) > 200 {
+		return nil
+	}
+	if err := s.store.DeleteAdminSession(ctx, hashToken(token)); err != nil {
+		return fmt.Errorf("end admin session: %w", err)
+	}
+	s.audit(ctx, AuditEvent{Type: AuditAdminLogout})
+	return nil
+}
