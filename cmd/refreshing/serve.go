@@ -46,13 +46,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer st.Close()
+	limiter, closeLimiter, err := openLimiter(ctx, getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           server.New(svc, server.Options{Logger: logger, TrustedProxies: proxies}),
+		Handler:           server.New(svc, server.Options{Logger: logger, TrustedProxies: proxies, Limiter: limiter}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -285,11 +285,28 @@ func TestRedis(t *testing.T) {
 			t.Fatalf("fallback allowed %d of 5 events against a budget of 3", allowed)
 		}
 	})
-	t.Run("DialRedisErrUnreachable", func(t *testing.T) {
-		if _, _, err := ratelimit.DialRedis(t.Context(), "redis://127.0.0.1:1/0", nil); err == nil {
-			t.Fatal("DialRedis to a closed port succeeded")
+	t.Run("DialRedis", func(t *testing.T) {
+		l, closeFn, err := ratelimit.DialRedis(redisURL(t), nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, _, err := ratelimit.DialRedis(t.Context(), "http://x", nil); err == nil {
+		defer closeFn()
+		if err := l.Ping(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("DialRedisUnreachablePingFails", func(t *testing.T) {
+		l, closeFn, err := ratelimit.DialRedis("redis://127.0.0.1:1/0", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeFn()
+		if err := l.Ping(t.Context()); err == nil {
+			t.Fatal("Ping of a closed port succeeded")
+		}
+	})
+	t.Run("DialRedisBadURL", func(t *testing.T) {
+		if _, _, err := ratelimit.DialRedis("http://x", nil); err == nil {
 			t.Fatal("DialRedis accepted a non-redis URL")
 		}
 	})

@@ -53,10 +53,12 @@ func NewRedis(client redis.UniversalClient, prefix string, now func() time.Time)
 	return &Redis{client: client, prefix: prefix, now: now, fallback: NewMemory(now, 0)}
 }
 
-// DialRedis connects to the Redis that url names (redis://[user:password@]host:port[/db],
-// rediss:// for TLS), checks that it answers, and returns a Limiter on it with
-// the key prefix "refreshing:rl:", and the function that closes its connections.
-func DialRedis(ctx context.Context, url string, now func() time.Time) (*Redis, func() error, error) {
+// DialRedis returns a Limiter on the Redis that url names
+// (redis://[user:password@]host:port[/db], rediss:// for TLS), with the key
+// prefix "refreshing:rl:", and the function that closes its connections. It
+// fails only on a malformed url: a Redis that does not answer yet is what the
+// local fallback is for (see Ping).
+func DialRedis(url string, now func() time.Time) (*Redis, func() error, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ratelimit: REFRESHING_REDIS: %w", err)
@@ -66,11 +68,15 @@ func DialRedis(ctx context.Context, url string, now func() time.Time) (*Redis, f
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
 	opts.MaxRetries = 1
 	c := redis.NewClient(opts)
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		return nil, nil, fmt.Errorf("ratelimit: redis %s: %w", opts.Addr, err)
-	}
 	return NewRedis(c, "refreshing:rl:", now), c.Close, nil
+}
+
+// Ping checks that Redis answers.
+func (l *Redis) Ping(ctx context.Context) error {
+	if err := l.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ratelimit: redis: %w", err)
+	}
+	return nil
 }
 
 // Allow implements Limiter. If Redis fails, the decision comes from the

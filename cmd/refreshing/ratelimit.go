@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/refreshing/refreshing/internal/ratelimit"
+)
+
+// openLimiter returns the rate limiter REFRESHING_REDIS selects: budgets
+// shared through that Redis by every instance, or (unset) kept in this
+// process. A Redis that does not answer at start is only warned about: until
+// it does, each instance enforces the budgets on its own (see SECURITY.md).
+// The returned function releases the limiter.
+func openLimiter(ctx context.Context, getenv func(string) string, logger *slog.Logger) (ratelimit.Limiter, func() error, error) {
+	url := getenv("REFRESHING_REDIS")
+	if url == "" {
+		return ratelimit.NewMemory(nil, 0), func() error { return nil }, nil
+	}
+	l, closeFn, err := ratelimit.DialRedis(url, nil)
+	if err != nil {
+		return nil, nil, usagef("%v", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := l.Ping(pctx); err != nil {
+		logger.Warn("rate limits are per instance until Redis answers", "err", err)
+	} else {
+		logger.Info("rate limits shared through Redis")
+	}
+	return l, closeFn, nil
+}
