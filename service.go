@@ -39,6 +39,7 @@ type Service struct {
 	now      func() time.Time
 	chainKey []byte
 	ttl      time.Duration
+	issuer   string
 
 	mu         sync.Mutex
 	settings   Settings
@@ -105,6 +106,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if issuer == "" {
 		issuer = "http://localhost:1337"
 	}
+	s.issuer = issuer
 	seed := DefaultSettings()
 	if cfg.Settings != nil {
 		seed = *cfg.Settings
@@ -158,6 +160,10 @@ func (s *Service) loadKeys(ctx context.Context) ([]jwt.Key, error) {
 	stored, err := s.store.SigningKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	// Keys that can no longer have live tokens leave the JWKS (keys.go).
+	if stored, err = s.liveKeys(ctx, stored); err != nil {
+		return nil, err
 	}
 	keys := make([]jwt.Key, 0, len(stored))
 	for _, sk := range stored {

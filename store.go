@@ -106,6 +106,9 @@ type Store interface {
 	// however many race to create it.
 	Secret(ctx context.Context, name string, value []byte) ([]byte, error)
 
+	// OAuth clients (clients.go).
+	ClientStore
+
 	// Close releases the store's resources.
 	Close() error
 }

@@ -61,6 +61,9 @@ func Run(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("DeleteSigningKey", func(t *testing.T) { testDeleteSigningKey(t, open) })
 	t.Run("Secret", func(t *testing.T) { testSecret(t, open) })
 
+	t.Run("CreateClient", func(t *testing.T) { testCreateClient(t, open) })
+	t.Run("Client", func(t *testing.T) { testClient(t, open) })
+
 	t.Run("Admin", func(t *testing.T) { runAdmin(t, open) })
 
 	t.Run("PurgeSessions", func(t *testing.T) { testPurgeSessions(t, open) })

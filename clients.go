@@ -1,0 +1,350 @@
+package refreshing
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// OAuth 2.0 grant types a Client may use. Every client may use the refresh
+// grant; the password grant (deprecated by RFC 9700) must be allowed per
+// client, for first-party apps only.
+const (
+	GrantRefreshToken = "refresh_token"
+	GrantPassword     = "password"
+)
+
+// Client secrets: an operator-chosen secret must be at least
+// MinClientSecretLen characters, so that a single SHA-256 of it is as hard to
+// reverse as a refresh token's (see Client.SecretHash).
+const (
+	MinClientSecretLen = 32
+	MaxClientSecretLen = 256
+	MaxClientIDLen     = 128
+)
+
+// Client errors: the outcomes an OAuth client is told about.
+var (
+	// ErrInvalidClient: client authentication failed (unknown client, wrong
+	// or missing secret, a secret presented for a public client).
+	ErrInvalidClient = errors.New("client authentication failed")
+	// ErrUnauthorizedClient: the client may not use this grant type or endpoint.
+	ErrUnauthorizedClient = errors.New("client not authorized for this grant")
+)
+
+// Client is an OAuth 2.0 client registered by an operator
+// (`refreshing clients create`). A confidential client has a secret and
+// authenticates with it; a public client (a mobile or single-page app, which
+// cannot keep a secret) only names itself.
+//
+// Only SecretHash is stored, never the secret: SHA-256 and not argon2id,
+// because every secret is long and random (generated, or at least
+// MinClientSecretLen characters chosen by the operator), so a slow hash would
+// add nothing but tens of milliseconds to each token request and compete with
+// logins for the Hasher's slots. Refresh tokens are stored the same way.
+type Client struct {
+	ID         string
+	SecretHash []byte   // SHA-256 of the secret; nil for a public client
+	Grants     []string // grants allowed beyond refresh_token (GrantPassword)
+	CreatedAt  time.Time
+}
+
+// Confidential reports whether c has a secret.
+func (c *Client) Confidential() bool { return len(c.SecretHash) > 0 }
+
+// Allows reports whether c may use grant.
+func (c *Client) Allows(grant string) bool {
+	return grant == GrantRefreshToken || slices.Contains(c.Grants, grant)
+}
+
+// ClientStore persists OAuth clients. It is part of Store.
+type ClientStore interface {
+	// CreateClient inserts c. It returns ErrConflict if c.ID is taken.
+	CreateClient(ctx context.Context, c *Client) error
+	// Client returns the client with the given id, or ErrNotFound.
+	Client(ctx context.Context, id string) (*Client, error)
+}
+
+// ClientSpec is the input of CreateClient.
+type ClientSpec struct {
+	ID string
+	// Secret makes the client confidential. With GenerateSecret set, a
+	// random one is generated instead; with neither, the client is public.
+	Secret         string
+	GenerateSecret bool
+	Grants         []string // GrantPassword to allow the password grant; refresh_token is implied
+}
+
+// CreateClient registers an OAuth client and returns it with its secret in
+// plain text (the only time it is available; "" for a public client).
+func (s *Service) CreateClient(ctx context.Context, spec ClientSpec) (*Client, string, error) {
+	if err := checkClientID(spec.ID); err != nil {
+		return nil, "", err
+	}
+	secret := spec.Secret
+	switch {
+	case spec.GenerateSecret && secret != "":
+		return nil, "", Invalid("secret", "give a secret or ask for one to be generated, not both")
+	case spec.GenerateSecret:
+		secret = randomString(32) // 256 bits, 43 characters
+	case secret != "":
+		if err := checkText("secret", secret, true, MaxClientSecretLen); err != nil {
+			return nil, "", err
+		}
+		if n := utf8.RuneCountInString(secret); n < MinClientSecretLen {
+			return nil, "", Invalid("secret", "secret must be at least %d characters (it is stored as SHA-256, so it must be long and random)", MinClientSecretLen)
+		}
+	}
+	c := &Client{ID: spec.ID, CreatedAt: s.clock()}
+	if secret != "" {
+		c.SecretHash = hashSecret(secret)
+	}
+	for _, g := range spec.Grants {
+		switch g {
+		case GrantRefreshToken:
+		case GrantPassword:
+			if !slices.Contains(c.Grants, g) {
+				c.Grants = append(c.Grants, g)
+			}
+		default:
+			return nil, "", Invalid("grant", "unknown grant %q (want %q or %q)", g, GrantPassword, GrantRefreshToken)
+		}
+	}
+	if err := s.store.CreateClient(ctx, c); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil, "", Invalid("id", "a client with id %q already exists", spec.ID)
+		}
+		return nil, "", fmt.Errorf("create client: %w", err)
+	}
+	return c, secret, nil
+}
+
+// checkClientID allows RFC 3986 unreserved characters only, so that an id
+// needs no escaping in a form, a URL or an HTTP Basic header.
+func checkClientID(id string) error {
+	if id == "" {
+		return Invalid("id", "id must not be empty")
+	}
+	if len(id) > MaxClientIDLen {
+		return Invalid("id", "id must be at most %d characters", MaxClientIDLen)
+	}
+	for _, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._~", c)) {
+			return Invalid("id", "id may contain only letters, digits and - . _ ~")
+		}
+	}
+	return nil
+}
+
+// hashSecret is what the Store keeps of a client secret.
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte("refreshing/client-secret\x00" + secret))
+	return h[:]
+}
+
+// dummySecretHash is compared against when the client does not exist, so
+// that an unknown client id costs the same as a wrong secret.
+var dummySecretHash = hashSecret("not a real secret")
+
+// AuthenticateClient checks a client's credentials: id and secret for a
+// confidential client (HTTP Basic or client_secret_post), id alone (secret
+// "") for a public one. Every failure is ErrInvalidClient, whatever the
+// cause: an unknown id, a wrong or missing secret, or a secret presented by a
+// public client. The secret is compared in constant time.
+func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*Client, error) {
+	if id == "" || len(id) > MaxClientIDLen || len(secret) > 4*MaxClientSecretLen {
+		return nil, ErrInvalidClient
+	}
+	c, err := s.store.Client(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		subtle.ConstantTimeCompare(hashSecret(secret), dummySecretHash)
+		return nil, fmt.Errorf("%w: unknown client", ErrInvalidClient)
+	case err != nil:
+		return nil, fmt.Errorf("load client: %w", err)
+	}
+	switch {
+	case !c.Confidential() && secret == "":
+		return c, nil
+	case !c.Confidential():
+		return nil, fmt.Errorf("%w: a public client has no secret", ErrInvalidClient)
+	case secret == "":
+		return nil, fmt.Errorf("%w: secret required", ErrInvalidClient)
+	case subtle.ConstantTimeCompare(hashSecret(secret), c.SecretHash) != 1:
+		return nil, fmt.Errorf("%w: wrong secret", ErrInvalidClient)
+	}
+	return c, nil
+}
+
+// PasswordGrant is the OAuth password grant (RFC 6749 section 4.3): it checks
+// the user's credentials and starts a session bound to client c. It is
+// refused with ErrUnauthorizedClient unless c was created with the password
+// grant allowed (RFC 9700 deprecates it; it is for first-party apps). c is
+// the client AuthenticateClient returned; nil (no client) is refused too.
+func (s *Service) PasswordGrant(ctx context.Context, c *Client, username, password string, ci ClientInfo) (*Grant, error) {
+	if c == nil || !c.Allows(GrantPassword) {
+		return nil, ErrUnauthorizedClient
+	}
+	ci.ClientID = c.ID
+	return s.RequestToken(ctx, username, password, ci)
+}
+
+// RefreshGrant is the OAuth refresh grant (RFC 6749 section 6). It is
+// Exchange itself, with the same rotation, grace and reuse rules as
+// /api/auth/token, for the client c (nil when the request named none): a
+// token bound to one client is refused to any other.
+func (s *Service) RefreshGrant(ctx context.Context, c *Client, token string, ci ClientInfo) (*Grant, error) {
+	ci.ClientID = ""
+	if c != nil {
+		ci.ClientID = c.ID
+	}
+	return s.Exchange(ctx, token, ci)
+}
+
+// RevokeToken is OAuth token revocation (RFC 7009) for client c (nil when
+// the request named none). A refresh token ends its session; so does an
+// access token, whose session is named by its sid. A token bound to another
+// client is left alone (RFC 7009 section 2.1), and unknown, malformed,
+// expired and already revoked tokens succeed silently: the caller learns
+// nothing. Only a storage failure is an error.
+func (s *Service) RevokeToken(ctx context.Context, c *Client, token string) error {
+	clientID := ""
+	if c != nil {
+		clientID = c.ID
+	}
+	var sess *Session
+	if LooksLikeRefreshToken(token) {
+		var err error
+		if sess, err = s.sessionOf(ctx, token); err != nil {
+			return err
+		}
+	} else if p, err := s.Authenticate(ctx, token); err == nil && p.SessionID != "" {
+		if sess, err = s.store.Session(ctx, p.SessionID); errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("load session: %w", err)
+		}
+	} else if err != nil && !errors.Is(err, ErrUnauthenticated) {
+		return err
+	}
+	if sess == nil || sess.Revoked() || (sess.ClientID != "" && sess.ClientID != clientID) {
+		return nil
+	}
+	if err := s.store.RevokeSession(ctx, sess.ID, ReasonLogout, s.clock()); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	return nil
+}
+
+// Token types an Introspection reports.
+const (
+	TokenTypeAccess  = "Bearer"        // an access token (a JWT), as RFC 6749 section 5.1 names it
+	TokenTypeRefresh = "refresh_token" // a refresh token
+)
+
+// Introspection is what OAuth token introspection (RFC 7662) says of a
+// token. When Active is false every other field is empty.
+type Introspection struct {
+	Active    bool
+	TokenType string // TokenTypeAccess or TokenTypeRefresh
+	Subject   string // the user id, as a decimal string
+	SessionID string
+	ClientID  string // the client the session is bound to; "" for /api sessions
+	Issuer    string
+	IssuedAt  time.Time // of this very token
+	// ExpiresAt is the access token's exp, or the refresh token's session's
+	// absolute expiry: zero when the session never expires.
+	ExpiresAt time.Time
+}
+
+// Introspect is OAuth token introspection (RFC 7662) for the confidential
+// client c: a public client, or none, is ErrInvalidClient. A token is active
+// when it would be accepted now: an access token that Authenticate accepts
+// (signature, lifetime, user, session); a refresh token that Exchange would
+// accept without reuse detection (the live token, or the just-retired one
+// within the grace window) of an active session of an unblocked user.
+func (s *Service) Introspect(ctx context.Context, c *Client, token string) (*Introspection, error) {
+	if c == nil || !c.Confidential() {
+		return nil, fmt.Errorf("%w: introspection requires a confidential client", ErrInvalidClient)
+	}
+	if LooksLikeRefreshToken(token) {
+		return s.introspectRefresh(ctx, token)
+	}
+	p, err := s.Authenticate(ctx, token)
+	if errors.Is(err, ErrUnauthenticated) {
+		return &Introspection{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	in := &Introspection{
+		Active: true, TokenType: TokenTypeAccess, Subject: p.Claims.Subject, SessionID: p.SessionID,
+		Issuer: p.Claims.Issuer, IssuedAt: p.Claims.IssuedAt, ExpiresAt: p.Claims.ExpiresAt,
+	}
+	if p.SessionID != "" {
+		sess, err := s.store.Session(ctx, p.SessionID)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return &Introspection{}, nil
+			}
+			return nil, fmt.Errorf("load session: %w", err)
+		}
+		in.ClientID = sess.ClientID
+	}
+	return in, nil
+}
+
+func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introspection, error) {
+	sid, gen, _ := parseToken(token)
+	sess, err := s.store.Session(ctx, sid)
+	if errors.Is(err, ErrNotFound) {
+		return &Introspection{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	issued := sess.CreatedAt
+	switch s.match(sess, gen, token) {
+	case matchCurrent:
+		if sess.Generation > 0 {
+			issued = sess.RotatedAt
+		}
+	case matchPrev:
+		if now.Sub(sess.RotatedAt) > st.ReuseGrace {
+			return &Introspection{}, nil
+		}
+		if sess.Generation > 1 {
+			issued = time.Time{} // when the retired token was issued is not kept
+		}
+	default:
+		return &Introspection{}, nil
+	}
+	if !sess.Active(now, st) {
+		return &Introspection{}, nil
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return &Introspection{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	if u.Blocked {
+		return &Introspection{}, nil
+	}
+	return &Introspection{
+		Active: true, TokenType: TokenTypeRefresh, Subject: fmt.Sprint(u.ID), SessionID: sess.ID,
+		ClientID: sess.ClientID, Issuer: s.Issuer(), IssuedAt: issued, ExpiresAt: sess.ExpiresAt,
+	}, nil
+}
