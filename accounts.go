@@ -149,7 +149,8 @@ func (s *Service) findUser(ctx context.Context, identifier string) (*User, error
 // verification against a dummy hash, like a wrong password, and both yield
 // ErrInvalidCredentials. Blocked and unconfirmed are said only after the
 // password was verified.
-func (s *Service) authenticate(ctx context.Context, identifier, password string, st Settings) (*User, error) {
+func (s *Service) authenticate(ctx context.Context, identifier, password string, st Settings) (_ *User, err error) {
+	defer func() { s.obs.LoggedIn(LoginOutcomeOf(err)) }()
 	if err := checkText("identifier", identifier, true, MaxIdentifierLen); err != nil {
 		return nil, err
 	}

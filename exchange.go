@@ -92,8 +92,12 @@ func (s *Service) match(sess *Session, gen int64, token string) tokenMatch {
 //     tokens bound to another client are refused.
 //
 // Every refusal is an *ExchangeError, which errors.Is ErrInvalidToken.
-func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (*Grant, error) {
-	sid, gen, ok := parseToken(token)
+func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g *Grant, err error) {
+	defer func() { s.observeExchange(g, err) }()
+	sid, gen, ok, err := s.locate(ctx, token)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, invalid(OutcomeInvalid)
 	}
@@ -186,7 +190,7 @@ func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token
 	if err != nil {
 		return nil, err
 	}
-	return &Grant{AccessToken: access, AccessExpiresAt: exp, RefreshToken: next, User: u, Session: sess}, nil
+	return &Grant{AccessToken: access, AccessExpiresAt: exp, RefreshToken: next, User: u, Session: sess, Outcome: outcome}, nil
 }
 
 // storeErr passes ErrStale through for a retry, and wraps anything else.
@@ -200,9 +204,9 @@ func (s *Service) storeErr(op string, err error) error {
 // sessionOf returns the session a refresh token genuinely belongs to (its
 // live, previous or an older token), or nil if it belongs to none.
 func (s *Service) sessionOf(ctx context.Context, token string) (*Session, error) {
-	sid, gen, ok := parseToken(token)
-	if !ok {
-		return nil, nil
+	sid, gen, ok, err := s.locate(ctx, token)
+	if err != nil || !ok {
+		return nil, err
 	}
 	sess, err := s.store.Session(ctx, sid)
 	if errors.Is(err, ErrNotFound) {

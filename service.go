@@ -23,6 +23,8 @@ type Config struct {
 	Hasher *Hasher
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Observer hears how exchanges and logins end, for metrics; default none.
+	Observer Observer
 	// SettingsTTL is how long the Service trusts the settings it read (other
 	// instances' changes take at most this long to apply); default 1s.
 	SettingsTTL time.Duration
@@ -39,6 +41,7 @@ type Service struct {
 	now      func() time.Time
 	chainKey []byte
 	ttl      time.Duration
+	obs      Observer
 	issuer   string
 
 	mu         sync.Mutex
@@ -68,6 +71,7 @@ type Grant struct {
 	RefreshToken    string    // empty when none was issued
 	User            *User
 	Session         *Session // nil when no session was created
+	Outcome         Outcome  // how an Exchange ended (rotated, kept or grace); "" for other grants
 }
 
 // ClientInfo describes the client making a request, for the session record.
@@ -101,6 +105,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.ttl == 0 {
 		s.ttl = time.Second
+	}
+	if s.obs = cfg.Observer; s.obs == nil {
+		s.obs = nopObserver{}
 	}
 	issuer := cfg.Issuer
 	if issuer == "" {
