@@ -100,6 +100,9 @@ func (s *Service) CreateClient(ctx context.Context, spec ClientSpec) (*Client, s
 		if n := utf8.RuneCountInString(secret); n < MinClientSecretLen {
 			return nil, "", Invalid("secret", "secret must be at least %d characters (it is stored as SHA-256, so it must be long and random)", MinClientSecretLen)
 		}
+		if !unreserved(secret) {
+			return nil, "", Invalid("secret", "secret may contain only letters, digits and - . _ ~ (so that it reads the same escaped or not in HTTP Basic)")
+		}
 	}
 	c := &Client{ID: spec.ID, CreatedAt: s.clock()}
 	if secret != "" {
@@ -134,12 +137,21 @@ func checkClientID(id string) error {
 	if len(id) > MaxClientIDLen {
 		return Invalid("id", "id must be at most %d characters", MaxClientIDLen)
 	}
-	for _, c := range id {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._~", c)) {
-			return Invalid("id", "id may contain only letters, digits and - . _ ~")
-		}
+	if !unreserved(id) {
+		return Invalid("id", "id may contain only letters, digits and - . _ ~")
 	}
 	return nil
+}
+
+// unreserved reports whether s has only RFC 3986 unreserved characters,
+// which form encoding (RFC 6749 section 2.3.1) leaves as they are.
+func unreserved(s string) bool {
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._~", c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // hashSecret is what the Store keeps of a client secret.
@@ -186,9 +198,12 @@ func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*C
 // the user's credentials and starts a session bound to client c. It is
 // refused with ErrUnauthorizedClient unless c was created with the password
 // grant allowed (RFC 9700 deprecates it; it is for first-party apps). c is
-// the client AuthenticateClient returned; nil (no client) is refused too.
+// the client AuthenticateClient returned; nil (no client) is ErrInvalidClient.
 func (s *Service) PasswordGrant(ctx context.Context, c *Client, username, password string, ci ClientInfo) (*Grant, error) {
-	if c == nil || !c.Allows(GrantPassword) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: the password grant requires a client", ErrInvalidClient)
+	}
+	if !c.Allows(GrantPassword) {
 		return nil, ErrUnauthorizedClient
 	}
 	ci.ClientID = c.ID

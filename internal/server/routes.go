@@ -26,6 +26,14 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/auth/refresh", s.limit(limitExchange, s.permit(refreshing.ActionRefresh, s.handleRefresh())))
 	mux.Handle("POST /api/auth/logout", s.permit(refreshing.ActionLogout, s.handleLogout()))
 
+	// OAuth 2.0 (oauth.go) and its discovery documents (wellknown.go).
+	mux.Handle("POST /oauth/token", oauth(s.limit(limitExchange, s.handleOAuthToken())))
+	mux.Handle("POST /oauth/revoke", oauth(s.handleOAuthRevoke()))
+	mux.Handle("POST /oauth/introspect", oauth(s.handleOAuthIntrospect()))
+	mux.Handle("/oauth/", oauth(s.handleOAuthUnknown()))
+	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
+	mux.Handle("GET /.well-known/oauth-authorization-server", s.handleMetadata())
+
 	// Operations.
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
