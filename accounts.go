@@ -102,6 +102,7 @@ func (s *Service) Register(ctx context.Context, r Registration, ci ClientInfo) (
 	if err != nil {
 		return nil, err
 	}
+	s.audit(ctx, AuditEvent{Type: AuditRegister, UserID: u.ID, IP: ci.IP, UserAgent: ci.UserAgent})
 	if !u.Confirmed {
 		return &Grant{User: u}, nil
 	}
@@ -214,9 +215,14 @@ func (s *Service) signIn(ctx context.Context, identifier, password string, ci Cl
 	}
 	u, err := s.authenticate(ctx, identifier, password, st)
 	if err != nil {
+		s.auditLoginFailed(ctx, identifier, ci, err)
 		return nil, err
 	}
-	return s.issue(ctx, u, st, ci, withSession || st.IssueOnLogin)
+	g, err := s.issue(ctx, u, st, ci, withSession || st.IssueOnLogin)
+	if err == nil {
+		s.audit(ctx, AuditEvent{Type: AuditLogin, UserID: u.ID, SessionID: g.sessionID(), IP: ci.IP, UserAgent: ci.UserAgent})
+	}
+	return g, err
 }
 
 // PasswordChange is the input of ChangePassword.

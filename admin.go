@@ -24,7 +24,11 @@ func (s *Service) CreateUser(ctx context.Context, username, email, password stri
 	if err := checkPassword("password", password, MinPasswordLen); err != nil {
 		return nil, err
 	}
-	return s.createUser(ctx, username, email, password, true)
+	u, err := s.createUser(ctx, username, email, password, true)
+	if err == nil {
+		s.audit(ctx, AuditEvent{Type: AuditUserCreate, UserID: u.ID, Detail: "created " + u.Email})
+	}
+	return u, err
 }
 
 // UserByEmail returns the user with that email (case-insensitive), or ErrNotFound.
@@ -48,6 +52,11 @@ func (s *Service) SetBlocked(ctx context.Context, userID int64, blocked bool) (*
 	if err := s.store.UpdateUser(ctx, u, rev); err != nil {
 		return nil, fmt.Errorf("update user: %w", err)
 	}
+	if blocked {
+		s.audit(ctx, AuditEvent{Type: AuditBlock, UserID: u.ID, Detail: "blocked; every session revoked"})
+	} else {
+		s.audit(ctx, AuditEvent{Type: AuditUnblock, UserID: u.ID})
+	}
 	return u, nil
 }
 
@@ -57,6 +66,7 @@ func (s *Service) SignOutEverywhere(ctx context.Context, userID int64) (int, err
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}
+	s.audit(ctx, AuditEvent{Type: AuditAdminRevoke, UserID: userID, Detail: fmt.Sprintf("signed out everywhere (%d sessions)", n)})
 	return n, nil
 }
 
@@ -65,6 +75,7 @@ func (s *Service) DeleteUser(ctx context.Context, userID int64) error {
 	if err := s.store.DeleteUser(ctx, userID); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
+	s.audit(ctx, AuditEvent{Type: AuditUserDelete, UserID: userID, Detail: "user and sessions deleted"})
 	return nil
 }
 
@@ -78,9 +89,19 @@ func (s *Service) ListSessions(ctx context.Context, f SessionFilter) ([]Session,
 
 // RevokeSession revokes any session, as an administrator.
 func (s *Service) RevokeSession(ctx context.Context, id string) error {
-	err := s.store.RevokeSession(ctx, id, ReasonAdmin, s.clock())
+	sess, err := s.store.Session(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return ErrNotFound
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("load session: %w", err)
+	}
+	if err := s.store.RevokeSession(ctx, id, ReasonAdmin, s.clock()); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return ErrNotFound
+		}
+		return err
+	}
+	s.audit(ctx, AuditEvent{Type: AuditAdminRevoke, UserID: sess.UserID, SessionID: id, Detail: "session revoked"})
+	return nil
 }

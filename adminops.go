@@ -200,3 +200,7 @@ func settingsDiff(a, b Settings) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// Now returns the Service's clock reading, which the admin screens use to
+// tell active sessions from expired ones.
+func (s *Service) Now() time.Time { return s.clock() }

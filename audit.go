@@ -320,3 +320,46 @@ func (s *Service) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, e
 	}
 	return list, nil
 }
+
+// auditLoginFailed records a refused sign-in. The identifier itself is not
+// kept (people type passwords into it); the user it names is, if any.
+func (s *Service) auditLoginFailed(ctx context.Context, identifier string, ci ClientInfo, err error) {
+	o := LoginOutcomeOf(err)
+	if o == LoginBadInput || o == LoginError {
+		return
+	}
+	e := AuditEvent{Type: AuditLoginFailed, IP: ci.IP, UserAgent: ci.UserAgent, Detail: string(o)}
+	if u, ferr := s.findUser(ctx, identifier); ferr == nil && u != nil {
+		e.UserID = u.ID
+	} else {
+		e.Detail += " (no such account)"
+	}
+	s.audit(ctx, e)
+}
+
+// auditExchange records how an exchange ended. Unknown and malformed tokens
+// are not recorded (anyone can send garbage, which would only flood the
+// log); reuse is recorded where it is detected, with both addresses.
+func (s *Service) auditExchange(ctx context.Context, token string, g *Grant, err error, ci ClientInfo) {
+	o := ExchangeOutcome(err)
+	if err == nil && g != nil {
+		if g.Outcome != "" {
+			o = g.Outcome
+		}
+		s.audit(ctx, AuditEvent{Type: AuditExchange, UserID: g.User.ID, SessionID: g.sessionID(), IP: ci.IP, UserAgent: ci.UserAgent, Detail: string(o)})
+		return
+	}
+	if o == "" || o == OutcomeInvalid || o == OutcomeReuseDetected {
+		return
+	}
+	sid, _, _ := parseToken(token)
+	s.audit(ctx, AuditEvent{Type: AuditExchangeFailed, SessionID: sid, IP: ci.IP, UserAgent: ci.UserAgent, Detail: string(o)})
+}
+
+// sessionID returns the id of the grant's session, or "".
+func (g *Grant) sessionID() string {
+	if g == nil || g.Session == nil {
+		return ""
+	}
+	return g.Session.ID
+}

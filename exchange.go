@@ -93,7 +93,7 @@ func (s *Service) match(sess *Session, gen int64, token string) tokenMatch {
 //
 // Every refusal is an *ExchangeError, which errors.Is ErrInvalidToken.
 func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g *Grant, err error) {
-	defer func() { s.observeExchange(g, err) }()
+	defer func() { s.observeExchange(g, err); s.auditExchange(ctx, token, g, err, ci) }()
 	sid, gen, ok, err := s.locate(ctx, token)
 	if err != nil {
 		return nil, err
@@ -181,6 +181,8 @@ func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token
 		if err := s.store.RevokeSession(ctx, sess.ID, ReasonReuseDetected, now); err != nil {
 			return nil, fmt.Errorf("revoke reused session: %w", err)
 		}
+		s.audit(ctx, AuditEvent{Type: AuditReuseDetected, UserID: sess.UserID, SessionID: sess.ID, IP: ci.IP, UserAgent: ci.UserAgent,
+			Detail: "session started from " + sess.IP + "; retired token presented from " + ci.IP + "; session revoked"})
 		return nil, invalid(OutcomeReuseDetected)
 	}
 	if outcome != OutcomeRotated {
@@ -232,6 +234,7 @@ func (s *Service) Revoke(ctx context.Context, token string) error {
 	if err := s.store.RevokeSession(ctx, sess.ID, ReasonLogout, s.clock()); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("revoke session: %w", err)
 	}
+	s.audit(ctx, AuditEvent{Type: AuditRevoke, UserID: sess.UserID, SessionID: sess.ID, Detail: "refresh token revoked"})
 	return nil
 }
 
@@ -268,6 +271,7 @@ func (s *Service) RevokeOwnSession(ctx context.Context, p *Principal, id string)
 	if err := s.store.RevokeSession(ctx, id, ReasonLogout, s.clock()); err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
+	s.audit(ctx, AuditEvent{Type: AuditRevoke, UserID: p.User.ID, SessionID: id, Detail: "signed out one session"})
 	return nil
 }
 
@@ -292,6 +296,7 @@ func (s *Service) RevokeOwnSessions(ctx context.Context, p *Principal, scope str
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}
+	s.audit(ctx, AuditEvent{Type: AuditRevoke, UserID: p.User.ID, SessionID: p.SessionID, Detail: fmt.Sprintf("signed out of %s sessions (%d)", scope, n)})
 	return n, nil
 }
 
@@ -344,5 +349,6 @@ func (s *Service) Logout(ctx context.Context, l Logout) error {
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
+	s.audit(ctx, AuditEvent{Type: AuditRevoke, UserID: userID, SessionID: current, Detail: "logout"})
 	return nil
 }

@@ -34,6 +34,9 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
 	mux.Handle("GET /.well-known/oauth-authorization-server", s.handleMetadata())
 
+	// The admin screens (admin.go lists their routes).
+	s.adminRoutes(mux)
+
 	// Operations.
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())

@@ -1,0 +1,334 @@
+package server
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/refreshing/refreshing"
+)
+
+// The admin screens (/admin): server-rendered html/template pages with
+// embedded assets, no JavaScript. Every page carries frame-denying and
+// content-security headers; every state-changing request passes
+// http.CrossOriginProtection; every page but the login page needs an admin
+// session cookie.
+
+//go:embed adminui
+var adminFiles embed.FS
+
+// adminCookie holds an admin session token; only its SHA-256 is stored.
+const adminCookie = "refreshing_admin"
+
+// adminCSP allows only this origin's stylesheet: no scripts at all, no
+// inline styles, no framing, forms posting only here.
+const adminCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
+	"frame-ancestors 'none'; base-uri 'none'"
+
+// adminUI serves /admin.
+type adminUI struct {
+	s     *server
+	pages map[string]*template.Template
+	csrf  *http.CrossOriginProtection
+}
+
+// adminRoutes registers the admin screens on mux.
+func (s *server) adminRoutes(mux *http.ServeMux) {
+	a := newAdminUI(s)
+	static, _ := fs.Sub(adminFiles, "adminui/static")
+	mux.Handle("GET /admin/static/", a.headers(http.StripPrefix("/admin/static/", http.FileServerFS(static))))
+	mux.Handle("GET /admin/login", a.public(a.loginPage))
+	mux.Handle("POST /admin/login", s.limit(limitCredential, a.public(a.login)))
+	mux.Handle("POST /admin/logout", a.public(a.logout))
+	mux.Handle("GET /admin", a.page(func(w http.ResponseWriter, r *http.Request, _ *refreshing.AdminAuth) {
+		http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)
+	}))
+	mux.Handle("GET /admin/{$}", a.page(func(w http.ResponseWriter, r *http.Request, _ *refreshing.AdminAuth) {
+		http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)
+	}))
+	mux.Handle("GET /admin/sessions", a.page(a.sessions))
+	mux.Handle("POST /admin/sessions/revoke", a.page(a.revokeSessions))
+	mux.Handle("GET /admin/users", a.page(a.users))
+	mux.Handle("POST /admin/users", a.page(a.createUser))
+	mux.Handle("GET /admin/users/{id}", a.page(a.user))
+	mux.Handle("POST /admin/users/{id}/{op}", a.page(a.userAction))
+	mux.Handle("GET /admin/roles", a.page(a.roles))
+	mux.Handle("POST /admin/roles", a.page(a.saveRole))
+	mux.Handle("POST /admin/roles/{name}/delete", a.page(a.deleteRole))
+	mux.Handle("GET /admin/settings", a.page(a.settings))
+	mux.Handle("POST /admin/settings", a.page(a.saveSettings))
+	mux.Handle("GET /admin/audit", a.page(a.audit))
+}
+
+// newAdminUI parses the templates.
+func newAdminUI(s *server) *adminUI {
+	a := &adminUI{s: s, pages: map[string]*template.Template{}, csrf: http.NewCrossOriginProtection()}
+	a.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.render(w, r, http.StatusForbidden, "error", view{Title: "Refused",
+			Error: "This request came from another site and was refused (cross-site request forgery protection)."})
+	}))
+	funcs := template.FuncMap{
+		"when":   when,
+		"device": refreshing.DeviceName,
+		"state": func(sess refreshing.Session, st refreshing.Settings, now time.Time) string {
+			return refreshing.SessionState(&sess, now, st)
+		},
+	}
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(adminFiles, "adminui/layout.html", "adminui/partials.html"))
+	names, _ := fs.Glob(adminFiles, "adminui/*.html")
+	for _, n := range names {
+		base := strings.TrimSuffix(n[len("adminui/"):], ".html")
+		if base == "layout" || base == "partials" {
+			continue
+		}
+		a.pages[base] = template.Must(template.Must(layout.Clone()).ParseFS(adminFiles, n))
+	}
+	return a
+}
+
+// when formats a time for the screens; the zero time is "—".
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+}
+
+// view is what every page template gets.
+type view struct {
+	Title  string
+	Nav    string // the highlighted menu entry
+	Admin  string // the signed-in administrator's email; "" on the login page
+	Notice string // a fixed sentence after a successful action
+	Error  string
+	Data   any
+}
+
+// headers sets the admin screens' response headers.
+func (a *adminUI) headers(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", adminCSP)
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// public serves a page that needs no admin session (login, logout), with the
+// admin headers and CSRF protection.
+func (a *adminUI) public(fn http.HandlerFunc) http.Handler {
+	return a.headers(a.csrf.Handler(fn))
+}
+
+// page serves a page that needs an admin session: without one, the browser
+// is sent to the login page. The administrator becomes the actor of every
+// audit event the request causes.
+func (a *adminUI) page(fn func(http.ResponseWriter, *http.Request, *refreshing.AdminAuth)) http.Handler {
+	return a.headers(a.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(adminCookie)
+		var auth *refreshing.AdminAuth
+		if err == nil {
+			auth, err = a.s.svc.AdminAuthenticate(r.Context(), c.Value)
+		}
+		if err != nil {
+			if !errors.Is(err, refreshing.ErrUnauthenticated) && !errors.Is(err, http.ErrNoCookie) {
+				a.fail(w, r, err)
+				return
+			}
+			http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+			return
+		}
+		ctx := refreshing.WithActor(r.Context(), refreshing.Actor{Name: "admin " + auth.Admin.Email,
+			IP: a.s.clientIP(r), UserAgent: r.UserAgent()})
+		fn(w, r.WithContext(ctx), auth)
+	})))
+}
+
+// render writes the page name with status.
+func (a *adminUI) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	var buf bytes.Buffer
+	if err := a.pages[name].ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		a.s.log.ErrorContext(r.Context(), "admin template", "request_id", requestIDFrom(r.Context()), "page", name, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// statusOf returns the status the error table gives err: 400 for a field
+// error, 500 for anything it does not know.
+func statusOf(err error) (int, string) {
+	var fe *refreshing.FieldError
+	if errors.As(err, &fe) {
+		return http.StatusBadRequest, fe.Message
+	}
+	for _, e := range errorTable {
+		if errors.Is(err, e.err) {
+			return e.status, e.message
+		}
+	}
+	return http.StatusInternalServerError, ""
+}
+
+// fail renders err as an error page: the table's status and message for a
+// known error, a generic 500 (logged once, with the request id) otherwise.
+func (a *adminUI) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := statusOf(err)
+	if status == http.StatusInternalServerError {
+		a.s.log.ErrorContext(r.Context(), "internal error", "request_id", requestIDFrom(r.Context()), "err", err)
+		msg = "Something went wrong on our side. The request id is " + requestIDFrom(r.Context()) + "."
+	}
+	a.render(w, r, status, "error", view{Title: http.StatusText(status), Error: msg})
+}
+
+// back redirects to path after a successful POST, with a notice code that
+// the page turns into a fixed sentence (never text from the request).
+func back(w http.ResponseWriter, r *http.Request, path, notice string, n int) {
+	u := path
+	if notice != "" {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		u += sep + "ok=" + url.QueryEscape(notice) + "&n=" + strconv.Itoa(n)
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// notices are the sentences a redirect may ask a page to show.
+var notices = map[string]string{
+	"revoked":   "Revoked %d session(s).",
+	"signedout": "Signed the user out everywhere (%d session(s) revoked).",
+	"blocked":   "Blocked the user; every session was revoked.",
+	"unblocked": "Unblocked the user.",
+	"created":   "Created the user.",
+	"deleted":   "Deleted the user and every session of theirs.",
+	"role":      "Changed the user's role.",
+	"saved":     "Saved. The change applies now.",
+	"roledel":   "Deleted the role.",
+}
+
+// notice returns the sentence the request's ok and n parameters ask for.
+func notice(r *http.Request) string {
+	f, ok := notices[r.URL.Query().Get("ok")]
+	if !ok {
+		return ""
+	}
+	if strings.Contains(f, "%d") {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		return fmt.Sprintf(f, n)
+	}
+	return f
+}
+
+// secureCookies reports whether cookies for r need Secure: always, except
+// for plain-HTTP requests to this machine (a browser would drop a Secure
+// cookie set over http://127.0.0.1 by some versions, and nothing travels
+// beyond the machine there).
+func secureCookies(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host = r.Host
+	}
+	return host != "localhost" && host != "127.0.0.1" && host != "::1" && host != "[::1]"
+}
+
+// loginPage serves GET /admin/login.
+func (a *adminUI) loginPage(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, "login", view{Title: "Sign in"})
+}
+
+// login serves POST /admin/login.
+func (a *adminUI) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	email, password := r.PostFormValue("email"), r.PostFormValue("password")
+	token, _, err := a.s.svc.AdminLogin(r.Context(), email, password, a.s.clientInfo(r))
+	if err != nil {
+		status, msg := statusOf(err)
+		switch {
+		case errors.Is(err, refreshing.ErrInvalidCredentials):
+			msg = "Wrong email or password."
+		case errors.Is(err, refreshing.ErrTooManyAttempts):
+			w.Header().Set("Retry-After", strconv.Itoa(int((15 * time.Minute).Seconds())))
+			msg = "Too many failed attempts. Try again in 15 minutes."
+		case status == http.StatusInternalServerError:
+			a.fail(w, r, err)
+			return
+		}
+		a.render(w, r, status, "login", view{Title: "Sign in", Error: msg, Data: map[string]string{"Email": email}})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: token, Path: "/admin", HttpOnly: true,
+		Secure: secureCookies(r), SameSite: http.SameSiteStrictMode, MaxAge: int(refreshing.AdminSessionLifetime.Seconds())})
+	http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)
+}
+
+// logout serves POST /admin/logout.
+func (a *adminUI) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(adminCookie); err == nil {
+		ctx := r.Context()
+		if auth, err := a.s.svc.AdminAuthenticate(ctx, c.Value); err == nil {
+			ctx = refreshing.WithActor(ctx, refreshing.Actor{Name: "admin " + auth.Admin.Email, IP: a.s.clientIP(r), UserAgent: r.UserAgent()})
+		}
+		if err := a.s.svc.AdminLogout(ctx, c.Value); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: "", Path: "/admin", HttpOnly: true,
+		Secure: secureCookies(r), SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+}
+
+// formValues parses a POSTed form, bounded like every body.
+func formValues(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		return nil, refreshing.Invalid("form", "the form could not be read")
+	}
+	return r.PostForm, nil
+}
+
+// cursor encodes a keyset position as "<unix micros>.<id>".
+func cursor(t time.Time, id string) string {
+	return strconv.FormatInt(t.UnixMicro(), 10) + "." + id
+}
+
+// parseCursor decodes cursor's output; "" is the start.
+func parseCursor(v string) (time.Time, string, error) {
+	if v == "" {
+		return time.Time{}, "", nil
+	}
+	us, id, ok := strings.Cut(v, ".")
+	n, err := strconv.ParseInt(us, 10, 64)
+	if !ok || err != nil || len(id) > 200 {
+		return time.Time{}, "", refreshing.Invalid("before", "not a page cursor")
+	}
+	return time.UnixMicro(n).UTC(), id, nil
+}
+
+// withQuery returns path?values, or path alone when values is empty.
+func withQuery(path string, v url.Values) string {
+	if q := v.Encode(); q != "" {
+		return path + "?" + q
+	}
+	return path
+}
