@@ -142,3 +142,24 @@ func (s *Service) RunJanitor(ctx context.Context, j Janitor) {
 		}
 	}
 }
+
+// ActiveSessions counts the sessions that can still be used now: not
+// revoked, not past their absolute expiry, and, with an idle timeout, active
+// within it. It reads an index of live sessions; callers such as the metrics
+// gauge call it on a timer, not per request.
+func (s *Service) ActiveSessions(ctx context.Context) (int64, error) {
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := s.clock()
+	var activeAfter time.Time
+	if st.RefreshIdle > 0 {
+		activeAfter = now.Add(-st.RefreshIdle)
+	}
+	n, err := s.store.CountActiveSessions(ctx, now, activeAfter)
+	if err != nil {
+		return 0, fmt.Errorf("count active sessions: %w", err)
+	}
+	return n, nil
+}

@@ -67,9 +67,11 @@ func (s *server) accessLog(next http.Handler) http.Handler {
 		}
 		// The ServeMux sets r.Pattern on this very request: no middleware
 		// between here and the mux replaces the request.
+		d := time.Since(start)
+		s.metrics.Request(r.Pattern, sw.status, d)
 		s.log.InfoContext(r.Context(), "request",
 			"method", r.Method, "route", r.Pattern, "status", sw.status,
-			"duration", time.Since(start), "request_id", requestIDFrom(r.Context()))
+			"duration", d, "request_id", requestIDFrom(r.Context()))
 	})
 }
 

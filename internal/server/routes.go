@@ -40,4 +40,6 @@ func (s *server) routes(mux *http.ServeMux) {
 	// Operations.
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.Handle("GET /openapi.json", handleOpenAPI())
 }

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/ratelimit"
 )
 
@@ -29,6 +30,10 @@ type Options struct {
 	// them in this process's memory (ratelimit.NewMemory). Several instances
 	// share budgets through a ratelimit.Redis.
 	Limiter ratelimit.Limiter
+	// Metrics receives a count and a duration per request, served at GET
+	// /metrics; nil makes a fresh set. Pass the one the Service observes
+	// into (refreshing.Config.Observer) to serve its counters too.
+	Metrics *metrics.Metrics
 }
 
 // server holds what every handler needs.
@@ -39,11 +44,15 @@ type server struct {
 
 	limiter       ratelimit.Limiter
 	limiterLogged limiterLog
+	metrics       *metrics.Metrics
 }
 
 // New returns the HTTP handler of Refreshing on svc.
 func New(svc *refreshing.Service, opts Options) http.Handler {
 	s := &server{svc: svc, log: opts.Logger, trusted: opts.TrustedProxies, limiter: opts.Limiter}
+	if s.metrics = opts.Metrics; s.metrics == nil {
+		s.metrics = metrics.New()
+	}
 	if s.limiter == nil {
 		s.limiter = ratelimit.NewMemory(nil, 0)
 	}
