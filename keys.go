@@ -9,11 +9,11 @@ import (
 	"github.com/refreshing/refreshing/internal/jwt"
 )
 
-// KeyReloadInterval is how often a serving instance re-reads the signing
-// keys (cmd/refreshing's serve uses it). After `keys rotate`, another
-// instance may sign with the previous key for up to this long, which key
-// pruning allows for.
-const KeyReloadInterval = 10 * time.Second
+// KeyPropagation is how long after `keys rotate` another instance may still
+// sign with the previous key: serving instances re-read the keys every
+// second (cmd/refreshing), and this allows for reloads that lag or fail for
+// a while. Key pruning waits for it.
+const KeyPropagation = 10 * time.Second
 
 // maxJWKSMaxAge caps how long verifiers may cache the JWKS.
 const maxJWKSMaxAge = 5 * time.Minute
@@ -24,7 +24,7 @@ func (s *Service) Issuer() string { return s.issuer }
 // splitKeys divides stored keys (newest first) into those that may still
 // verify a live access token at now and those that cannot. The newest key
 // signs and is always live. Every older key stopped signing when the key
-// after it was created, give or take KeyReloadInterval for instances that had
+// after it was created, give or take KeyPropagation for instances that had
 // not reloaded yet; the last token it signed expires accessTTL later, and
 // this server's verification allows jwt.Leeway of clock skew. After that the
 // key leaves the JWKS and may be deleted.
@@ -38,7 +38,7 @@ func splitKeys(keys []SigningKey, now time.Time, accessTTL time.Duration) (live,
 			live = append(live, k)
 			continue
 		}
-		lastLive := keys[i-1].CreatedAt.Add(KeyReloadInterval + accessTTL + jwt.Leeway)
+		lastLive := keys[i-1].CreatedAt.Add(KeyPropagation + accessTTL + jwt.Leeway)
 		if now.After(lastLive) {
 			retired = append(retired, k)
 		} else {
@@ -59,7 +59,7 @@ func (s *Service) liveKeys(ctx context.Context, stored []SigningKey) ([]SigningK
 }
 
 // PruneKeys deletes the signing keys that can no longer verify a live access
-// token (see KeyReloadInterval) and returns their ids. They already left the
+// token (see KeyPropagation) and returns their ids. They already left the
 // JWKS at the first key reload after that moment; pruning only forgets them.
 // Several instances may prune at once.
 func (s *Service) PruneKeys(ctx context.Context) ([]string, error) {

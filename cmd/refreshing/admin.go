@@ -178,7 +178,11 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	fmt.Fprintln(stdout, "new signing key:", kid)
-	return nil
+	pruned, err := svc.PruneKeys(ctx)
+	for _, id := range pruned {
+		fmt.Fprintln(stdout, "forgot signing key (no live token can use it):", id)
+	}
+	return err
 }
 
 // cliError turns domain errors into the sentences a CLI user needs.

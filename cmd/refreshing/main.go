@@ -46,7 +46,11 @@ Commands:
   sessions list [--email E] [--all] [--limit N]
   sessions revoke --id ID    revoke one session
   sessions revoke --email E  revoke every session of a user
-  keys rotate                add a new JWT signing key (EdDSA mode)
+  keys rotate                add a new JWT signing key (EdDSA mode); forget keys no live token can use
+  clients create --id ID [--secret S] [--grant password]
+                             an OAuth client: public without --secret, confidential with one
+                             (at least 32 characters; --secret "" generates and prints one);
+                             --grant password allows the password grant
   version                    print the version
 
 Flags common to every command (or the REFRESHING_* environment variable):
@@ -76,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return sessions(ctx, args, getenv, stdout)
 	case "keys":
 		return keys(ctx, args, getenv, stdout)
+	case "clients":
+		return clients(ctx, args, getenv, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "refreshing", version())
 		return nil

@@ -23,6 +23,10 @@ const shutdownGrace = 15 * time.Second
 // (one small query a second; an unknown kid on a token to verify reloads at once).
 const keyReload = time.Second
 
+// keyPrune is how often signing keys that can no longer verify a live token
+// are deleted (they leave the JWKS at the first reload after that already).
+const keyPrune = time.Minute
+
 // serve runs the HTTP service until ctx is done, then shuts down gracefully:
 // the listener closes, in-flight requests finish, and the store is closed.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -72,6 +76,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	reload := time.NewTicker(keyReload)
 	defer reload.Stop()
+	prune := time.NewTicker(keyPrune)
+	defer prune.Stop()
 	for {
 		select {
 		case err := <-errc:
@@ -79,6 +85,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		case <-reload.C:
 			if err := svc.ReloadKeys(ctx); err != nil {
 				logger.Warn("reload signing keys", "err", err)
+			}
+			continue
+		case <-prune.C:
+			ids, err := svc.PruneKeys(ctx)
+			if err != nil {
+				logger.Warn("prune signing keys", "err", err)
+			}
+			for _, id := range ids {
+				logger.Info("pruned signing key", "kid", id)
 			}
 			continue
 		case <-ctx.Done():

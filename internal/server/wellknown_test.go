@@ -109,9 +109,9 @@ func TestKeyRotation(t *testing.T) {
 	}
 
 	// The last token the old key could have signed (on an instance that had
-	// not reloaded yet) expires KeyReloadInterval + AccessTTL after the
+	// not reloaded yet) expires KeyPropagation + AccessTTL after the
 	// rotation; with a second of leeway the key stays listed until then.
-	lastLive := rotatedAt.Add(refreshing.KeyReloadInterval + 15*time.Minute + time.Second)
+	lastLive := rotatedAt.Add(refreshing.KeyPropagation + 15*time.Minute + time.Second)
 	e.clock.Advance(lastLive.Sub(e.clock.Now()))
 	if err := e.svc.ReloadKeys(t.Context()); err != nil {
 		t.Fatal(err)
