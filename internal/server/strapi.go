@@ -36,7 +36,7 @@ func (s *server) handleRegister() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, grantOf(g))
+		s.writeGrant(w, r, g)
 	})
 }
 
@@ -63,7 +63,7 @@ func (s *server) handleLogin() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, grantOf(g))
+		s.writeGrant(w, r, g)
 	})
 }
 
@@ -104,7 +104,7 @@ func (s *server) handleChangePassword() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, grantOf(g))
+		s.writeGrant(w, r, g)
 	})
 }
 
@@ -164,8 +164,8 @@ func (s *server) handleToken() http.Handler {
 }
 
 // handleRefresh serves POST /api/auth/refresh, Strapi 5's exchange. The
-// body is optional (cookie mode will carry the token instead); without a
-// token the answer is the usual 401.
+// body is optional (in cookie mode the token is in the cookie, see
+// cookie.go); without a token the answer is the usual 401.
 func (s *server) handleRefresh() http.Handler {
 	type request struct {
 		RefreshToken string `json:"refreshToken"`
@@ -176,7 +176,7 @@ func (s *server) handleRefresh() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		s.exchange(w, r, req.RefreshToken)
+		s.refreshExchange(w, r, req.RefreshToken)
 	})
 }
 
@@ -289,8 +289,18 @@ func (s *server) handleLogout() http.Handler {
 			s.fail(w, r, refreshing.Invalid("scope", `scope must be "all" when given`))
 			return
 		}
+		_, hasBearer := bearerToken(r)
+		_, cookieErr := r.Cookie(refreshCookie)
+		if req.RefreshToken == "" && !hasBearer {
+			t, err := s.cookieToken(r) // cookie mode: the token is in the cookie
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			req.RefreshToken = t
+		}
 		l := refreshing.Logout{RefreshToken: req.RefreshToken, DeviceID: req.DeviceID, All: req.Scope == refreshing.ScopeAll}
-		if _, ok := bearerToken(r); ok {
+		if hasBearer {
 			p, err := s.bearer(r)
 			switch {
 			case err == nil:
@@ -303,6 +313,9 @@ func (s *server) handleLogout() http.Handler {
 		if err := s.svc.Logout(r.Context(), l); err != nil {
 			s.fail(w, r, err)
 			return
+		}
+		if cookieErr == nil {
+			clearRefreshCookie(w)
 		}
 		writeJSON(w, http.StatusOK, response{OK: true})
 	})

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/refreshing/refreshing"
+)
+
+// Cookie mode (the contract's Strapi 5 section): for browser apps the
+// refresh token travels in an HttpOnly cookie that page scripts cannot read,
+// instead of in the JSON body. A client asks for it with the header
+// x-strapi-refresh-cookie: httpOnly, or the CookieMode setting turns it on
+// for everyone. /api/auth/refresh and /api/auth/logout read the cookie, and
+// logout clears it. Because a browser attaches the cookie by itself, a call
+// authenticated by it must come from a page of this origin (or of one the
+// AllowedOrigins setting names): otherwise 403 ForbiddenError.
+
+// refreshCookie is Strapi 5's cookie name; its path covers /api/auth only.
+const (
+	refreshCookie     = "strapi_up_refresh"
+	refreshCookiePath = "/api/auth"
+	// maxCookieAge is what browsers keep a cookie for at most (400 days),
+	// used for sessions that never expire.
+	maxCookieAge = 400 * 24 * time.Hour
+)
+
+// cookieMode reports whether the answer to r carries the refresh token in
+// the cookie rather than the body.
+func (s *server) cookieMode(r *http.Request) (bool, error) {
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("x-strapi-refresh-cookie")), "httpOnly") {
+		return true, nil
+	}
+	st, err := s.svc.Settings(r.Context())
+	if err != nil {
+		return false, err
+	}
+	return st.CookieMode, nil
+}
+
+// setRefreshCookie puts token in the refresh cookie, for as long as the
+// session lives.
+func setRefreshCookie(w http.ResponseWriter, token string, sess *refreshing.Session, now time.Time) {
+	age := maxCookieAge
+	if sess != nil && !sess.ExpiresAt.IsZero() {
+		age = min(sess.ExpiresAt.Sub(now), maxCookieAge)
+	}
+	http.SetCookie(w, &http.Cookie{Name: refreshCookie, Value: token, Path: refreshCookiePath,
+		MaxAge: max(int(age.Seconds()), 1), HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+}
+
+// clearRefreshCookie tells the browser to forget the refresh cookie.
+func clearRefreshCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: refreshCookie, Value: "", Path: refreshCookiePath,
+		MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+}
+
+// cookieToken returns the refresh token r's cookie carries, "" if none. A
+// cookie sent from a page of another origin is refused (ErrForbidden).
+func (s *server) cookieToken(r *http.Request) (string, error) {
+	c, err := r.Cookie(refreshCookie)
+	if err != nil || c.Value == "" {
+		return "", nil
+	}
+	if err := s.checkOrigin(r); err != nil {
+		return "", err
+	}
+	return c.Value, nil
+}
+
+// checkOrigin accepts r only if its Origin header names this server (the
+// host the request was sent to) or one of the allowed origins. A request
+// without Origin is refused too: browsers send it on every POST, so only
+// a non-browser client would omit it, and such a client has no business
+// authenticating with a browser's cookie.
+func (s *server) checkOrigin(r *http.Request) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" || origin == "null" {
+		return refreshing.ErrForbidden
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return refreshing.ErrForbidden
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return nil
+	}
+	st, err := s.svc.Settings(r.Context())
+	if err != nil {
+		return err
+	}
+	allowed, _ := refreshing.ParseOrigins(st.AllowedOrigins)
+	for _, a := range allowed {
+		if strings.EqualFold(a, strings.TrimSuffix(origin, "/")) {
+			return nil
+		}
+	}
+	return refreshing.ErrForbidden
+}
+
+// writeGrant answers a login, a registration or a password change: in
+// cookie mode the refresh token goes to the cookie and not the body.
+func (s *server) writeGrant(w http.ResponseWriter, r *http.Request, g *refreshing.Grant) {
+	out := grantOf(g)
+	if cookie, err := s.cookieMode(r); err != nil {
+		s.fail(w, r, err)
+		return
+	} else if cookie && out.RefreshToken != "" {
+		setRefreshCookie(w, out.RefreshToken, g.Session, s.svc.Now())
+		out.RefreshToken = ""
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// refreshExchange serves Strapi 5's exchange: the token from the body or,
+// when the body has none, from the cookie. In cookie mode, or when the
+// token came from the cookie, the next token goes back in the cookie and
+// the body carries only {jwt}.
+func (s *server) refreshExchange(w http.ResponseWriter, r *http.Request, token string) {
+	fromCookie := false
+	if token == "" {
+		t, err := s.cookieToken(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		token, fromCookie = t, t != ""
+	}
+	cookie, err := s.cookieMode(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	g, err := s.svc.Exchange(r.Context(), token, s.clientInfo(r))
+	if err != nil {
+		if fromCookie && refreshing.ExchangeOutcome(err) != "" {
+			clearRefreshCookie(w) // the cookie's token is dead: forget it
+		}
+		s.fail(w, r, err)
+		return
+	}
+	if cookie || fromCookie {
+		setRefreshCookie(w, g.RefreshToken, g.Session, s.svc.Now())
+		writeJSON(w, http.StatusOK, struct {
+			JWT string `json:"jwt"`
+		}{g.AccessToken})
+		return
+	}
+	writeJSON(w, http.StatusOK, tokensJSON{JWT: g.AccessToken, RefreshToken: g.RefreshToken})
+}
