@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/postgres"
 	"github.com/refreshing/refreshing/internal/sqlite"
 )
@@ -25,6 +26,9 @@ type config struct {
 	trustedProxies string
 	logFormat      string
 	logLevel       string
+
+	// metrics, when set (serve), times the store and hears the Service.
+	metrics *metrics.Metrics
 }
 
 // flags returns a FlagSet for cmd whose defaults come from the environment,
@@ -83,9 +87,11 @@ func openService(ctx context.Context, c *config, getenv func(string) string) (*r
 	if err != nil {
 		return nil, nil, fmt.Errorf("open storage: %w", err)
 	}
-	svc, err := refreshing.New(ctx, refreshing.Config{
-		Store: st, Issuer: c.issuer, JWTSecret: []byte(c.jwtSecret), Settings: &seed,
-	})
+	cfg := refreshing.Config{Store: st, Issuer: c.issuer, JWTSecret: []byte(c.jwtSecret), Settings: &seed}
+	if c.metrics != nil {
+		cfg.Store, cfg.Observer = c.metrics.Store(st), c.metrics
+	}
+	svc, err := refreshing.New(ctx, cfg)
 	if err != nil {
 		st.Close()
 		return nil, nil, fmt.Errorf("start service: %w", err)

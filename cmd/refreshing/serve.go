@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/server"
 )
 
@@ -45,6 +46,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	c.metrics = metrics.New()
 	svc, st, err := openService(ctx, &c, getenv)
 	if err != nil {
 		return err
@@ -61,7 +63,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           server.New(svc, server.Options{Logger: logger, TrustedProxies: proxies, Limiter: limiter}),
+		Handler:           server.New(svc, server.Options{Logger: logger, TrustedProxies: proxies, Limiter: limiter, Metrics: c.metrics}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -73,6 +75,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "refreshing listening on http://%s\n", ln.Addr())
 	logger.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(c.db), "alg", svc.SigningAlgorithm())
+	stopBackground := background(ctx, svc, c.metrics, logger)
 
 	reload := time.NewTicker(keyReload)
 	defer reload.Stop()
@@ -101,6 +104,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		break
 	}
 	logger.Info("shutting down")
+	stopBackground()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
