@@ -95,11 +95,13 @@ func Thumbprint(pub ed25519.PublicKey) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// keyset is an immutable snapshot of the keys in use.
+// keyset is an immutable snapshot of the keys in use, with the tokens
+// verified under them.
 type keyset struct {
-	active Key
-	byID   map[string]ed25519.PublicKey
-	jwks   []byte
+	active   Key
+	byID     map[string]ed25519.PublicKey
+	jwks     []byte
+	verified *verified
 }
 
 // Signer signs and verifies access tokens. It is safe for concurrent use; its
@@ -129,7 +131,7 @@ func NewHS256(issuer string, secret []byte, now func() time.Time) (*Signer, erro
 		return nil, errors.New("jwt: empty HS256 secret")
 	}
 	s := &Signer{issuer: issuer, secret: secret, now: now}
-	s.keys.Store(&keyset{jwks: []byte(`{"keys":[]}`)})
+	s.keys.Store(&keyset{jwks: []byte(`{"keys":[]}`), verified: &verified{}})
 	s.parser = s.newParser(HS256)
 	return s, nil
 }
@@ -153,7 +155,7 @@ func (s *Signer) SetKeys(keys []Key) error {
 	if len(keys) == 0 {
 		return errors.New("jwt: no signing key")
 	}
-	ks := &keyset{active: keys[0], byID: make(map[string]ed25519.PublicKey, len(keys))}
+	ks := &keyset{active: keys[0], byID: make(map[string]ed25519.PublicKey, len(keys)), verified: &verified{}}
 	type jwk struct {
 		Kty string `json:"kty"`
 		Crv string `json:"crv"`
@@ -220,10 +222,16 @@ func (s *Signer) Sign(c Claims) (string, error) {
 
 // Verify checks token's signature (only the configured algorithm, never
 // "none"), issuer, exp (required) and nbf, and returns its claims. Every
-// failure wraps ErrInvalid.
+// failure wraps ErrInvalid. A token that verified before under the same keys
+// is recognised by its digest, and only its time claims are checked again.
 func (s *Signer) Verify(token string) (Claims, error) {
 	if len(token) > MaxTokenLength {
 		return Claims{}, fmt.Errorf("%w: too long", ErrInvalid)
+	}
+	ks := s.keys.Load()
+	digest := sha256.Sum256([]byte(token))
+	if c, ok := ks.verified.get(digest, s.now()); ok {
+		return c, nil
 	}
 	var wc wireClaims
 	_, err := s.parser.ParseWithClaims(token, &wc, s.key)
@@ -243,6 +251,15 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	if c.Subject != strconv.FormatInt(c.UserID, 10) {
 		return Claims{}, fmt.Errorf("%w: sub and id disagree", ErrInvalid)
 	}
+	// The window the parser's time checks allow: before exp (required),
+	// not before nbf nor iat, each with Leeway.
+	e := verifiedEntry{claims: c, until: c.ExpiresAt.Add(Leeway)}
+	for _, t := range []*gojwt.NumericDate{wc.IssuedAt, wc.NotBefore} {
+		if t != nil && t.Add(-Leeway).After(e.from) {
+			e.from = t.Add(-Leeway)
+		}
+	}
+	ks.verified.put(digest, e)
 	return c, nil
 }
 
