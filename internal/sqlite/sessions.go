@@ -67,7 +67,7 @@ func notNullBytes(b []byte) []byte {
 // those the limit evicts: it takes one of the limit's places and the others
 // go to the most recently active.
 func (s *Store) CreateSession(ctx context.Context, ss *refreshing.Session, limit int) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, ss.UserID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -142,7 +142,7 @@ const (
 // callers wins because the generation check and the swap are one UPDATE, and
 // the writer runs one transaction at a time.
 func (s *Store) RotateSession(ctx context.Context, r refreshing.Rotation) error {
-	if err := s.w.tx(ctx, func(tx *sql.Tx) error { return s.rotateTx(ctx, tx, r) }); err != nil {
+	if err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.rotateTx(ctx, tx, r) }); err != nil {
 		return fmt.Errorf("sqlite: rotate session: %w", err)
 	}
 	return nil
@@ -184,7 +184,7 @@ func (s *Store) sessionRevoked(ctx context.Context, tx *sql.Tx, id string) (bool
 
 // TouchSession implements refreshing.Store.
 func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		us := micros(at)
 		res, err := tx.StmtContext(ctx, s.touch).ExecContext(ctx, us, id, us)
 		if err != nil {
@@ -216,7 +216,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error
 
 // RevokeSession implements refreshing.Store.
 func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Time) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
 			WHERE id = ? AND revoked_at IS NULL`, micros(at), reason, id)
 		if err != nil {
@@ -242,7 +242,7 @@ func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Ti
 // RevokeSessions implements refreshing.Store.
 func (s *Store) RevokeSessions(ctx context.Context, r refreshing.Revocation) (int, error) {
 	var n int
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		n, err = revokeSessions(ctx, tx, r)
 		return err
