@@ -12,3 +12,8 @@ func Queued(s *Store) int { return len(s.w.ops) }
 func WriterDo(ctx context.Context, s *Store, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	return s.w.do(ctx, fn)
 }
+
+// WriterDoAtomic runs fn as one write that needs no savepoint of its own.
+func WriterDoAtomic(ctx context.Context, s *Store, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.w.doAtomic(ctx, fn)
+}

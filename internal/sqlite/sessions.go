@@ -142,7 +142,7 @@ const (
 // callers wins because the generation check and the swap are one UPDATE, and
 // the writer runs one transaction at a time.
 func (s *Store) RotateSession(ctx context.Context, r refreshing.Rotation) error {
-	if err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.rotateTx(ctx, tx, r) }); err != nil {
+	if err := s.w.doAtomic(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.rotateTx(ctx, tx, r) }); err != nil {
 		return fmt.Errorf("sqlite: rotate session: %w", err)
 	}
 	return nil
@@ -184,7 +184,7 @@ func (s *Store) sessionRevoked(ctx context.Context, tx *sql.Tx, id string) (bool
 
 // TouchSession implements refreshing.Store.
 func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
-	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.w.doAtomic(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		us := micros(at)
 		res, err := tx.StmtContext(ctx, s.touch).ExecContext(ctx, us, id, us)
 		if err != nil {

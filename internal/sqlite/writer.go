@@ -48,9 +48,12 @@ type writer struct {
 
 // op is one write waiting in the queue.
 type op struct {
-	ctx   context.Context
-	fn    func(ctx context.Context, tx *sql.Tx) error
-	state atomic.Int32 // opQueued, then opTaken by the loop or opCancelled by the caller
+	ctx context.Context
+	fn  func(ctx context.Context, tx *sql.Tx) error
+	// atomic says fn changes nothing unless it succeeds, and fails only with
+	// ErrStale or ErrNotFound (see doAtomic): it needs no savepoint.
+	atomic bool
+	state  atomic.Int32 // opQueued, then opTaken by the loop or opCancelled by the caller
 	err   error        // fn's result, or the batch's failure; set before done closes
 	done  chan struct{}
 }
@@ -100,6 +103,22 @@ func (w *writer) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // batch is everybody's, so once a write has begun it runs to its end; ctx
 // cancels only the wait for the writer.
 func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return w.enqueue(ctx, fn, false)
+}
+
+// doAtomic is do for a write of a single statement, such as a
+// compare-and-swap, which either changes what it should or nothing, and
+// whose only failures are refreshing.ErrStale and refreshing.ErrNotFound. In
+// a batch it runs without a savepoint of its own (two statements fewer per
+// write); any other failure fails the whole batch, since it may have left
+// the transaction in a state no savepoint recorded.
+func (w *writer) doAtomic(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return w.enqueue(ctx, fn, true)
+}
+
+// enqueue hands fn to the loop and waits for its result (or runs it alone
+// when group commit is off).
+func (w *writer) enqueue(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, atomic bool) error {
 	if !w.group {
 		return w.alone(ctx, fn)
 	}
@@ -111,7 +130,7 @@ func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	o := &op{ctx: ctx, fn: fn, done: make(chan struct{})}
+	o := &op{ctx: ctx, fn: fn, atomic: atomic, done: make(chan struct{})}
 	select {
 	case w.ops <- o:
 	case <-w.stop:
@@ -234,6 +253,14 @@ func (w *writer) runTx(ops []*op) error {
 		return w.commit(tx)
 	}
 	for _, o := range ops {
+		if o.atomic {
+			o.err = o.run(tx)
+			if o.err != nil && !errors.Is(o.err, refreshing.ErrStale) && !errors.Is(o.err, refreshing.ErrNotFound) {
+				tx.Rollback()
+				return batchFailed(o.err)
+			}
+			continue
+		}
 		if _, err := tx.ExecContext(bg, `SAVEPOINT op`); err != nil {
 			tx.Rollback()
 			return batchFailed(err)

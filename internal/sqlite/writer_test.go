@@ -257,6 +257,40 @@ func TestGroupCommit(t *testing.T) {
 			}
 		}
 	})
+	t.Run("ErrAtomicWriteFailsItsBatch", func(t *testing.T) {
+		// A write without a savepoint that fails otherwise than its
+		// contract allows may have left anything behind: the batch fails.
+		f := newWriterFixture(t, "", n)
+		release := hold(t, f.s)
+		broken := errors.New("broken")
+		atomicErr := make(chan error, 1)
+		go func() {
+			atomicErr <- sqlite.WriterDoAtomic(t.Context(), f.s, func(ctx context.Context, tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `UPDATE sessions SET generation = 99 WHERE id = ?`, f.ids[0]); err != nil {
+					return err
+				}
+				return broken
+			})
+		}()
+		waitQueued(t, f.s, 1)
+		errs := f.rotateAll(t, func() {
+			waitQueued(t, f.s, n+1)
+			release()
+		})
+		if err := <-atomicErr; !errors.Is(err, broken) || !errors.Is(err, refreshing.ErrUnavailable) {
+			t.Errorf("failing write: got %v, want its error as ErrUnavailable", err)
+		}
+		for i, err := range errs {
+			if err == nil {
+				t.Errorf("rotation of %s acknowledged, but its batch failed", f.ids[i])
+			}
+		}
+		for i, g := range f.generations(t) {
+			if g != 0 {
+				t.Errorf("%s: generation %d, want 0", f.ids[i], g)
+			}
+		}
+	})
 	t.Run("OKPanicInWrite", func(t *testing.T) {
 		f := newWriterFixture(t, "", 1)
 		release := hold(t, f.s)
