@@ -46,6 +46,10 @@ const (
 	AuditAdminCreate      = "admin.create"
 )
 
+// byAdmin are the event types only an administrator causes.
+var byAdmin = map[string]bool{AuditAdminRevoke: true, AuditBlock: true, AuditUnblock: true, AuditUserCreate: true,
+	AuditUserDelete: true, AuditSettingsChange: true, AuditRoleChange: true, AuditAdminCreate: true}
+
 // AuditTypes lists every event type, for filters.
 func AuditTypes() []string {
 	return []string{AuditLogin, AuditLoginFailed, AuditRegister, AuditExchange, AuditExchangeFailed,
@@ -150,9 +154,13 @@ func (s *Service) audit(ctx context.Context, e AuditEvent) {
 		}
 	}
 	if e.Actor == "" {
-		e.Actor = "anonymous"
-		if e.UserID != 0 {
+		switch {
+		case byAdmin[e.Type]:
+			e.Actor = "cli" // an administrator's operation without a signed-in administrator
+		case e.UserID != 0:
 			e.Actor = fmt.Sprintf("user %d", e.UserID)
+		default:
+			e.Actor = "anonymous"
 		}
 	}
 	e.UserAgent = clip(e.UserAgent, MaxTextLen)
@@ -352,8 +360,14 @@ func (s *Service) auditExchange(ctx context.Context, token string, g *Grant, err
 	if o == "" || o == OutcomeInvalid || o == OutcomeReuseDetected {
 		return
 	}
-	sid, _, _ := parseToken(token)
-	s.audit(ctx, AuditEvent{Type: AuditExchangeFailed, SessionID: sid, IP: ci.IP, UserAgent: ci.UserAgent, Detail: string(o)})
+	// Refused for a known session (expired, revoked, blocked user): name
+	// its user, at the cost of one read on this uncommon path.
+	e := AuditEvent{Type: AuditExchangeFailed, IP: ci.IP, UserAgent: ci.UserAgent, Detail: string(o)}
+	e.SessionID, _, _ = parseToken(token)
+	if sess, err := s.store.Session(ctx, e.SessionID); err == nil {
+		e.UserID = sess.UserID
+	}
+	s.audit(ctx, e)
 }
 
 // sessionID returns the id of the grant's session, or "".

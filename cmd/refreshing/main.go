@@ -46,11 +46,17 @@ Commands:
   sessions list [--email E] [--all] [--limit N]
   sessions revoke --id ID    revoke one session
   sessions revoke --email E  revoke every session of a user
+  admin create --email E --password P
+                             create an administrator of the /admin screens
   keys rotate                add a new JWT signing key (EdDSA mode); forget keys no live token can use
   clients create --id ID [--secret S] [--grant password]
                              an OAuth client: public without --secret, confidential with one
                              (at least 32 characters; --secret "" generates and prints one);
                              --grant password allows the password grant
+  import strapi --from DSN [--dry-run]
+                             users, roles and the refreshing plugin's refresh tokens from a
+                             Strapi v4/v5 database (a SQLite file or a postgres:// URL);
+                             running it again changes nothing
   version                    print the version
 
 Flags common to every command (or the REFRESHING_* environment variable):
@@ -80,8 +86,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return sessions(ctx, args, getenv, stdout)
 	case "keys":
 		return keys(ctx, args, getenv, stdout)
+	case "admin":
+		return adminCmd(ctx, args, getenv, stdout)
 	case "clients":
 		return clients(ctx, args, getenv, stdout)
+	case "import":
+		return importCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "refreshing", version())
 		return nil

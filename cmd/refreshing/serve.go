@@ -52,6 +52,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer st.Close()
+	defer svc.Close()
 	limiter, closeLimiter, err := openLimiter(ctx, getenv, logger)
 	if err != nil {
 		return err
@@ -113,6 +114,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	svc.Close() // write the audit events still buffered, then close the store
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close storage: %w", err)
 	}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestAdminCreate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "refreshing.db")
+	getenv := func(k string) string {
+		if k == "REFRESHING_DB" {
+			return "sqlite:" + db
+		}
+		return ""
+	}
+	cli := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), args, getenv, &out, io.Discard)
+		return out.String(), err
+	}
+	t.Run("OK", func(t *testing.T) {
+		out, err := cli("admin", "create", "--email", "Ops@Example.com", "--password", "long enough secret")
+		if err != nil || !strings.Contains(out, "created administrator") || !strings.Contains(out, "ops@example.com") {
+			t.Fatalf("admin create: %v %q", err, out)
+		}
+	})
+	t.Run("ErrTaken", func(t *testing.T) {
+		if _, err := cli("admin", "create", "--email", "ops@example.com", "--password", "long enough secret"); err == nil || !strings.Contains(err.Error(), "taken") {
+			t.Fatalf("duplicate: %v", err)
+		}
+	})
+	for name, args := range map[string][]string{
+		"ShortPassword": {"admin", "create", "--email", "a@example.com", "--password", "short"},
+		"BadEmail":      {"admin", "create", "--email", "not an email", "--password", "long enough secret"},
+		"NoEmail":       {"admin", "create", "--password", "long enough secret"},
+		"NoVerb":        {"admin"},
+		"UnknownVerb":   {"admin", "delete"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := cli(args...)
+			if err == nil || exitCode(err) != 2 {
+				t.Fatalf("%v: err %v, exit code %d; want a usage error", args, err, exitCode(err))
+			}
+		})
+	}
+}
+
+// TestAdminEndToEnd signs in to the admin screens of a running server with
+// an administrator the CLI created, over plain HTTP.
+func TestAdminEndToEnd(t *testing.T) {
+	in := start(t, filepath.Join(t.TempDir(), "refreshing.db"), nil)
+	if _, err := in.cli("admin", "create", "--email", "ops@example.com", "--password", "operator password 1"); err != nil {
+		t.Fatal(err)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.PostForm(in.url+"/admin/login", url.Values{"email": {"ops@example.com"}, "password": {"operator password 1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 {
+		t.Fatalf("login: %d %v", resp.StatusCode, resp.Header["Set-Cookie"])
+	}
+	req, _ := http.NewRequest(http.MethodGet, in.url+"/admin/audit", nil)
+	req.AddCookie(resp.Cookies()[0])
+	page, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Body.Close()
+	b, _ := io.ReadAll(page.Body)
+	if page.StatusCode != 200 || !strings.Contains(string(b), "admin.create") || !strings.Contains(string(b), ">cli<") {
+		t.Fatalf("audit page: %d\n%s", page.StatusCode, b)
+	}
+}
