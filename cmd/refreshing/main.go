@@ -57,10 +57,6 @@ Commands:
                              users, roles and the refreshing plugin's refresh tokens from a
                              Strapi v4/v5 database (a SQLite file or a postgres:// URL);
                              running it again changes nothing
-  import strapi --from DSN [--dry-run]
-                             users, roles and the refreshing plugin's refresh tokens from a
-                             Strapi v4/v5 database (a SQLite file or a postgres:// URL);
-                             running it again changes nothing
   version                    print the version
 
 Flags common to every command (or the REFRESHING_* environment variable):
@@ -94,8 +90,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return adminCmd(ctx, args, getenv, stdout)
 	case "clients":
 		return clients(ctx, args, getenv, stdout)
-	case "import":
-		return importCmd(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return importCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
