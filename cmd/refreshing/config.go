@@ -126,11 +126,22 @@ func version() string {
 	if !ok {
 		return "(unknown)"
 	}
-	v := bi.Main.Version
+	v := bi.Main.Version // "(devel)" when built from a checkout, vX.Y.Z by go install
+	var when, modified string
 	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" {
+		switch s.Key {
+		case "vcs.revision":
 			v += " " + s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
 		}
+	}
+	if when != "" {
+		v += " (" + when + modified + ")"
 	}
 	return v
 }
