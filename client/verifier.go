@@ -1,0 +1,446 @@
+// Package client is what an application of Refreshing imports: a Verifier
+// (and its Middleware) for resource servers that accept Refreshing's access
+// tokens, and a Transport for Go programs that call such servers on behalf
+// of a signed-in user, refreshing the access token by themselves.
+//
+// The package has no dependencies beyond the standard library and never
+// talks to a database: a resource server needs only the issuer's URL, a
+// client only its token endpoint.
+package client
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrInvalidToken is wrapped by every error of Verify about the token itself:
+// malformed, badly signed, of another algorithm or type, from another
+// issuer, expired or not yet valid, or signed by a key the issuer does not
+// publish. Other errors of Verify mean the keys could not be fetched.
+var ErrInvalidToken = errors.New("invalid access token")
+
+// Claims are the claims of a verified access token.
+type Claims struct {
+	Issuer    string    // iss
+	Subject   string    // sub: the user id, as a decimal string
+	UserID    int64     // id: the same user id, as a number
+	SessionID string    // sid: the session (sign-in on one device) the token belongs to
+	ID        string    // jti: the token's own id
+	IssuedAt  time.Time // iat
+	ExpiresAt time.Time // exp
+}
+
+// Defaults of a Verifier.
+const (
+	// DefaultMinFetchInterval is the least time between two fetches of the
+	// JWKS, however many tokens name an unknown key id.
+	DefaultMinFetchInterval = 5 * time.Second
+	// DefaultKeyCacheTTL is how long fetched keys are used when the JWKS
+	// response says nothing about caching.
+	DefaultKeyCacheTTL = 5 * time.Minute
+
+	maxKeyCacheTTL = time.Hour
+	maxTokenLength = 8192
+	maxJWKSBytes   = 1 << 20
+)
+
+// Verifier verifies Refreshing's access tokens offline, against the public
+// keys the issuer publishes as a JWKS (RFC 7517): EdDSA (Ed25519) signatures
+// only, header "typ: at+jwt" (RFC 9068), the expected "iss", an "exp" that
+// has not passed and an "nbf" and "iat" that have. It caches the keys for as
+// long as the JWKS response allows (Cache-Control max-age) and fetches them
+// again at once, once for all callers, when a token names a key id it does
+// not know (a key the issuer just rotated in), at most every
+// MinFetchInterval.
+//
+// Offline verification cannot see a session revoked since the token was
+// issued: it accepts the token until it expires (at most the access-token
+// lifetime, 15 minutes by default). Token introspection
+// (/oauth/introspect) is the online check.
+//
+// Set the fields before the first Verify; a Verifier is then safe for
+// concurrent use.
+type Verifier struct {
+	// Issuer is the issuer's URL, exactly as the tokens' "iss" says
+	// ("http://localhost:1337"). Required.
+	Issuer string
+	// JWKSURL is where the keys are; default Issuer + "/.well-known/jwks.json".
+	JWKSURL string
+	// HTTPClient fetches the JWKS; default http.DefaultClient.
+	HTTPClient *http.Client
+	// Leeway is the clock skew tolerated on exp, nbf and iat; zero means
+	// none. A few seconds suit servers whose clocks are synchronised.
+	Leeway time.Duration
+	// MinFetchInterval is the least time between two JWKS fetches; zero
+	// means DefaultMinFetchInterval.
+	MinFetchInterval time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+
+	fetchMu sync.Mutex // held by the one caller fetching the JWKS
+
+	mu        sync.Mutex
+	keys      map[string]ed25519.PublicKey
+	gen       int       // incremented by every fetch, successful or not
+	fetchedAt time.Time // of the last fetch attempt
+	fetchErr  error     // of the last fetch attempt
+	freshTill time.Time // until when the keys need no refetch
+}
+
+// NewVerifier returns a Verifier for the issuer at issuer with the defaults.
+func NewVerifier(issuer string) *Verifier {
+	return &Verifier{Issuer: issuer}
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+// header is a JWT's JOSE header, as far as Verify reads it.
+type header struct {
+	Alg  string          `json:"alg"`
+	Typ  string          `json:"typ"`
+	Kid  string          `json:"kid"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+// payload is a JWT's claims set, as far as Verify reads it.
+type payload struct {
+	Iss string       `json:"iss"`
+	Sub string       `json:"sub"`
+	ID  *json.Number `json:"id"`
+	Sid string       `json:"sid"`
+	Jti string       `json:"jti"`
+	Iat *json.Number `json:"iat"`
+	Exp *json.Number `json:"exp"`
+	Nbf *json.Number `json:"nbf"`
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidToken, fmt.Sprintf(format, args...))
+}
+
+// Verify checks token and returns its claims. Every problem with the token
+// wraps ErrInvalidToken; any other error means that the keys could not be
+// fetched and the token could not be checked.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	if len(token) > maxTokenLength {
+		return nil, invalid("too long")
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || parts[2] == "" {
+		return nil, invalid("not a signed JWT")
+	}
+	var h header
+	if err := decodeSegment(parts[0], &h); err != nil {
+		return nil, invalid("header: %v", err)
+	}
+	switch {
+	case h.Alg != "EdDSA":
+		return nil, invalid("algorithm %q is not EdDSA", h.Alg)
+	case !strings.EqualFold(h.Typ, "at+jwt") && !strings.EqualFold(h.Typ, "application/at+jwt"):
+		return nil, invalid("type %q is not at+jwt", h.Typ)
+	case h.Kid == "":
+		return nil, invalid("no key id")
+	case h.Crit != nil:
+		return nil, invalid("critical header parameters are not understood")
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, invalid("malformed signature")
+	}
+	key, err := v.key(ctx, h.Kid)
+	if err != nil {
+		return nil, err
+	}
+	if !ed25519.Verify(key, []byte(parts[0]+"."+parts[1]), sig) {
+		return nil, invalid("bad signature")
+	}
+	var p payload
+	if err := decodeSegment(parts[1], &p); err != nil {
+		return nil, invalid("claims: %v", err)
+	}
+	return v.check(&p)
+}
+
+// check validates verified claims.
+func (v *Verifier) check(p *payload) (*Claims, error) {
+	c := &Claims{Issuer: p.Iss, Subject: p.Sub, SessionID: p.Sid, ID: p.Jti}
+	if p.Iss != v.Issuer || v.Issuer == "" {
+		return nil, invalid("issuer %q is not %q", p.Iss, v.Issuer)
+	}
+	if p.Sub == "" {
+		return nil, invalid("no subject")
+	}
+	if p.ID != nil {
+		id, err := p.ID.Int64()
+		if err != nil || strconv.FormatInt(id, 10) != p.Sub {
+			return nil, invalid("id and sub disagree")
+		}
+		c.UserID = id
+	} else if id, err := strconv.ParseInt(p.Sub, 10, 64); err == nil {
+		c.UserID = id
+	}
+	now := v.now()
+	var err error
+	if p.Exp == nil {
+		return nil, invalid("no expiry")
+	}
+	if c.ExpiresAt, err = numericDate(*p.Exp); err != nil {
+		return nil, invalid("exp: %v", err)
+	}
+	if !now.Before(c.ExpiresAt.Add(v.Leeway)) {
+		return nil, invalid("expired at %s", c.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if p.Nbf != nil {
+		nbf, err := numericDate(*p.Nbf)
+		if err != nil {
+			return nil, invalid("nbf: %v", err)
+		}
+		if now.Add(v.Leeway).Before(nbf) {
+			return nil, invalid("not valid before %s", nbf.UTC().Format(time.RFC3339))
+		}
+	}
+	if p.Iat != nil {
+		if c.IssuedAt, err = numericDate(*p.Iat); err != nil {
+			return nil, invalid("iat: %v", err)
+		}
+		if now.Add(v.Leeway).Before(c.IssuedAt) {
+			return nil, invalid("issued in the future")
+		}
+	}
+	return c, nil
+}
+
+// decodeSegment decodes one base64url segment holding a JSON object.
+func decodeSegment(seg string, dst any) error {
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return err
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	return json.Unmarshal(b, dst)
+}
+
+// numericDate parses a JWT NumericDate (seconds since the epoch, possibly
+// fractional).
+func numericDate(n json.Number) (time.Time, error) {
+	f, err := n.Float64()
+	if err != nil || f < 0 || f > 1<<40 {
+		return time.Time{}, fmt.Errorf("not a date: %s", n)
+	}
+	sec := int64(f)
+	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), nil
+}
+
+// key returns the public key named kid, fetching the JWKS when the cached
+// keys are stale or do not know kid (rate-limited by MinFetchInterval).
+func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, error) {
+	v.mu.Lock()
+	k, known := v.keys[kid]
+	now := v.now()
+	fresh := now.Before(v.freshTill)
+	mayFetch := v.fetchedAt.IsZero() || now.Sub(v.fetchedAt) >= v.minFetchInterval() || now.Before(v.fetchedAt)
+	gen, fetchErr := v.gen, v.fetchErr
+	v.mu.Unlock()
+	switch {
+	case known && (fresh || !mayFetch):
+		return k, nil
+	case !known && !mayFetch && fetchErr != nil:
+		return nil, fetchErr // the keys cannot be had: no verdict on the token
+	case !known && !mayFetch:
+		return nil, invalid("unknown key id %q", kid)
+	}
+
+	v.fetchMu.Lock()
+	defer v.fetchMu.Unlock()
+	v.mu.Lock()
+	fetchedMeanwhile := v.gen != gen
+	k, known = v.keys[kid]
+	fetchErr = v.fetchErr
+	v.mu.Unlock()
+	if fetchedMeanwhile {
+		// Another caller fetched while we waited: its answer is ours.
+		switch {
+		case known:
+			return k, nil
+		case fetchErr != nil:
+			return nil, fetchErr
+		}
+		return nil, invalid("unknown key id %q", kid)
+	}
+	err := v.fetch(ctx)
+	v.mu.Lock()
+	k, nowKnown := v.keys[kid]
+	v.mu.Unlock()
+	switch {
+	case nowKnown:
+		return k, nil // when the fetch failed, the stale key still serves
+	case err != nil:
+		return nil, err
+	}
+	return nil, invalid("unknown key id %q", kid)
+}
+
+func (v *Verifier) minFetchInterval() time.Duration {
+	if v.MinFetchInterval > 0 {
+		return v.MinFetchInterval
+	}
+	return DefaultMinFetchInterval
+}
+
+// fetch downloads the JWKS and replaces the cached keys with its Ed25519
+// signing keys. A failed fetch keeps the old keys.
+func (v *Verifier) fetch(ctx context.Context) (err error) {
+	started := v.now()
+	keys, ttl, err := v.download(ctx)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.gen++
+	v.fetchedAt, v.fetchErr = started, err
+	if err != nil {
+		return err
+	}
+	v.keys = keys
+	v.freshTill = started.Add(ttl)
+	return nil
+}
+
+func (v *Verifier) download(ctx context.Context) (map[string]ed25519.PublicKey, time.Duration, error) {
+	url := v.JWKSURL
+	if url == "" {
+		url = strings.TrimSuffix(v.Issuer, "/") + "/.well-known/jwks.json"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("fetch JWKS: %w", err)
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	hc := v.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("fetch JWKS: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, 0, fmt.Errorf("fetch JWKS %s: status %s", url, res.Status)
+	}
+	if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); mt != "" && mt != "application/json" && mt != "application/jwk-set+json" {
+		return nil, 0, fmt.Errorf("fetch JWKS %s: content type %q", url, mt)
+	}
+	var set struct {
+		Keys []struct {
+			Kty string `json:"kty"`
+			Crv string `json:"crv"`
+			X   string `json:"x"`
+			Kid string `json:"kid"`
+			Use string `json:"use"`
+			Alg string `json:"alg"`
+		} `json:"keys"`
+	}
+	if err := json.NewDecoder(io.LimitReader(res.Body, maxJWKSBytes)).Decode(&set); err != nil {
+		return nil, 0, fmt.Errorf("fetch JWKS %s: %w", url, err)
+	}
+	keys := make(map[string]ed25519.PublicKey, len(set.Keys))
+	for _, k := range set.Keys {
+		if k.Kty != "OKP" || k.Crv != "Ed25519" || k.Kid == "" || (k.Use != "" && k.Use != "sig") || (k.Alg != "" && k.Alg != "EdDSA") {
+			continue
+		}
+		x, err := base64.RawURLEncoding.DecodeString(k.X)
+		if err != nil || len(x) != ed25519.PublicKeySize {
+			continue
+		}
+		keys[k.Kid] = ed25519.PublicKey(x)
+	}
+	return keys, cacheTTL(res.Header.Get("Cache-Control"), v.minFetchInterval()), nil
+}
+
+// cacheTTL is how long a JWKS response may be used: its max-age, at least
+// floor and at most maxKeyCacheTTL; DefaultKeyCacheTTL when it says nothing.
+// no-store and no-cache count as zero.
+func cacheTTL(cc string, floor time.Duration) time.Duration {
+	ttl := DefaultKeyCacheTTL
+	for _, d := range strings.Split(cc, ",") {
+		name, val, _ := strings.Cut(strings.TrimSpace(strings.ToLower(d)), "=")
+		switch name {
+		case "no-store", "no-cache":
+			ttl = 0
+		case "max-age":
+			if n, err := strconv.Atoi(strings.Trim(val, `"`)); err == nil && n >= 0 {
+				ttl = time.Duration(n) * time.Second
+			}
+		}
+	}
+	return min(max(ttl, floor), maxKeyCacheTTL)
+}
+
+// claimsKey is the context key of the Claims that Middleware stores.
+type claimsKey struct{}
+
+// ClaimsFrom returns the claims Middleware put in ctx.
+func ClaimsFrom(ctx context.Context) (*Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(*Claims)
+	return c, ok
+}
+
+// Middleware admits requests that carry a valid access token in an
+// "Authorization: Bearer" header, with the token's claims in the request
+// context (ClaimsFrom). Any other request is answered 401 with
+// `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750), a request
+// without a token included, and never reaches next; when the keys cannot be
+// fetched the answer is 503.
+func (v *Verifier) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		token = strings.TrimSpace(token)
+		if !strings.EqualFold(scheme, "Bearer") || token == "" {
+			unauthorized(w, "no bearer access token")
+			return
+		}
+		c, err := v.Verify(r.Context(), token)
+		switch {
+		case errors.Is(err, ErrInvalidToken):
+			unauthorized(w, "the access token is invalid or expired")
+			return
+		case err != nil:
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{
+				"error": "temporarily_unavailable", "error_description": "the issuer's keys cannot be fetched"})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
+	})
+}
+
+// unauthorized answers 401 with RFC 6750's challenge.
+func unauthorized(w http.ResponseWriter, description string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+description+`"`)
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": description})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

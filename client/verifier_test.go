@@ -1,0 +1,389 @@
+package client_test
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/client"
+)
+
+// keyServer publishes Ed25519 keys as a JWKS, for tokens the tests craft by
+// hand; fetches counts the requests.
+type keyServer struct {
+	srv          *httptest.Server
+	mu           sync.Mutex
+	keys         map[string]ed25519.PrivateKey
+	cacheControl string
+	fetches      atomic.Int64
+}
+
+func newKeyServer(t *testing.T) *keyServer {
+	ks := &keyServer{keys: map[string]ed25519.PrivateKey{}, cacheControl: "public, max-age=60"}
+	ks.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ks.fetches.Add(1)
+		ks.mu.Lock()
+		defer ks.mu.Unlock()
+		var set struct {
+			Keys []map[string]string `json:"keys"`
+		}
+		for kid, k := range ks.keys {
+			set.Keys = append(set.Keys, map[string]string{"kty": "OKP", "crv": "Ed25519", "kid": kid, "use": "sig", "alg": "EdDSA",
+				"x": base64.RawURLEncoding.EncodeToString(k.Public().(ed25519.PublicKey))})
+		}
+		// Keys of other kinds are skipped, not fatal.
+		set.Keys = append(set.Keys, map[string]string{"kty": "RSA", "kid": "rsa", "n": "AQAB", "e": "AQAB"})
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", ks.cacheControl)
+		json.NewEncoder(w).Encode(set)
+	}))
+	t.Cleanup(ks.srv.Close)
+	return ks
+}
+
+// add generates a key named kid.
+func (ks *keyServer) add(kid string) {
+	_, k, _ := ed25519.GenerateKey(nil)
+	ks.mu.Lock()
+	ks.keys[kid] = k
+	ks.mu.Unlock()
+}
+
+// sign returns a compact JWS of claims with header, signed by key kid
+// (which need not be published: then by a fresh key).
+func (ks *keyServer) sign(header, claims map[string]any) string {
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	kid, _ := header["kid"].(string)
+	ks.mu.Lock()
+	k, ok := ks.keys[kid]
+	ks.mu.Unlock()
+	if !ok {
+		_, k, _ = ed25519.GenerateKey(nil)
+	}
+	signing := enc(header) + "." + enc(claims)
+	return signing + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(k, []byte(signing)))
+}
+
+const iss = "https://auth.example.com"
+
+var t0 = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+
+// goodHeader and goodClaims make a valid token at t0; each case edits a copy.
+func goodHeader() map[string]any { return map[string]any{"alg": "EdDSA", "typ": "at+jwt", "kid": "k1"} }
+func goodClaims() map[string]any {
+	return map[string]any{"iss": iss, "sub": "42", "id": 42, "sid": "s1", "jti": "j1",
+		"iat": t0.Unix(), "exp": t0.Add(15 * time.Minute).Unix()}
+}
+
+func TestVerify(t *testing.T) {
+	ks := newKeyServer(t)
+	ks.add("k1")
+	for _, c := range []struct {
+		name    string
+		header  func(map[string]any)
+		claims  func(map[string]any)
+		token   func(string) string // edits the signed token
+		leeway  time.Duration
+		at      time.Duration // after t0
+		invalid bool
+	}{
+		{name: "OK"},
+		{name: "OKTypMediaType", header: func(h map[string]any) { h["typ"] = "application/AT+JWT" }},
+		{name: "OKWithinLeeway", at: 15*time.Minute + 2*time.Second, leeway: 5 * time.Second},
+		{name: "OKFractionalDates", claims: func(c map[string]any) { c["exp"] = float64(t0.Add(time.Minute).Unix()) + 0.5 }},
+		{name: "OKWithoutID", claims: func(c map[string]any) { delete(c, "id") }},
+		{name: "Expired", at: 15 * time.Minute, invalid: true},
+		{name: "ExpiredBeyondLeeway", at: 15*time.Minute + 6*time.Second, leeway: 5 * time.Second, invalid: true},
+		{name: "NoExp", claims: func(c map[string]any) { delete(c, "exp") }, invalid: true},
+		{name: "ExpNotANumber", claims: func(c map[string]any) { c["exp"] = "tomorrow" }, invalid: true},
+		{name: "NotYetValid", claims: func(c map[string]any) { c["nbf"] = t0.Add(time.Minute).Unix() }, invalid: true},
+		{name: "IssuedInTheFuture", claims: func(c map[string]any) { c["iat"] = t0.Add(time.Minute).Unix() }, invalid: true},
+		{name: "OtherIssuer", claims: func(c map[string]any) { c["iss"] = "https://evil.example.com" }, invalid: true},
+		{name: "NoSubject", claims: func(c map[string]any) { delete(c, "sub") }, invalid: true},
+		{name: "IDDisagreesWithSub", claims: func(c map[string]any) { c["id"] = 43 }, invalid: true},
+		{name: "AlgNone", header: func(h map[string]any) { h["alg"] = "none" }, token: func(s string) string { return s[:strings.LastIndex(s, ".")+1] }, invalid: true},
+		{name: "AlgHS256", header: func(h map[string]any) { h["alg"] = "HS256" }, invalid: true},
+		{name: "TypJWT", header: func(h map[string]any) { h["typ"] = "JWT" }, invalid: true},
+		{name: "NoTyp", header: func(h map[string]any) { delete(h, "typ") }, invalid: true},
+		{name: "NoKid", header: func(h map[string]any) { delete(h, "kid") }, invalid: true},
+		{name: "UnknownKid", header: func(h map[string]any) { h["kid"] = "k9" }, invalid: true},
+		{name: "Crit", header: func(h map[string]any) { h["crit"] = []string{"exp"} }, invalid: true},
+		{name: "BadSignature", token: func(s string) string { return s[:len(s)-2] + flip(s[len(s)-2:]) }, invalid: true},
+		{name: "ClaimsSwapped", token: func(s string) string {
+			p := strings.Split(s, ".")
+			b, _ := json.Marshal(map[string]any{"iss": iss, "sub": "1", "exp": t0.Add(time.Hour).Unix()})
+			return p[0] + "." + base64.RawURLEncoding.EncodeToString(b) + "." + p[2]
+		}, invalid: true},
+		{name: "TwoSegments", token: func(s string) string { return s[:strings.LastIndex(s, ".")] }, invalid: true},
+		{name: "RefreshToken", token: func(string) string {
+			return "rt_AAAAAAAAAAAAAAAAAAAAAA.0.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		}, invalid: true},
+		{name: "TooLong", token: func(s string) string { return s + strings.Repeat("A", 9000) }, invalid: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, cl := goodHeader(), goodClaims()
+			if c.header != nil {
+				c.header(h)
+			}
+			if c.claims != nil {
+				c.claims(cl)
+			}
+			token := ks.sign(h, cl)
+			if c.token != nil {
+				token = c.token(token)
+			}
+			v := &client.Verifier{Issuer: iss, JWKSURL: ks.srv.URL, Leeway: c.leeway, Now: func() time.Time { return t0.Add(c.at) }}
+			got, err := v.Verify(t.Context(), token)
+			switch {
+			case c.invalid && !errors.Is(err, client.ErrInvalidToken):
+				t.Fatalf("Verify = %+v, %v; want ErrInvalidToken", got, err)
+			case !c.invalid && err != nil:
+				t.Fatalf("Verify: %v", err)
+			case !c.invalid:
+				want := client.Claims{Issuer: iss, Subject: "42", UserID: 42, SessionID: "s1", ID: "j1", IssuedAt: t0, ExpiresAt: got.ExpiresAt}
+				if *got != want || got.ExpiresAt.Before(t0) {
+					t.Errorf("claims = %+v, want %+v", *got, want)
+				}
+			}
+		})
+	}
+}
+
+// flip changes the last base64url character of s to another.
+func flip(s string) string {
+	if s[len(s)-1] == 'A' {
+		return s[:len(s)-1] + "Q"
+	}
+	return s[:len(s)-1] + "A"
+}
+
+func TestVerifierKeyCache(t *testing.T) {
+	ks := newKeyServer(t)
+	ks.add("k1")
+	now := t0
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	v := &client.Verifier{Issuer: iss, JWKSURL: ks.srv.URL, Now: clock}
+	token := func(kid string) string {
+		h, c := goodHeader(), goodClaims()
+		h["kid"] = kid
+		c["iat"], c["exp"] = clock().Unix(), clock().Add(time.Hour).Unix()
+		return ks.sign(h, c)
+	}
+	verify := func(kid string) error {
+		_, err := v.Verify(t.Context(), token(kid))
+		return err
+	}
+	wantFetches := func(n int64) {
+		t.Helper()
+		if got := ks.fetches.Load(); got != n {
+			t.Fatalf("%d JWKS fetches, want %d", got, n)
+		}
+	}
+
+	t.Run("OneFetchForConcurrentCallers", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				if err := verify("k1"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		wantFetches(1)
+	})
+	t.Run("UnknownKidRefetchesRateLimited", func(t *testing.T) {
+		ks.add("k2") // rotated in at the issuer
+		if err := verify("k2"); !errors.Is(err, client.ErrInvalidToken) {
+			t.Fatalf("within MinFetchInterval of the last fetch: %v, want ErrInvalidToken (no refetch)", err)
+		}
+		wantFetches(1)
+		advance(client.DefaultMinFetchInterval)
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				if err := verify("k2"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		wantFetches(2)
+		for range 20 { // made-up key ids cannot make it fetch again
+			verify(fmt.Sprint("nope", time.Now().UnixNano()))
+		}
+		wantFetches(2)
+	})
+	t.Run("RefetchAfterMaxAge", func(t *testing.T) {
+		advance(59 * time.Second)
+		if err := verify("k1"); err != nil {
+			t.Fatal(err)
+		}
+		wantFetches(2)
+		advance(time.Second)
+		if err := verify("k1"); err != nil {
+			t.Fatal(err)
+		}
+		wantFetches(3)
+	})
+	t.Run("StaleKeysServeWhenTheIssuerIsDown", func(t *testing.T) {
+		ks.mu.Lock()
+		ks.cacheControl = "no-store"
+		ks.mu.Unlock()
+		advance(time.Minute)
+		verify("k1") // fetched with no-store: fresh for MinFetchInterval only
+		ks.srv.Close()
+		advance(time.Minute)
+		if err := verify("k1"); err != nil {
+			t.Errorf("a cached key while the issuer is down: %v", err)
+		}
+		advance(time.Minute)
+		err := verify("k3")
+		if err == nil || errors.Is(err, client.ErrInvalidToken) {
+			t.Errorf("an unknown key while the issuer is down: %v, want a fetch error, not ErrInvalidToken", err)
+		}
+	})
+}
+
+func TestVerifierAgainstRefreshing(t *testing.T) {
+	s := start(t, nil)
+	g, err := s.svc.Register(t.Context(), refreshing.Registration{Username: "ada", Email: "ada@example.com", Password: "correct horse"}, refreshing.ClientInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.verifier.Verify(t.Context(), g.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := client.Claims{Issuer: s.URL, Subject: fmt.Sprint(g.User.ID), UserID: g.User.ID, SessionID: g.Session.ID,
+		ID: c.ID, IssuedAt: s.clock.Now(), ExpiresAt: g.AccessExpiresAt}
+	if *c != want || c.ID == "" {
+		t.Errorf("claims = %+v, want %+v", *c, want)
+	}
+	if _, err := s.verifier.Verify(t.Context(), g.RefreshToken); !errors.Is(err, client.ErrInvalidToken) {
+		t.Errorf("a refresh token as an access token: %v, want ErrInvalidToken", err)
+	}
+
+	// A rotated key signs at once; the Verifier learns it on first sight.
+	fetches := s.jwksCalls.Load()
+	s.clock.Advance(time.Minute)
+	if _, err := s.svc.RotateKey(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	g2, err := s.svc.Login(t.Context(), "ada", "correct horse", refreshing.ClientInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.verifier.Verify(t.Context(), g2.AccessToken); err != nil {
+		t.Fatalf("a token of the rotated-in key: %v", err)
+	}
+	if _, err := s.verifier.Verify(t.Context(), g.AccessToken); err != nil {
+		t.Fatalf("a token of the previous key after the rotation: %v", err)
+	}
+	if got := s.jwksCalls.Load() - fetches; got != 1 {
+		t.Errorf("%d JWKS fetches for the rotation, want 1", got)
+	}
+	s.clock.Advance(15 * time.Minute)
+	if _, err := s.verifier.Verify(t.Context(), g2.AccessToken); !errors.Is(err, client.ErrInvalidToken) {
+		t.Errorf("an expired token: %v, want ErrInvalidToken", err)
+	}
+}
+
+func TestVerifierHS256Server(t *testing.T) {
+	// Strapi-compatible HS256 tokens are not for this Verifier: the secret
+	// is not published, so nothing verifies them offline.
+	ks := newKeyServer(t)
+	h := goodHeader()
+	h["alg"] = "HS256"
+	body := ks.sign(h, goodClaims())
+	v := &client.Verifier{Issuer: iss, JWKSURL: ks.srv.URL, Now: func() time.Time { return t0 }}
+	if _, err := v.Verify(t.Context(), body); !errors.Is(err, client.ErrInvalidToken) {
+		t.Errorf("HS256: %v, want ErrInvalidToken", err)
+	}
+	if got := ks.fetches.Load(); got != 0 {
+		t.Errorf("%d JWKS fetches for a token of a refused algorithm, want 0", got)
+	}
+}
+
+func TestMiddleware(t *testing.T) {
+	s := start(t, nil)
+	g, err := s.svc.Register(t.Context(), refreshing.Registration{Username: "ada", Email: "ada@example.com", Password: "correct horse"}, refreshing.ClientInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(authorization string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/resource", nil)
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var b strings.Builder
+		fmt.Fscan(res.Body, &b)
+		return res, b.String()
+	}
+	t.Run("OK", func(t *testing.T) {
+		before := s.resourceCalls.Load()
+		res, _ := call("Bearer " + g.AccessToken)
+		if res.StatusCode != http.StatusOK || s.resourceCalls.Load() != before+1 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+	})
+	for name, auth := range map[string]string{
+		"Missing":      "",
+		"Basic":        "Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+		"EmptyBearer":  "Bearer ",
+		"Garbage":      "Bearer garbage",
+		"RefreshToken": "Bearer " + g.RefreshToken,
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, _ := call(auth)
+			if res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401", res.StatusCode)
+			}
+			if got := res.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, `Bearer error="invalid_token"`) {
+				t.Errorf("WWW-Authenticate = %q", got)
+			}
+		})
+	}
+	t.Run("Expired", func(t *testing.T) {
+		s.clock.Advance(15 * time.Minute)
+		if res, _ := call("Bearer " + g.AccessToken); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", res.StatusCode)
+		}
+	})
+	t.Run("KeysUnavailable", func(t *testing.T) {
+		v := &client.Verifier{Issuer: s.URL, JWKSURL: "http://127.0.0.1:1/jwks.json"}
+		h := v.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("the handler was reached") }))
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("Authorization", "Bearer "+ks(t))
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("status %d, want 503", rec.Code)
+		}
+	})
+}
+
+// ks returns a well-formed EdDSA token whose key nobody publishes.
+func ks(t *testing.T) string {
+	return newKeyServer(t).sign(goodHeader(), goodClaims())
+}
