@@ -86,8 +86,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return sessions(ctx, args, getenv, stdout)
 	case "keys":
 		return keys(ctx, args, getenv, stdout)
-	case "clients":
-		return clients(ctx, args, getenv, stdout)
 	case "admin":
 		return adminCmd(ctx, args, getenv, stdout)
 	case "clients":
