@@ -17,3 +17,6 @@ func WriterDo(ctx context.Context, s *Store, fn func(ctx context.Context, tx *sq
 func WriterDoAtomic(ctx context.Context, s *Store, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	return s.w.doAtomic(ctx, fn)
 }
+
+// Checkpoint runs one round of s's checkpointer now.
+func Checkpoint(s *Store) (walFrames, copied int, err error) { return s.ckpt.checkpoint() }

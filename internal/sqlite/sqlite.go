@@ -43,7 +43,8 @@ type Store struct {
 	w    writer  // the one connection that writes
 	read *sql.DB // a pool of query_only connections
 
-	readOnly bool // opened with mode=ro (tests only); Close skips the checkpoint
+	readOnly bool          // opened with mode=ro (tests only); Close skips the checkpoint
+	ckpt     *checkpointer // checkpoints the WAL off the writer's path; nil when readOnly
 
 	// Statements of the hot paths, prepared once. database/sql keeps one
 	// prepared copy per connection of their pool.
@@ -151,6 +152,10 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	if readOnly {
 		q.Set("mode", "ro")
 	}
+	// The checkpointer's connection is the writer's kind, but for the
+	// writer's own checkpoints, which the checkpointer makes rare.
+	cdsn := dsn(abs, q)
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerAutoCheckpoint))
 	wdb, err := sql.Open("sqlite", dsn(abs, q))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -191,6 +196,14 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s.read = rdb
+	if !readOnly {
+		cdb, err := sql.Open("sqlite", cdsn)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		cdb.SetMaxOpenConns(1)
+		s.ckpt = startCheckpointer(cdb)
+	}
 	n := max(4, runtime.GOMAXPROCS(0))
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
@@ -234,6 +247,8 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		// Answer the writes in flight first; later ones get ErrUnavailable.
 		s.w.close()
+		s.ckpt.close()
+		s.ckpt = nil
 		if !s.readOnly {
 			// Fold the WAL back into the database file so that a copy of
 			// the .db file alone is complete. Best effort: a checkpoint
@@ -250,7 +265,7 @@ func (s *Store) Close() error {
 
 // closeHandles closes the prepared statements and both pools, readers first.
 func (s *Store) closeHandles() error {
-	var errs []error
+	errs := []error{s.ckpt.close()}
 	for _, st := range []*sql.Stmt{s.sessionByID, s.userByID, s.userByEmail, s.userByUsername, s.rotate, s.touch, s.sessionState} {
 		if st != nil {
 			errs = append(errs, st.Close())

@@ -54,8 +54,8 @@ type op struct {
 	// ErrStale or ErrNotFound (see doAtomic): it needs no savepoint.
 	atomic bool
 	state  atomic.Int32 // opQueued, then opTaken by the loop or opCancelled by the caller
-	err   error        // fn's result, or the batch's failure; set before done closes
-	done  chan struct{}
+	err    error        // fn's result, or the batch's failure; set before done closes
+	done   chan struct{}
 }
 
 // States of an op. Whoever moves it out of opQueued owns its fate: the loop

@@ -353,3 +353,34 @@ func TestGroupCommit(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckpointer(t *testing.T) {
+	t.Run("OKCopiesEveryFrame", func(t *testing.T) {
+		f := newWriterFixture(t, "", 50)
+		for _, id := range f.ids {
+			if err := f.s.RotateSession(t.Context(), rotation(id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		frames, copied, err := sqlite.Checkpoint(f.s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if copied != frames {
+			t.Errorf("checkpoint copied %d of the WAL's %d frames", copied, frames)
+		}
+	})
+	t.Run("OKWriterLeavesCheckpointsToIt", func(t *testing.T) {
+		s, _ := open(t)
+		var pages int
+		err := sqlite.WriterTx(t.Context(), s, func(tx *sql.Tx) error {
+			return tx.QueryRowContext(t.Context(), `PRAGMA wal_autocheckpoint`).Scan(&pages)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pages <= 1000 {
+			t.Errorf("the writer checkpoints at %d pages, want more than SQLite's 1000: the checkpointer does it", pages)
+		}
+	})
+}
