@@ -99,6 +99,7 @@ func Thumbprint(pub ed25519.PublicKey) string {
 // verified under them.
 type keyset struct {
 	active   Key
+	header   string // the encoded header segment of the tokens active signs
 	byID     map[string]ed25519.PublicKey
 	jwks     []byte
 	verified *verified
@@ -108,16 +109,19 @@ type keyset struct {
 // keys can be replaced while it is in use (SetKeys).
 type Signer struct {
 	issuer string
-	secret []byte // HS256 mode when not nil
-	keys   atomic.Pointer[keyset]
-	parser *gojwt.Parser
-	now    func() time.Time
+	// issuerJSON is issuer as a JSON string, for the claims of EdDSA tokens.
+	issuerJSON []byte
+	secret     []byte // HS256 mode when not nil
+	keys       atomic.Pointer[keyset]
+	parser     *gojwt.Parser
+	now        func() time.Time
 }
 
 // NewEdDSA returns a Signer that signs with keys[0] and verifies with any of
 // keys. now is the clock used for verification.
 func NewEdDSA(issuer string, keys []Key, now func() time.Time) (*Signer, error) {
 	s := &Signer{issuer: issuer, now: now}
+	s.issuerJSON, _ = json.Marshal(issuer)
 	if err := s.SetKeys(keys); err != nil {
 		return nil, err
 	}
@@ -155,7 +159,7 @@ func (s *Signer) SetKeys(keys []Key) error {
 	if len(keys) == 0 {
 		return errors.New("jwt: no signing key")
 	}
-	ks := &keyset{active: keys[0], byID: make(map[string]ed25519.PublicKey, len(keys)), verified: &verified{}}
+	ks := &keyset{active: keys[0], header: edHeader(keys[0]), byID: make(map[string]ed25519.PublicKey, len(keys)), verified: &verified{}}
 	type jwk struct {
 		Kty string `json:"kty"`
 		Crv string `json:"crv"`
@@ -195,6 +199,22 @@ func (s *Signer) JWKS() []byte { return s.keys.Load().jwks }
 
 // Sign returns a signed token carrying c. Issuer is set to the Signer's.
 func (s *Signer) Sign(c Claims) (string, error) {
+	if s.secret != nil {
+		t := gojwt.NewWithClaims(gojwt.SigningMethodHS256, s.wire(c))
+		return t.SignedString(s.secret)
+	}
+	sub := c.Subject
+	if sub == "" {
+		sub = strconv.FormatInt(c.UserID, 10)
+	}
+	ks := s.keys.Load()
+	var buf [256]byte
+	claims := appendClaims(buf[:0], c.UserID, c.SessionID, s.issuerJSON, sub, c.ExpiresAt, c.IssuedAt, c.ID)
+	return signEdDSA(ks.header, claims, ks.active.Private), nil
+}
+
+// wire returns the claims of a token carrying c, as the JWT library takes them.
+func (s *Signer) wire(c Claims) wireClaims {
 	wc := wireClaims{
 		UserID:    c.UserID,
 		SessionID: c.SessionID,
@@ -209,15 +229,7 @@ func (s *Signer) Sign(c Claims) (string, error) {
 	if wc.Subject == "" {
 		wc.Subject = strconv.FormatInt(c.UserID, 10)
 	}
-	if s.secret != nil {
-		t := gojwt.NewWithClaims(gojwt.SigningMethodHS256, wc)
-		return t.SignedString(s.secret)
-	}
-	ks := s.keys.Load()
-	t := gojwt.NewWithClaims(gojwt.SigningMethodEdDSA, wc)
-	t.Header["kid"] = ks.active.ID
-	t.Header["typ"] = "at+jwt"
-	return t.SignedString(ks.active.Private)
+	return wc
 }
 
 // Verify checks token's signature (only the configured algorithm, never
