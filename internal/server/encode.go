@@ -101,6 +101,9 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			if e.err == refreshing.ErrBusy {
 				w.Header().Set("Retry-After", "1")
 			}
+			if e.err == refreshing.ErrUnavailable {
+				s.storage.failed()
+			}
 			writeError(w, &e.apiError)
 			return
 		}

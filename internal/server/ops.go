@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 )
@@ -17,12 +18,17 @@ func handleHealthz() http.Handler {
 // than hanging the prober.
 const readyTimeout = 2 * time.Second
 
-// handleReadyz serves GET /readyz: the store answers.
+// handleReadyz serves GET /readyz: the store answers, and no request failed
+// for want of storage within unavailableHold (see health.go).
 func (s *server) handleReadyz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
-		if err := s.svc.Ready(ctx); err != nil {
+		err := s.svc.Ready(ctx)
+		if err == nil && s.storage.recentlyFailed() {
+			err = errors.New("storage failed a request within the last " + unavailableHold.String())
+		}
+		if err != nil {
 			s.log.WarnContext(r.Context(), "not ready", "request_id", requestIDFrom(r.Context()), "err", err)
 			writeError(w, &apiError{http.StatusServiceUnavailable, "ServiceUnavailableError", "Service temporarily unavailable"})
 			return

@@ -44,6 +44,7 @@ type server struct {
 
 	limiter       ratelimit.Limiter
 	limiterLogged limiterLog
+	storage       storageHealth // storage failures, for /readyz
 	metrics       *metrics.Metrics
 }
 
