@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -302,17 +303,6 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 			args = append(args, micros(f.IdleBefore))
 		}
 	}
-	if f.Expired {
-		idle := `0`
-		if !f.IdleBefore.IsZero() {
-			idle = `last_activity <= ?`
-		}
-		where = append(where, `revoked_at IS NULL AND (expires_at <= ? OR `+idle+`)`)
-		args = append(args, micros(f.ActiveAt))
-		if !f.IdleBefore.IsZero() {
-			args = append(args, micros(f.IdleBefore))
-		}
-	}
 	if f.Revoked {
 		// Literally so, for the partial index sessions_revoked_activity.
 		where = append(where, `revoked_at IS NOT NULL`)
@@ -333,15 +323,43 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 	if limit <= 0 {
 		limit = 100
 	}
-	var q strings.Builder
-	q.WriteString(`SELECT ` + sessionColumns + ` FROM sessions`)
-	if len(where) > 0 {
-		q.WriteString(` WHERE ` + strings.Join(where, ` AND `))
+	// page is one keyset-ordered query with the conditions so far and extra.
+	page := func(order, extra string, extraArgs ...any) (string, []any) {
+		w := slices.Clone(where)
+		if extra != "" {
+			w = append(w, extra)
+		}
+		q := `SELECT ` + sessionColumns + ` FROM sessions`
+		if len(w) > 0 {
+			q += ` WHERE ` + strings.Join(w, ` AND `)
+		}
+		a := append(slices.Clone(args), extraArgs...)
+		return q + order, append(a, limit)
 	}
-	q.WriteString(` ORDER BY last_activity DESC, id DESC LIMIT ?`)
-	args = append(args, limit)
+	const byActivity = ` ORDER BY last_activity DESC, id DESC LIMIT ?`
+	// The unary + keeps SQLite from walking the activity index for the
+	// order: the expires_at index finds the (few) absolutely expired
+	// sessions, which are then sorted.
+	const sorted = ` ORDER BY +last_activity DESC, +id DESC LIMIT ?`
+	q, qargs := page(byActivity, "")
+	if f.Expired {
+		// Expired sessions are those idle since IdleBefore, which the
+		// activity index finds from IdleBefore down, and those past their
+		// absolute expiry while still recently active, which the
+		// expires_at index finds; each side yields its first page and the
+		// two are merged, so neither scans the live sessions.
+		abs, absArgs := `revoked_at IS NULL AND expires_at <= ?`, []any{micros(f.ActiveAt)}
+		if f.IdleBefore.IsZero() {
+			q, qargs = page(sorted, abs, absArgs...)
+		} else {
+			qi, ai := page(byActivity, `revoked_at IS NULL AND last_activity <= ?`, micros(f.IdleBefore))
+			qa, aa := page(sorted, abs+` AND last_activity > ?`, append(absArgs, micros(f.IdleBefore))...)
+			q = `SELECT * FROM (` + qi + `) UNION ALL SELECT * FROM (` + qa + `) ORDER BY last_activity DESC, id DESC LIMIT ?`
+			qargs = append(append(ai, aa...), limit)
+		}
+	}
 
-	rows, err := s.read.QueryContext(ctx, q.String(), args...)
+	rows, err := s.read.QueryContext(ctx, q, qargs...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list sessions: %w", classify(err))
 	}
