@@ -64,3 +64,38 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeForm feeds arbitrary bodies and content types to the /oauth form
+// decoder. It must not panic, must refuse with an OAuth error of status 4xx,
+// and must never hand a handler a parameter given twice (RFC 6749 section 3.2).
+func FuzzDecodeForm(f *testing.F) {
+	ct := "application/x-www-form-urlencoded"
+	for _, s := range []struct{ ct, body string }{
+		{ct, "grant_type=refresh_token&refresh_token=rt_x&client_id=app"},
+		{ct, "grant_type=password&grant_type=refresh_token"},
+		{ct, "a=%zz"},
+		{ct, "a=1;b=2"},
+		{ct + "; charset=utf-8", strings.Repeat("x=y&", 1000)},
+		{"application/json", `{"grant_type":"password"}`},
+		{"", ""},
+	} {
+		f.Add(s.ct, []byte(s.body))
+	}
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		r := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(string(body)))
+		r.Header.Set("Content-Type", contentType)
+		form, err := decodeForm(httptest.NewRecorder(), r)
+		if err != nil {
+			var oe *oauthError
+			if !errors.As(err, &oe) || oe.status < 400 || oe.status > 499 || oe.code == "" {
+				t.Fatalf("decodeForm(%q) = %v, want an OAuth 4xx error", body, err)
+			}
+			return
+		}
+		for k, v := range form {
+			if len(v) != 1 {
+				t.Fatalf("parameter %q given %d times reached the handler", k, len(v))
+			}
+		}
+	})
+}
