@@ -45,12 +45,13 @@ type Claims struct {
 const (
 	// DefaultMinFetchInterval is the least time between two fetches of the
 	// JWKS, however many tokens name an unknown key id.
-	DefaultMinFetchInterval = 5 * time.Second
+	DefaultMinFetchInterval = time.Second
 	// DefaultKeyCacheTTL is how long fetched keys are used when the JWKS
 	// response says nothing about caching.
 	DefaultKeyCacheTTL = 5 * time.Minute
 
 	maxKeyCacheTTL = time.Hour
+	fetchTimeout   = 10 * time.Second
 	maxTokenLength = 8192
 	maxJWKSBytes   = 1 << 20
 )
@@ -59,10 +60,13 @@ const (
 // keys the issuer publishes as a JWKS (RFC 7517): EdDSA (Ed25519) signatures
 // only, header "typ: at+jwt" (RFC 9068), the expected "iss", an "exp" that
 // has not passed and an "nbf" and "iat" that have. It caches the keys for as
-// long as the JWKS response allows (Cache-Control max-age) and fetches them
-// again at once, once for all callers, when a token names a key id it does
-// not know (a key the issuer just rotated in), at most every
-// MinFetchInterval.
+// long as the JWKS response allows (Cache-Control max-age), and fetches them
+// again, once for all callers, when a token names a key id it does not know
+// (a key the issuer just rotated in). Fetches are at least MinFetchInterval
+// apart: a token with an unknown key id that comes sooner waits for the
+// interval to end (or its context to be done), so tokens of a new key are
+// never refused, and made-up key ids cannot make the Verifier hammer the
+// issuer.
 //
 // Offline verification cannot see a session revoked since the token was
 // issued: it accepts the token until it expires (at most the access-token
@@ -82,10 +86,11 @@ type Verifier struct {
 	// Leeway is the clock skew tolerated on exp, nbf and iat; zero means
 	// none. A few seconds suit servers whose clocks are synchronised.
 	Leeway time.Duration
-	// MinFetchInterval is the least time between two JWKS fetches; zero
-	// means DefaultMinFetchInterval.
+	// MinFetchInterval is the least time between two JWKS fetches, in real
+	// time; zero means DefaultMinFetchInterval.
 	MinFetchInterval time.Duration
-	// Now is the clock; default time.Now.
+	// Now is the clock that token lifetimes and key caching are judged by;
+	// default time.Now.
 	Now func() time.Time
 
 	fetchMu sync.Mutex // held by the one caller fetching the JWKS
@@ -93,7 +98,7 @@ type Verifier struct {
 	mu        sync.Mutex
 	keys      map[string]ed25519.PublicKey
 	gen       int       // incremented by every fetch, successful or not
-	fetchedAt time.Time // of the last fetch attempt
+	fetchedAt time.Time // real time of the last fetch attempt, for MinFetchInterval
 	fetchErr  error     // of the last fetch attempt
 	freshTill time.Time // until when the keys need no refetch
 }
@@ -250,50 +255,46 @@ func numericDate(n json.Number) (time.Time, error) {
 }
 
 // key returns the public key named kid, fetching the JWKS when the cached
-// keys are stale or do not know kid (rate-limited by MinFetchInterval).
+// keys are stale or do not know kid. Fetches are MinFetchInterval apart: a
+// stale key serves meanwhile, and an unknown kid waits for the next fetch.
 func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, error) {
 	v.mu.Lock()
 	k, known := v.keys[kid]
-	now := v.now()
-	fresh := now.Before(v.freshTill)
-	mayFetch := v.fetchedAt.IsZero() || now.Sub(v.fetchedAt) >= v.minFetchInterval() || now.Before(v.fetchedAt)
-	gen, fetchErr := v.gen, v.fetchErr
+	fresh := v.now().Before(v.freshTill)
+	gen, last := v.gen, v.fetchedAt
 	v.mu.Unlock()
-	switch {
-	case known && (fresh || !mayFetch):
+	if known && (fresh || time.Since(last) < v.minFetchInterval()) {
 		return k, nil
-	case !known && !mayFetch && fetchErr != nil:
-		return nil, fetchErr // the keys cannot be had: no verdict on the token
-	case !known && !mayFetch:
-		return nil, invalid("unknown key id %q", kid)
 	}
 
 	v.fetchMu.Lock()
 	defer v.fetchMu.Unlock()
 	v.mu.Lock()
-	fetchedMeanwhile := v.gen != gen
-	k, known = v.keys[kid]
-	fetchErr = v.fetchErr
+	fetchedMeanwhile, last := v.gen != gen, v.fetchedAt
 	v.mu.Unlock()
-	if fetchedMeanwhile {
-		// Another caller fetched while we waited: its answer is ours.
-		switch {
-		case known:
-			return k, nil
-		case fetchErr != nil:
-			return nil, fetchErr
+	if !fetchedMeanwhile {
+		// Ours is the next fetch: wait for the interval since the last one
+		// to end. Callers that queue behind us share our answer.
+		if wait := v.minFetchInterval() - time.Since(last); !last.IsZero() && wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("waiting to fetch the JWKS: %w", ctx.Err())
+			}
 		}
-		return nil, invalid("unknown key id %q", kid)
+		v.fetch(ctx)
 	}
-	err := v.fetch(ctx)
 	v.mu.Lock()
-	k, nowKnown := v.keys[kid]
+	k, known = v.keys[kid]
+	fetchErr := v.fetchErr
 	v.mu.Unlock()
 	switch {
-	case nowKnown:
-		return k, nil // when the fetch failed, the stale key still serves
-	case err != nil:
-		return nil, err
+	case known:
+		return k, nil // when the fetch failed, a stale key still serves
+	case fetchErr != nil:
+		return nil, fetchErr // the keys cannot be had: no verdict on the token
 	}
 	return nil, invalid("unknown key id %q", kid)
 }
@@ -306,20 +307,21 @@ func (v *Verifier) minFetchInterval() time.Duration {
 }
 
 // fetch downloads the JWKS and replaces the cached keys with its Ed25519
-// signing keys. A failed fetch keeps the old keys.
-func (v *Verifier) fetch(ctx context.Context) (err error) {
-	started := v.now()
+// signing keys. A failed fetch keeps the old keys and records its error.
+func (v *Verifier) fetch(ctx context.Context) {
+	// Other callers wait for this fetch: one caller giving up must not fail it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+	defer cancel()
+	started, real := v.now(), time.Now()
 	keys, ttl, err := v.download(ctx)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.gen++
-	v.fetchedAt, v.fetchErr = started, err
-	if err != nil {
-		return err
+	v.fetchedAt, v.fetchErr = real, err
+	if err == nil {
+		v.keys = keys
+		v.freshTill = started.Add(ttl)
 	}
-	v.keys = keys
-	v.freshTill = started.Add(ttl)
-	return nil
 }
 
 func (v *Verifier) download(ctx context.Context) (map[string]ed25519.PublicKey, time.Duration, error) {

@@ -1,11 +1,13 @@
 package client_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -170,93 +172,123 @@ func flip(s string) string {
 	return s[:len(s)-1] + "A"
 }
 
-func TestVerifierKeyCache(t *testing.T) {
-	ks := newKeyServer(t)
-	ks.add("k1")
-	now := t0
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	v := &client.Verifier{Issuer: iss, JWKSURL: ks.srv.URL, Now: clock}
-	token := func(kid string) string {
+// cacheEnv is a Verifier on a keyServer with key k1, a settable clock and
+// helpers.
+type cacheEnv struct {
+	ks      *keyServer
+	v       *client.Verifier
+	mu      sync.Mutex
+	now     time.Time
+	verify  func(kid string) error
+	fetched func(t *testing.T, n int64)
+}
+
+func newCacheEnv(t *testing.T, minFetch time.Duration) *cacheEnv {
+	e := &cacheEnv{ks: newKeyServer(t), now: t0}
+	e.ks.add("k1")
+	clock := func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
+	e.v = &client.Verifier{Issuer: iss, JWKSURL: e.ks.srv.URL, Now: clock, MinFetchInterval: minFetch}
+	e.verify = func(kid string) error {
 		h, c := goodHeader(), goodClaims()
 		h["kid"] = kid
 		c["iat"], c["exp"] = clock().Unix(), clock().Add(time.Hour).Unix()
-		return ks.sign(h, c)
-	}
-	verify := func(kid string) error {
-		_, err := v.Verify(t.Context(), token(kid))
+		_, err := e.v.Verify(t.Context(), e.ks.sign(h, c))
 		return err
 	}
-	wantFetches := func(n int64) {
+	e.fetched = func(t *testing.T, n int64) {
 		t.Helper()
-		if got := ks.fetches.Load(); got != n {
+		if got := e.ks.fetches.Load(); got != n {
 			t.Fatalf("%d JWKS fetches, want %d", got, n)
 		}
 	}
+	return e
+}
 
+func (e *cacheEnv) advance(d time.Duration) { e.mu.Lock(); e.now = e.now.Add(d); e.mu.Unlock() }
+
+// concurrently runs f n times at once and returns how many returned nil.
+func concurrently(n int, f func() error) int {
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for range n {
+		wg.Go(func() {
+			if f() == nil {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(ok.Load())
+}
+
+func TestVerifierKeyCache(t *testing.T) {
 	t.Run("OneFetchForConcurrentCallers", func(t *testing.T) {
-		var wg sync.WaitGroup
-		for range 50 {
-			wg.Go(func() {
-				if err := verify("k1"); err != nil {
-					t.Error(err)
-				}
-			})
+		e := newCacheEnv(t, 0)
+		if n := concurrently(50, func() error { return e.verify("k1") }); n != 50 {
+			t.Fatalf("%d of 50 verified", n)
 		}
-		wg.Wait()
-		wantFetches(1)
+		e.fetched(t, 1)
 	})
-	t.Run("UnknownKidRefetchesRateLimited", func(t *testing.T) {
-		ks.add("k2") // rotated in at the issuer
-		if err := verify("k2"); !errors.Is(err, client.ErrInvalidToken) {
-			t.Fatalf("within MinFetchInterval of the last fetch: %v, want ErrInvalidToken (no refetch)", err)
+	t.Run("UnknownKidWaitsForTheNextFetch", func(t *testing.T) {
+		e := newCacheEnv(t, 300*time.Millisecond)
+		if err := e.verify("k1"); err != nil {
+			t.Fatal(err)
 		}
-		wantFetches(1)
-		advance(client.DefaultMinFetchInterval)
-		var wg sync.WaitGroup
-		for range 50 {
-			wg.Go(func() {
-				if err := verify("k2"); err != nil {
-					t.Error(err)
-				}
-			})
+		e.ks.add("k2") // rotated in at the issuer right after the fetch
+		if n := concurrently(20, func() error { return e.verify("k2") }); n != 20 {
+			t.Fatalf("%d of 20 tokens of a new key verified, want all", n)
 		}
-		wg.Wait()
-		wantFetches(2)
-		for range 20 { // made-up key ids cannot make it fetch again
-			verify(fmt.Sprint("nope", time.Now().UnixNano()))
+		e.fetched(t, 2)
+		// Made-up key ids wait for the next fetch too, and share it.
+		if n := concurrently(20, func() error { return e.verify(fmt.Sprint("nope", rand.Int())) }); n != 0 {
+			t.Fatalf("%d tokens of made-up keys verified", n)
 		}
-		wantFetches(2)
+		e.fetched(t, 3)
 	})
 	t.Run("RefetchAfterMaxAge", func(t *testing.T) {
-		advance(59 * time.Second)
-		if err := verify("k1"); err != nil {
+		e := newCacheEnv(t, time.Nanosecond) // the key server says max-age=60
+		if err := e.verify("k1"); err != nil {
 			t.Fatal(err)
 		}
-		wantFetches(2)
-		advance(time.Second)
-		if err := verify("k1"); err != nil {
+		e.advance(59 * time.Second)
+		if err := e.verify("k1"); err != nil {
 			t.Fatal(err)
 		}
-		wantFetches(3)
+		e.fetched(t, 1)
+		e.advance(time.Second)
+		if err := e.verify("k1"); err != nil {
+			t.Fatal(err)
+		}
+		e.fetched(t, 2)
 	})
 	t.Run("StaleKeysServeWhenTheIssuerIsDown", func(t *testing.T) {
-		ks.mu.Lock()
-		ks.cacheControl = "no-store"
-		ks.mu.Unlock()
-		advance(time.Minute)
-		verify("k1") // fetched with no-store: fresh for MinFetchInterval only
-		ks.srv.Close()
-		advance(time.Minute)
-		if err := verify("k1"); err != nil {
+		e := newCacheEnv(t, time.Nanosecond)
+		if err := e.verify("k1"); err != nil {
+			t.Fatal(err)
+		}
+		e.ks.srv.Close()
+		e.advance(time.Hour)
+		if err := e.verify("k1"); err != nil {
 			t.Errorf("a cached key while the issuer is down: %v", err)
 		}
-		advance(time.Minute)
-		err := verify("k3")
+		err := e.verify("k3")
 		if err == nil || errors.Is(err, client.ErrInvalidToken) {
 			t.Errorf("an unknown key while the issuer is down: %v, want a fetch error, not ErrInvalidToken", err)
 		}
+	})
+	t.Run("CancelledWhileWaiting", func(t *testing.T) {
+		e := newCacheEnv(t, time.Hour)
+		if err := e.verify("k1"); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+		defer cancel()
+		h := goodHeader()
+		h["kid"] = "k2"
+		if _, err := e.v.Verify(ctx, e.ks.sign(h, goodClaims())); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("a caller that gives up waiting: %v, want its context's error", err)
+		}
+		e.fetched(t, 1)
 	})
 }
 
