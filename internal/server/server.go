@@ -1,10 +1,12 @@
 // Package server is the HTTP surface of Refreshing: the Strapi-compatible
-// /api endpoints (users-permissions and the "refreshing" plugin) and the
-// health checks, on plain net/http.
+// /api endpoints (users-permissions and the "refreshing" plugin), the
+// standard OAuth 2.0 endpoints (/oauth and /.well-known) and the health
+// checks, on plain net/http.
 //
 // Every rule lives in refreshing.Service; this package only decodes requests,
 // calls the Service, and encodes its answers and errors. routes.go lists the
-// whole surface; encode.go holds the single table from errors to statuses.
+// whole surface; encode.go holds the single table from errors to statuses
+// for /api, oauth.go the one for /oauth (RFC 6749's error shape).
 package server
 
 import (
