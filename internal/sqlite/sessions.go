@@ -337,25 +337,25 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 		return q + order, append(a, limit)
 	}
 	const byActivity = ` ORDER BY last_activity DESC, id DESC LIMIT ?`
-	// The unary + keeps SQLite from walking the activity index for the
-	// order: the expires_at index finds the (few) absolutely expired
-	// sessions, which are then sorted.
-	const sorted = ` ORDER BY +last_activity DESC, +id DESC LIMIT ?`
 	q, qargs := page(byActivity, "")
 	if f.Expired {
 		// Expired sessions are those idle since IdleBefore, which the
 		// activity index finds from IdleBefore down, and those past their
-		// absolute expiry while still recently active, which the
-		// expires_at index finds; each side yields its first page and the
-		// two are merged, so neither scans the live sessions.
+		// absolute expiry while still recently active, found walking the
+		// same index from the newest. Each side yields its first page and
+		// the two are merged. INDEXED BY: left to itself, SQLite prefers
+		// the partial index on live sessions (0004) and sorts them all.
 		abs, absArgs := `revoked_at IS NULL AND expires_at <= ?`, []any{micros(f.ActiveAt)}
 		if f.IdleBefore.IsZero() {
-			q, qargs = page(sorted, abs, absArgs...)
+			q, qargs = page(byActivity, abs, absArgs...)
 		} else {
 			qi, ai := page(byActivity, `revoked_at IS NULL AND last_activity <= ?`, micros(f.IdleBefore))
-			qa, aa := page(sorted, abs+` AND last_activity > ?`, append(absArgs, micros(f.IdleBefore))...)
+			qa, aa := page(byActivity, abs+` AND last_activity > ?`, append(absArgs, micros(f.IdleBefore))...)
 			q = `SELECT * FROM (` + qi + `) UNION ALL SELECT * FROM (` + qa + `) ORDER BY last_activity DESC, id DESC LIMIT ?`
 			qargs = append(append(ai, aa...), limit)
+		}
+		if f.UserID == 0 && f.IP == "" {
+			q = strings.ReplaceAll(q, ` FROM sessions`, ` FROM sessions INDEXED BY sessions_activity_id`)
 		}
 	}
 
