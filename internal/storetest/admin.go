@@ -364,7 +364,9 @@ func testListSessionsFilters(t *testing.T, open func(t *testing.T) refreshing.St
 	mk("live", 99*time.Hour, nil)
 	mk("idle", 90*time.Hour, nil)
 	mk("expired", 98*time.Hour, func(s *refreshing.Session) { s.ExpiresAt = at(99 * time.Hour) })
-	mk("revoked", 97*time.Hour, func(s *refreshing.Session) { s.RevokedAt, s.RevokeReason = at(97*time.Hour), refreshing.ReasonReuseDetected })
+	mk("revoked", 97*time.Hour, func(s *refreshing.Session) {
+		s.RevokedAt, s.RevokeReason = at(97*time.Hour), refreshing.ReasonReuseDetected
+	})
 	mk("phone", 96*time.Hour, func(s *refreshing.Session) {
 		s.IP, s.UserAgent = "203.0.113.9", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Version/17.0 Mobile Safari/604.1"
 	})
