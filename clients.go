@@ -100,8 +100,10 @@ func (s *Service) CreateClient(ctx context.Context, spec ClientSpec) (*Client, s
 		if n := utf8.RuneCountInString(secret); n < MinClientSecretLen {
 			return nil, "", Invalid("secret", "secret must be at least %d characters (it is stored as SHA-256, so it must be long and random)", MinClientSecretLen)
 		}
-		if !unreserved(secret) {
-			return nil, "", Invalid("secret", "secret may contain only letters, digits and - . _ ~ (so that it reads the same escaped or not in HTTP Basic)")
+		for _, c := range secret {
+			if c <= ' ' || c > '~' {
+				return nil, "", Invalid("secret", "secret may contain only printable ASCII characters, no spaces")
+			}
 		}
 	}
 	c := &Client{ID: spec.ID, CreatedAt: s.clock()}

@@ -161,11 +161,15 @@ func decodeForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 }
 
 // oauthClient authenticates the client calling: with HTTP Basic
-// (client_secret_basic, RFC 6749 section 2.3.1, id and secret form-encoded),
-// with client_id and client_secret in the body (client_secret_post), or, for
-// a public client, by client_id alone. It returns nil and no error when the
-// request names no client, and an error that is ErrInvalidClient when the
-// credentials are wrong. Only one method may be used at once.
+// (client_secret_basic), with client_id and client_secret in the body
+// (client_secret_post), or, for a public client, by client_id alone. It
+// returns nil and no error when the request names no client, and an error
+// that is ErrInvalidClient when the credentials are wrong. Only one method
+// may be used at once.
+//
+// RFC 6749 section 2.3.1 has clients form-encode the id and secret before
+// HTTP Basic encoding, as golang.org/x/oauth2 does, but many clients (curl -u)
+// do not: a secret with '+' or '%' in it is tried decoded, then as sent.
 func (s *server) oauthClient(r *http.Request, form url.Values) (*refreshing.Client, error) {
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Basic") {
@@ -176,15 +180,22 @@ func (s *server) oauthClient(r *http.Request, form url.Values) (*refreshing.Clie
 		if secret != "" {
 			return nil, invalidRequest("Use one client authentication method: HTTP Basic or client_secret, not both")
 		}
-		basicID, err1 := url.QueryUnescape(user)
-		basicSecret, err2 := url.QueryUnescape(pass)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("%w: malformed Basic credentials", refreshing.ErrInvalidClient)
+		basicID, err := url.QueryUnescape(user)
+		if err != nil {
+			basicID = user
 		}
 		if id != "" && id != basicID {
 			return nil, fmt.Errorf("%w: client_id differs from the Basic credentials", refreshing.ErrInvalidClient)
 		}
-		id, secret = basicID, basicSecret
+		decoded, err := url.QueryUnescape(pass)
+		if err != nil {
+			decoded = pass
+		}
+		c, err := s.svc.AuthenticateClient(r.Context(), basicID, decoded)
+		if errors.Is(err, refreshing.ErrInvalidClient) && decoded != pass {
+			c, err = s.svc.AuthenticateClient(r.Context(), basicID, pass)
+		}
+		return c, err
 	}
 	if id == "" {
 		if secret != "" {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -19,6 +20,7 @@ type oauthReq struct {
 	values      url.Values // the form body
 	raw         string     // a raw body instead of values, when not empty
 	basic       []string   // HTTP Basic client id and secret (escaped as RFC 6749 says)
+	rawBasic    string     // "id:secret" for HTTP Basic as sent, unescaped
 	contentType string     // default application/x-www-form-urlencoded
 	method      string     // default POST
 }
@@ -48,6 +50,9 @@ func (e *env) oauth(req oauthReq) response {
 	if req.basic != nil {
 		hr.SetBasicAuth(url.QueryEscape(req.basic[0]), url.QueryEscape(req.basic[1]))
 		e.remember(req.basic[1])
+	}
+	if req.rawBasic != "" {
+		hr.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(req.rawBasic)))
 	}
 	res, err := e.srv.Client().Do(hr)
 	if err != nil {
@@ -279,6 +284,17 @@ func TestOAuthRefreshGrant(t *testing.T) {
 		e.clock.Advance(grace + time.Second)
 		e.token(refreshForm("", tk.refresh), "backend", secret).wantTokens(t)
 	})
+	t.Run("SecretWithReservedCharacters", func(t *testing.T) {
+		e := start(t, setup{})
+		a := e.register("ada")
+		secret := "q8Zk+3/YpWm0xV9e%2Lr7Tn4Ah6Jc1Ud5Bf=="
+		e.client(refreshing.ClientSpec{ID: "b64", Secret: secret})
+		// Form-encoded as RFC 6749 says (the helper escapes), then as curl -u sends it.
+		tk := e.token(refreshForm("", a.refresh), "b64", secret).wantTokens(t)
+		r := e.oauth(oauthReq{path: "/oauth/token", raw: refreshForm("", tk.refresh).Encode(), basic: nil, rawBasic: "b64:" + secret})
+		r.wantTokens(t)
+		e.token(refreshForm("", tk.refresh), "b64", strings.Replace(secret, "+", " ", 1)).wantOAuthError(t, http.StatusUnauthorized, "invalid_client")
+	})
 	t.Run("PublicClientPresentingASecret", func(t *testing.T) {
 		e := start(t, setup{})
 		a := e.register("ada")
@@ -319,7 +335,7 @@ func TestOAuthTokenRequests(t *testing.T) {
 		{"JSONBody", oauthReq{raw: `{"grant_type":"refresh_token"}`, contentType: "application/json"}, 415, "invalid_request"},
 		{"NoContentType", oauthReq{raw: "grant_type=refresh_token", contentType: "text/plain"}, 415, "invalid_request"},
 		{"TooLarge", oauthReq{raw: "grant_type=refresh_token&pad=" + strings.Repeat("a", 64<<10)}, 413, "invalid_request"},
-		{"MalformedBasic", oauthReq{values: refreshForm("", a.refresh), basic: []string{"%zz", "x"}}, 401, "invalid_client"},
+		{"UnknownClientInBasic", oauthReq{values: refreshForm("", a.refresh), basic: []string{"%zz", "x"}}, 401, "invalid_client"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.req.path = "/oauth/token"
