@@ -195,6 +195,17 @@ func (p *tcpProxy) serve(ln net.Listener) {
 	})
 }
 
+// drop closes every forwarded connection but keeps listening, so that the
+// server's pool opens new ones (which pick up new database defaults).
+func (p *tcpProxy) drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
 func (p *tcpProxy) cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -215,4 +226,41 @@ func (p *tcpProxy) restore() {
 		p.t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
 	}
 	p.serve(ln)
+}
+
+// TestPostgresReadOnly turns a database of the test's own read-only under the
+// running server, as a failover to a standby or a full disk would, then
+// writable again. Only that database is touched.
+func TestPostgresReadOnly(t *testing.T) {
+	dsn := os.Getenv("REFRESHING_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("REFRESHING_TEST_POSTGRES is not set")
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "rt_ro_" + strings.ToLower(rand.Text())
+	admin, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("REFRESHING_TEST_POSTGRES is set but the server does not answer: %v", err)
+	}
+	defer admin.Close(context.Background())
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(context.Background(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec("CREATE DATABASE " + name)
+	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+
+	px := startTCPProxy(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
+	env := serveEnv(filepath.Join(t.TempDir(), "unused.db"))
+	env = append(env, "REFRESHING_DB=postgres://"+cfg.User+"@"+px.addr+"/"+name+"?sslmode=disable&connect_timeout=1")
+	p := startProc(t, env)
+	faultDrill(t, p.url,
+		func() { exec("ALTER DATABASE " + name + " SET default_transaction_read_only = on"); px.drop() },
+		func() { exec("ALTER DATABASE " + name + " RESET default_transaction_read_only"); px.drop() })
+	p.signal(os.Interrupt)
 }
