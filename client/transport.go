@@ -249,6 +249,9 @@ func (t *Transport) loadLocked(ctx context.Context) error {
 	if t.loaded && (t.tok != nil || t.dead == "") {
 		return nil
 	}
+	if t.Store == nil {
+		return errors.New("client.Transport: no Store")
+	}
 	tok, err := t.Store.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("load token: %w", err)
@@ -295,6 +298,9 @@ func (t *Transport) refresh(ctx context.Context, old *Token) (*Token, error) {
 // SignIn obtains a token with the OAuth password grant (for first-party
 // apps whose client is allowed it) and saves it to the Store.
 func (t *Transport) SignIn(ctx context.Context, username, password string) error {
+	if t.Store == nil {
+		return errors.New("client.Transport: no Store")
+	}
 	tok, err := t.grant(ctx, url.Values{"grant_type": {"password"}, "username": {username}, "password": {password}}, "")
 	if err != nil {
 		return err
