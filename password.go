@@ -42,10 +42,11 @@ type Hasher struct {
 }
 
 // NewHasher returns a Hasher with params that runs at most concurrency
-// hashes at once (0 means GOMAXPROCS).
+// hashes at once. 0 means half of GOMAXPROCS (at least one): a login storm
+// then occupies at most half of the CPUs, and token exchanges keep the rest.
 func NewHasher(params Argon2Params, concurrency int) *Hasher {
 	if concurrency <= 0 {
-		concurrency = runtime.GOMAXPROCS(0)
+		concurrency = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	h := &Hasher{params: params, slots: make(chan struct{}, concurrency)}
 	h.dummy = h.hash("not a real password", make([]byte, params.SaltLen))
