@@ -114,10 +114,19 @@ func (s *Store) CreateSession(ctx context.Context, ss *refreshing.Session, limit
 	return nil
 }
 
+// lookupCtx is the context of a lookup by key on the hot paths: ctx's values
+// without its cancellation, which the caller checked just before. Such a
+// lookup takes microseconds, and a cancellable context costs each statement a
+// goroutine in database/sql and another in the driver to watch it.
+func lookupCtx(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
 // Session implements refreshing.Store.
 func (s *Store) Session(ctx context.Context, id string) (*refreshing.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: session: %w", err)
+	}
 	var ss refreshing.Session
-	err := scanSession(s.sessionByID.QueryRowContext(ctx, id), &ss)
+	err := scanSession(s.sessionByID.QueryRowContext(lookupCtx(ctx), id), &ss)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("sqlite: session: %w", refreshing.ErrNotFound)

@@ -59,7 +59,10 @@ func (s *Store) CreateUser(ctx context.Context, u *refreshing.User) error {
 
 // userBy runs one of the prepared user lookups.
 func userBy(ctx context.Context, stmt *sql.Stmt, what string, arg any) (*refreshing.User, error) {
-	u, err := scanUser(stmt.QueryRowContext(ctx, arg))
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: user by %s: %w", what, err)
+	}
+	u, err := scanUser(stmt.QueryRowContext(lookupCtx(ctx), arg))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("sqlite: user by %s: %w", what, refreshing.ErrNotFound)
