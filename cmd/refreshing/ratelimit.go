@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/refreshing/refreshing/internal/ratelimit"
 )
 
@@ -18,6 +20,9 @@ func openLimiter(ctx context.Context, getenv func(string) string, logger *slog.L
 	if url == "" {
 		return ratelimit.NewMemory(nil, 0), func() error { return nil }, nil
 	}
+	// go-redis logs its dial failures to stderr on its own; route them to
+	// our logger at debug level (the server warns once per 10 s itself).
+	redis.SetLogger(redisLog{logger})
 	l, closeFn, err := ratelimit.DialRedis(url, nil)
 	if err != nil {
 		return nil, nil, usagef("%v", err)
@@ -30,4 +35,11 @@ func openLimiter(ctx context.Context, getenv func(string) string, logger *slog.L
 		logger.Info("rate limits shared through Redis")
 	}
 	return l, closeFn, nil
+}
+
+// redisLog is go-redis's logger on slog, at debug level.
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
