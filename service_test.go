@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -239,7 +240,11 @@ func TestExchange(t *testing.T) {
 	t.Run("ErrInvalid", func(t *testing.T) {
 		e := newEnv(t, nil)
 		g := e.register(t, "ada")
-		bad := []string{"", "garbage", g.AccessToken, g.RefreshToken[:len(g.RefreshToken)-1] + "A", g.RefreshToken + "x",
+		last := "A" // another last character than the token's own (1 in 64 tokens ends in "A")
+		if strings.HasSuffix(g.RefreshToken, last) {
+			last = "B"
+		}
+		bad := []string{"", "garbage", g.AccessToken, g.RefreshToken[:len(g.RefreshToken)-1] + last, g.RefreshToken + "x",
 			"rt_AAAAAAAAAAAAAAAAAAAAAA.0.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
 		for _, b := range bad {
 			if got := refreshing.ExchangeOutcome(func() error { _, err := e.exchange(t, b); return err }()); got != refreshing.OutcomeInvalid {
