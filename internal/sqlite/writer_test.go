@@ -172,11 +172,17 @@ func TestGroupCommit(t *testing.T) {
 	const n = 20
 	t.Run("OKBatchOfRotations", func(t *testing.T) {
 		f := newWriterFixture(t, "", n)
+		before := f.s.WriterStats()
 		release := hold(t, f.s)
 		errs := f.rotateAll(t, func() {
 			waitQueued(t, f.s, n)
 			release()
 		})
+		// The holding write, then the n rotations in one transaction.
+		after := f.s.WriterStats()
+		if commits, writes := after.Commits-before.Commits, after.Writes-before.Writes; commits != 2 || writes != n+1 {
+			t.Errorf("%d writes in %d commits, want %d in 2", writes, commits, n+1)
+		}
 		for i, err := range errs {
 			if err != nil {
 				t.Errorf("rotation of %s: %v", f.ids[i], err)
@@ -339,6 +345,19 @@ func TestGroupCommit(t *testing.T) {
 			if err := f.s.RotateSession(t.Context(), rotation(f.ids[0])); !errors.Is(err, refreshing.ErrUnavailable) {
 				t.Errorf("%q: rotation after Close: got %v, want ErrUnavailable", opts, err)
 			}
+		}
+	})
+	t.Run("OKOffOneCommitEach", func(t *testing.T) {
+		f := newWriterFixture(t, "?group_commit=off", n)
+		before := f.s.WriterStats()
+		for i, err := range f.rotateAll(t, func() {}) {
+			if err != nil {
+				t.Errorf("rotation of %s: %v", f.ids[i], err)
+			}
+		}
+		after := f.s.WriterStats()
+		if commits, writes := after.Commits-before.Commits, after.Writes-before.Writes; commits != n || writes != n {
+			t.Errorf("%d writes in %d commits, want %d in %d", writes, commits, n, n)
 		}
 	})
 	t.Run("ErrCommitOff", func(t *testing.T) {
