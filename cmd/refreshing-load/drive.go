@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/refreshing/refreshing/internal/sqlite"
 )
 
 // driver runs scenarios against a target with its own HTTP client.
@@ -137,8 +139,9 @@ type sample struct {
 // request is one request of a scenario, by worker w; it returns the status.
 type request func(ctx context.Context, w int, buf *bytes.Buffer) (int, error)
 
-// run runs scenario s and returns its results (two for login+exchange).
-func (d *driver) run(ctx context.Context, s string) []result {
+// run runs scenario s for window (after warmup) and returns what each of
+// its groups measured (two groups for login+exchange).
+func (d *driver) run(ctx context.Context, s string, warmup, window time.Duration, profile bool) []*groupRun {
 	var groups []group
 	switch s {
 	case "baseline":
@@ -157,7 +160,20 @@ func (d *driver) run(ctx context.Context, s string) []result {
 			{"login beside exchanges", d.c.loginWorkers, d.login()},
 		}
 	}
-	return d.drive(ctx, s, groups)
+	return d.drive(ctx, groups, warmup, window, profile)
+}
+
+// groupRun is what one group of workers measured in one run.
+type groupRun struct {
+	name      string
+	workers   int
+	samples   []*sample
+	cpu       time.Duration // the process's CPU time in the window, shared by the run's groups
+	requests  int           // every group's requests in the window
+	rss, peak int64         // after the run; 0 if unknown
+	cpuKnown  bool
+	// The in-process SQLite writer's commits and the writes they held.
+	commits, writes int64
 }
 
 // group is a set of workers sending the same kind of request.
@@ -222,24 +238,27 @@ func (d *driver) login() request {
 
 // drive runs groups together: warm-up, then the measured window, in which
 // only requests that start and end inside it count.
-func (d *driver) drive(ctx context.Context, scenario string, groups []group) []result {
+func (d *driver) drive(ctx context.Context, groups []group, warmup, window time.Duration, profiling bool) []*groupRun {
 	start := time.Now()
-	from := start.Add(d.c.warmup)
-	until := from.Add(d.c.duration)
+	from := start.Add(warmup)
+	until := from.Add(window)
 	ctx, cancel := context.WithDeadline(ctx, until.Add(5*time.Second))
 	defer cancel()
 
-	profiling := d.c.cpuProfile != "" && d.c.profile == scenario
 	if profiling {
 		d.profileDone = make(chan struct{})
 		go d.profileWindow(from, until)
 	}
-	var cpu0 time.Duration
+	var (
+		cpu0   time.Duration
+		stats0 sqlite.WriterStats
+	)
 	cpuFrom := make(chan struct{})
 	go func() {
 		defer close(cpuFrom)
 		time.Sleep(time.Until(from))
 		cpu0, _ = cpuTime(d.t.pid)
+		stats0 = d.t.writerStats()
 	}()
 	samples := make([][]*sample, len(groups))
 	var wg sync.WaitGroup
@@ -272,21 +291,20 @@ func (d *driver) drive(ctx context.Context, scenario string, groups []group) []r
 	wg.Wait()
 	<-cpuFrom
 	cpu1, cpuErr := cpuTime(d.t.pid)
+	stats1 := d.t.writerStats()
 	if profiling {
 		<-d.profileDone
 	}
 	cur, peak, err := rss(d.t.pid)
-	out := make([]result, len(groups))
+	out := make([]*groupRun, len(groups))
 	for g, gr := range groups {
-		out[g] = summarize(gr.name, gr.workers, samples[g], d.c.duration)
+		out[g] = &groupRun{name: gr.name, workers: gr.workers, samples: samples[g], requests: reqs(samples),
+			commits: stats1.Commits - stats0.Commits, writes: stats1.Writes - stats0.Writes}
 		if err == nil {
-			out[g].RSSMiB, out[g].PeakRSSMiB = mib(cur), mib(peak)
+			out[g].rss, out[g].peak = cur, peak
 		}
 		if cpuErr == nil {
-			out[g].CPUSeconds = (cpu1 - cpu0).Seconds()
-			if n := reqs(samples); n > 0 {
-				out[g].CPUPerRequest = float64(cpu1-cpu0) / float64(time.Microsecond) / float64(n)
-			}
+			out[g].cpu, out[g].cpuKnown = cpu1-cpu0, true
 		}
 	}
 	return out
@@ -321,10 +339,39 @@ func (d *driver) profileWindow(from, until time.Time) {
 	pprof.StopCPUProfile()
 }
 
-// summarize merges the workers' samples.
-func summarize(name string, workers int, samples []*sample, window time.Duration) result {
-	r := result{Scenario: name, Workers: workers, Status: map[string]int{}}
-	var all []time.Duration
+// summarize merges what a group measured in every round; window is their
+// total measured time.
+func summarize(runs []*groupRun, window time.Duration) result {
+	last := runs[len(runs)-1]
+	r := result{Scenario: last.name, Workers: last.workers, Status: map[string]int{}}
+	var (
+		all      []time.Duration
+		cpu      time.Duration
+		requests int
+		cpuKnown = true
+		samples  []*sample
+	)
+	var commits, writes int64
+	for _, run := range runs {
+		commits += run.commits
+		writes += run.writes
+		samples = append(samples, run.samples...)
+		cpu += run.cpu
+		requests += run.requests
+		cpuKnown = cpuKnown && run.cpuKnown
+	}
+	if commits > 0 {
+		r.WritesPerCommit = float64(writes) / float64(commits)
+	}
+	if last.rss > 0 {
+		r.RSSMiB, r.PeakRSSMiB = mib(last.rss), mib(last.peak)
+	}
+	if cpuKnown {
+		r.CPUSeconds = cpu.Seconds()
+		if requests > 0 {
+			r.CPUPerRequest = float64(cpu) / float64(time.Microsecond) / float64(requests)
+		}
+	}
 	for _, s := range samples {
 		all = append(all, s.lat...)
 		r.Errors += s.errors

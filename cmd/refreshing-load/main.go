@@ -77,6 +77,7 @@ type config struct {
 	concurrency  int
 	duration     time.Duration
 	warmup       time.Duration
+	rounds       int
 	mix          []string
 	chains       int
 	loginWorkers int
@@ -107,7 +108,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.sessions, "sessions", 1000, "sessions to seed")
 	fs.IntVar(&c.concurrency, "concurrency", 32, "concurrent clients per scenario")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time of each scenario")
-	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured time before each scenario")
+	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured time before each scenario of the first round")
+	fs.IntVar(&c.rounds, "rounds", 5, "rounds in which every scenario runs for --duration/rounds, each after the baseline: ratios then compare like with like on a noisy machine")
 	fs.StringVar(&mix, "mix", strings.Join(scenarios, ","), "comma-separated scenarios to run")
 	fs.IntVar(&c.chains, "chains", 64, "seeded sessions each exchange worker owns and rotates (at most sessions/concurrency)")
 	fs.IntVar(&c.loginWorkers, "login-workers", 0, "clients logging in during login+exchange (default: --concurrency)")
@@ -126,8 +128,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if c.sessions < 1 || c.concurrency < 1 || c.duration <= 0 || c.warmup < 0 || c.chains < 1 || c.users < 0 || c.loginWorkers < 0 {
-		return nil, usagef("--sessions, --concurrency, --duration and --chains must be positive")
+	if c.sessions < 1 || c.concurrency < 1 || c.duration <= 0 || c.warmup < 0 || c.chains < 1 || c.users < 0 || c.loginWorkers < 0 || c.rounds < 1 {
+		return nil, usagef("--sessions, --concurrency, --duration, --rounds and --chains must be positive")
 	}
 	if c.sessions < c.concurrency {
 		return nil, usagef("--sessions must be at least --concurrency: each exchange worker owns sessions of its own")
@@ -237,17 +239,43 @@ func measure(ctx context.Context, c *config, t *target, progress *progress) (rep
 	if err := d.prime(ctx); err != nil {
 		return rep, err
 	}
-	rep.Results = append(rep.Results, d.run(ctx, "baseline")...)
-	for _, s := range c.mix {
-		if ctx.Err() != nil {
-			return rep, ctx.Err()
+	// Round after round, each scenario runs for its share of --duration
+	// right after the baseline's: both meet the same neighbours on a
+	// shared machine, and the ratios compare like with like.
+	var (
+		order []string
+		runs  = map[string][]*groupRun{}
+	)
+	window := c.duration / time.Duration(c.rounds)
+	for r := range c.rounds {
+		warmup := c.warmup
+		if r > 0 {
+			warmup = settle
 		}
-		rs := d.run(ctx, s)
-		rep.Results = append(rep.Results, rs...)
+		for _, s := range append([]string{"baseline"}, c.mix...) {
+			if ctx.Err() != nil {
+				return rep, ctx.Err()
+			}
+			for _, g := range d.run(ctx, s, warmup, window, r == 0 && c.cpuProfile != "" && c.profile == s) {
+				if _, ok := runs[g.name]; !ok {
+					order = append(order, g.name)
+				}
+				runs[g.name] = append(runs[g.name], g)
+			}
+		}
 	}
 	if err := d.profileErr; err != nil {
 		return rep, err
 	}
+	for _, name := range order {
+		rep.Results = append(rep.Results, summarize(runs[name], window*time.Duration(len(runs[name]))))
+	}
+	rep.Rounds = c.rounds
 	rep.ratios()
 	return rep, ctx.Err()
 }
+
+// settle is the unmeasured time before a scenario in the rounds after the
+// first, which warmed everything up: requests of the previous scenario still
+// in flight finish meanwhile.
+const settle = 100 * time.Millisecond

@@ -69,7 +69,7 @@ func TestRun(t *testing.T) {
 			t.Fatalf("%d runs, want 1", len(reps))
 		}
 		rep := reps[0]
-		if rep.Users != 5 || rep.Sessions != 40 || rep.ActiveChains != 12 || rep.Instances != 1 {
+		if rep.Users != 5 || rep.Sessions != 40 || rep.ActiveChains != 12 || rep.Instances != 1 || rep.Rounds != 5 {
 			t.Errorf("report = %+v", rep)
 		}
 		checkResults(t, rep, "baseline", "exchange", "me", "sessions")
@@ -91,7 +91,7 @@ func TestRun(t *testing.T) {
 		// Logins hash with the production argon2id parameters: give them
 		// time to complete a few.
 		reps := runJSON(t, "--db", "sqlite:"+filepath.Join(t.TempDir(), "load.db"), "--sessions", "4", "--users", "2",
-			"--concurrency", "2", "--login-workers", "2", "--duration", "3s", "--warmup", "0s", "--mix", "login,login+exchange")
+			"--concurrency", "2", "--login-workers", "2", "--duration", "3s", "--rounds", "1", "--warmup", "0s", "--mix", "login,login+exchange")
 		checkResults(t, reps[0], "baseline", "login", "exchange beside logins", "login beside exchanges")
 	})
 	t.Run("OKTwoInstances", func(t *testing.T) {

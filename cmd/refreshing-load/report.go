@@ -17,7 +17,8 @@ type report struct {
 	Sessions     int      `json:"sessions"`
 	ActiveChains int      `json:"activeChains"` // seeded sessions the exchange workers rotate
 	Concurrency  int      `json:"concurrency"`
-	Duration     string   `json:"duration"` // measured time of each scenario
+	Duration     string   `json:"duration"` // measured time of each scenario, over all rounds
+	Rounds       int      `json:"rounds"`
 	GOMAXPROCS   int      `json:"gomaxprocs"`
 	NumCPU       int      `json:"numCPU"`
 	SeedSeconds  float64  `json:"seedSeconds"`
@@ -42,8 +43,12 @@ type result struct {
 	// in-process, the server's and the load generator's together.
 	CPUSeconds    float64 `json:"cpuSeconds"`
 	CPUPerRequest float64 `json:"cpuMicrosPerRequest"` // CPUSeconds per request, in microseconds
-	RSSMiB        float64 `json:"rssMiB"`              // after the scenario
-	PeakRSSMiB    float64 `json:"peakRSSMiB"`          // the process's peak so far
+	// WritesPerCommit is how many writes the in-process SQLite writer
+	// committed per transaction (per fsync) in the window; 0 if none or
+	// not known.
+	WritesPerCommit float64 `json:"writesPerCommit,omitempty"`
+	RSSMiB          float64 `json:"rssMiB"`     // after the scenario
+	PeakRSSMiB      float64 `json:"peakRSSMiB"` // the process's peak so far
 
 	ThroughputRatio float64 `json:"throughputRatio"` // PerSecond / the baseline's
 	P50Ratio        float64 `json:"p50Ratio"`        // P50 / the baseline's
@@ -76,16 +81,24 @@ func (r *report) ratios() {
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "\n%s, %d instance(s); %d users, %d sessions (%d rotated by the workers), seeded in %.1fs\n",
 		r.Store, r.Instances, r.Users, r.Sessions, r.ActiveChains, r.SeedSeconds)
-	fmt.Fprintf(w, "concurrency %d, %s per scenario, GOMAXPROCS %d of %d CPUs; RSS of %s\n\n",
-		r.Concurrency, r.Duration, r.GOMAXPROCS, r.NumCPU, r.RSSOf)
+	fmt.Fprintf(w, "concurrency %d, %s per scenario in %d rounds, GOMAXPROCS %d of %d CPUs; RSS of %s\n\n",
+		r.Concurrency, r.Duration, r.Rounds, r.GOMAXPROCS, r.NumCPU, r.RSSOf)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tworkers\trequests\terrors\treq/s\t× baseline\tp50 ms\tp90 ms\tp99 ms\tmax ms\tp99 × baseline\tCPU µs/req\t× baseline\tRSS MiB\t")
+	fmt.Fprintln(tw, "scenario\tworkers\trequests\terrors\treq/s\t× baseline\tp50 ms\tp90 ms\tp99 ms\tmax ms\tp99 × baseline\tCPU µs/req\t× baseline\twrites/commit\tRSS MiB\t")
 	for _, x := range r.Results {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%.3f\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%.0f\t%.2f\t%.1f\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%.3f\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%.0f\t%.2f\t%s\t%.1f\t\n",
 			x.Scenario, x.Workers, x.Requests, errorsText(x), x.PerSecond, x.ThroughputRatio,
-			x.P50, x.P90, x.P99, x.Max, x.P99Ratio, x.CPUPerRequest, x.CPURatio, x.RSSMiB)
+			x.P50, x.P90, x.P99, x.Max, x.P99Ratio, x.CPUPerRequest, x.CPURatio, perCommit(x), x.RSSMiB)
 	}
 	tw.Flush()
+}
+
+// perCommit is WritesPerCommit, or "-" when nothing was committed.
+func perCommit(x result) string {
+	if x.WritesPerCommit == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", x.WritesPerCommit)
 }
 
 // errorsText is the error count, with the statuses when there are errors.

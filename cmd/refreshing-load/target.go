@@ -25,11 +25,26 @@ import (
 // database, or a server given by URL. Its store is for seeding.
 type target struct {
 	urls      []string
-	store     refreshing.Store // seeding goes through it
+	store     refreshing.Store   // seeding goes through it
+	stores    []refreshing.Store // the in-process servers' stores
 	storeName string
 	pid       int // whose RSS to report; 0 for this process
 
 	closers []func() error
+}
+
+// writerStats sums the commits of the in-process SQLite stores (zero for
+// other stores and for --url).
+func (t *target) writerStats() sqlite.WriterStats {
+	var sum sqlite.WriterStats
+	for _, st := range t.stores {
+		if s, ok := st.(*sqlite.Store); ok {
+			ws := s.WriterStats()
+			sum.Commits += ws.Commits
+			sum.Writes += ws.Writes
+		}
+	}
+	return sum
 }
 
 // rssOf says whose memory the RSS figures are.
@@ -132,6 +147,7 @@ func newTarget(ctx context.Context, c *config, n int, getenv func(string) string
 		if t.store == nil {
 			t.store, t.storeName = st, name
 		}
+		t.stores = append(t.stores, st)
 		t.urls = append(t.urls, "http://"+ln.Addr().String())
 	}
 	return t, nil
