@@ -122,7 +122,9 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g 
 }
 
 func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token string, st Settings, ci ClientInfo) (*Grant, error) {
-	sess, err := s.store.Session(ctx, sid)
+	// The user comes with the session (a deleted user takes its sessions
+	// with it); it is looked at only once the token proved genuine.
+	sess, u, err := s.store.SessionWithUser(ctx, sid)
 	if errors.Is(err, ErrNotFound) {
 		return nil, invalid(OutcomeInvalid)
 	}
@@ -143,13 +145,6 @@ func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token
 	}
 	if !sess.Active(now, st) {
 		return nil, invalid(OutcomeExpired)
-	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, invalid(OutcomeRevoked)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load user: %w", err)
 	}
 	if u.Blocked {
 		return nil, invalid(OutcomeRevoked)

@@ -332,20 +332,22 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 	if err != nil {
 		return nil, ErrUnauthenticated
 	}
-	u, err := s.store.UserByID(ctx, c.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("%w: user gone", ErrUnauthenticated)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load user: %w", err)
-	}
-	if u.Blocked {
-		return nil, fmt.Errorf("%w: user blocked", ErrUnauthenticated)
-	}
-	if c.SessionID != "" {
-		sess, err := s.store.Session(ctx, c.SessionID)
+	var u *User
+	if c.SessionID == "" {
+		u, err = s.store.UserByID(ctx, c.UserID)
 		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%w: session gone", ErrUnauthenticated)
+			return nil, fmt.Errorf("%w: user gone", ErrUnauthenticated)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load user: %w", err)
+		}
+	} else {
+		// The session and its user in one read: the session's end or the
+		// user's, whichever came, ends the token.
+		var sess *Session
+		sess, u, err = s.store.SessionWithUser(ctx, c.SessionID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: session or user gone", ErrUnauthenticated)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("load session: %w", err)
@@ -354,9 +356,12 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 		if err != nil {
 			return nil, err
 		}
-		if sess.UserID != u.ID || !sess.Active(s.clock(), st) {
+		if u.ID != c.UserID || !sess.Active(s.clock(), st) {
 			return nil, fmt.Errorf("%w: session ended", ErrUnauthenticated)
 		}
+	}
+	if u.Blocked {
+		return nil, fmt.Errorf("%w: user blocked", ErrUnauthenticated)
 	}
 	return &Principal{User: u, SessionID: c.SessionID, Claims: c}, nil
 }

@@ -21,6 +21,9 @@ type Store interface {
 	// OpsStore: purging ended sessions, counting live ones, leases, imports.
 	OpsStore
 
+	// SessionUserReader: a session and its user in one read (the hot paths).
+	SessionUserReader
+
 	// The admin screens' storage: administrators and their sessions, the
 	// user search, roles and the audit log.
 	AdminStore

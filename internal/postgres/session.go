@@ -20,18 +20,33 @@ const sessionColumns = `id, user_id, client_id, device_id, description, user_age
 // scanSession reads one row of sessionColumns.
 func scanSession(row pgx.Row) (refreshing.Session, error) {
 	var s refreshing.Session
-	var expires, revoked, rotated *time.Time
-	err := row.Scan(&s.ID, &s.UserID, &s.ClientID, &s.DeviceID, &s.Description, &s.UserAgent, &s.IP,
-		&s.CreatedAt, &s.LastActivity, &expires, &revoked, &s.RevokeReason,
-		&s.Generation, &s.TokenHash, &s.PrevHash, &rotated)
+	var r sessionRow
+	err := row.Scan(r.dest(&s)...)
+	r.into(&s)
+	return s, err
+}
+
+// sessionRow holds the columns of sessionColumns that need converting.
+type sessionRow struct {
+	expires, revoked, rotated *time.Time
+}
+
+// dest returns the scan destinations of a row of sessionColumns.
+func (r *sessionRow) dest(s *refreshing.Session) []any {
+	return []any{&s.ID, &s.UserID, &s.ClientID, &s.DeviceID, &s.Description, &s.UserAgent, &s.IP,
+		&s.CreatedAt, &s.LastActivity, &r.expires, &r.revoked, &s.RevokeReason,
+		&s.Generation, &s.TokenHash, &s.PrevHash, &r.rotated}
+}
+
+// into finishes s once scanned.
+func (r *sessionRow) into(s *refreshing.Session) {
 	s.CreatedAt = s.CreatedAt.UTC()
 	s.LastActivity = s.LastActivity.UTC()
-	s.ExpiresAt = timeOf(expires)
-	s.RevokedAt = timeOf(revoked)
-	s.RotatedAt = timeOf(rotated)
+	s.ExpiresAt = timeOf(r.expires)
+	s.RevokedAt = timeOf(r.revoked)
+	s.RotatedAt = timeOf(r.rotated)
 	s.TokenHash = bytesOf(s.TokenHash)
 	s.PrevHash = bytesOf(s.PrevHash)
-	return s, err
 }
 
 // collectSessions reads every row of a sessionColumns query.
@@ -114,6 +129,33 @@ func (s *Store) Session(ctx context.Context, id string) (*refreshing.Session, er
 		return nil, err
 	}
 	return &sess, nil
+}
+
+// sessionWithUserQuery reads a session and its user in one statement: the
+// columns of sessionColumns, then those of userColumns, each list in its own
+// derived table so that its order (and coalesce) holds as written.
+const sessionWithUserQuery = `SELECT s.*, u.*
+	FROM (SELECT ` + sessionColumns + ` FROM sessions WHERE id = $1) s
+	JOIN LATERAL (SELECT ` + userColumns + ` FROM users WHERE users.id = s.user_id) u ON true`
+
+// SessionWithUser returns the session with the given id and its user, read
+// by one statement, or ErrNotFound.
+func (s *Store) SessionWithUser(ctx context.Context, id string) (*refreshing.Session, *refreshing.User, error) {
+	var (
+		sess refreshing.Session
+		u    refreshing.User
+	)
+	err := s.run(ctx, "session with user", func(ctx context.Context) error {
+		var sr sessionRow
+		err := s.pool.QueryRow(ctx, sessionWithUserQuery, id).Scan(append(sr.dest(&sess), userDest(&u)...)...)
+		sr.into(&sess)
+		userInto(&u)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return &sess, &u, nil
 }
 
 // RotateSession swaps the session's token hash if its generation is still

@@ -15,11 +15,21 @@ const userColumns = `id, coalesce(document_id, ''), username, email, password_ha
 // scanUser reads one row of userColumns.
 func scanUser(row pgx.Row) (refreshing.User, error) {
 	var u refreshing.User
-	err := row.Scan(&u.ID, &u.DocumentID, &u.Username, &u.Email, &u.PasswordHash,
-		&u.Provider, &u.Role, &u.Confirmed, &u.Blocked, &u.CreatedAt, &u.UpdatedAt)
+	err := row.Scan(userDest(&u)...)
+	userInto(&u)
+	return u, err
+}
+
+// userDest returns the scan destinations of a row of userColumns.
+func userDest(u *refreshing.User) []any {
+	return []any{&u.ID, &u.DocumentID, &u.Username, &u.Email, &u.PasswordHash,
+		&u.Provider, &u.Role, &u.Confirmed, &u.Blocked, &u.CreatedAt, &u.UpdatedAt}
+}
+
+// userInto finishes u once scanned.
+func userInto(u *refreshing.User) {
 	u.CreatedAt = u.CreatedAt.UTC()
 	u.UpdatedAt = u.UpdatedAt.UTC()
-	return u, err
 }
 
 // CreateUser inserts u and sets u.ID. It returns ErrConflict if the email,

@@ -18,20 +18,33 @@ const sessionColumns = `id, user_id, client_id, device_id, description, user_age
 
 // scanSession reads one row of sessionColumns.
 func scanSession(sc scanner, ss *refreshing.Session) error {
-	var (
-		created, lastActivity     int64
-		expires, revoked, rotated sql.NullInt64
-		tokenHash, prevHash       []byte
-	)
-	if err := sc.Scan(&ss.ID, &ss.UserID, &ss.ClientID, &ss.DeviceID, &ss.Description, &ss.UserAgent, &ss.IP,
-		&created, &lastActivity, &expires, &revoked, &ss.RevokeReason, &ss.Generation,
-		&tokenHash, &prevHash, &rotated); err != nil {
+	var r sessionRow
+	if err := sc.Scan(r.dest(ss)...); err != nil {
 		return err
 	}
-	ss.CreatedAt, ss.LastActivity = fromMicros(created), fromMicros(lastActivity)
-	ss.ExpiresAt, ss.RevokedAt, ss.RotatedAt = fromNullMicros(expires), fromNullMicros(revoked), fromNullMicros(rotated)
-	ss.TokenHash, ss.PrevHash = tokenHash, prevHash
+	r.into(ss)
 	return nil
+}
+
+// sessionRow holds the columns of sessionColumns that need converting.
+type sessionRow struct {
+	created, lastActivity     int64
+	expires, revoked, rotated sql.NullInt64
+	tokenHash, prevHash       []byte
+}
+
+// dest returns the scan destinations of a row of sessionColumns.
+func (r *sessionRow) dest(ss *refreshing.Session) []any {
+	return []any{&ss.ID, &ss.UserID, &ss.ClientID, &ss.DeviceID, &ss.Description, &ss.UserAgent, &ss.IP,
+		&r.created, &r.lastActivity, &r.expires, &r.revoked, &ss.RevokeReason, &ss.Generation,
+		&r.tokenHash, &r.prevHash, &r.rotated}
+}
+
+// into stores the converted columns in ss, once scanned.
+func (r *sessionRow) into(ss *refreshing.Session) {
+	ss.CreatedAt, ss.LastActivity = fromMicros(r.created), fromMicros(r.lastActivity)
+	ss.ExpiresAt, ss.RevokedAt, ss.RotatedAt = fromNullMicros(r.expires), fromNullMicros(r.revoked), fromNullMicros(r.rotated)
+	ss.TokenHash, ss.PrevHash = r.tokenHash, r.prevHash
 }
 
 // scanSessions reads every row of rows, which select sessionColumns.
@@ -134,6 +147,44 @@ func (s *Store) Session(ctx context.Context, id string) (*refreshing.Session, er
 		return nil, fmt.Errorf("sqlite: session: %w", classify(err))
 	}
 	return &ss, nil
+}
+
+// sessionWithUserQuery reads a session and its user in one statement (the
+// columns of sessionColumns, then those of userColumns).
+var sessionWithUserQuery = `SELECT ` + qualified("s", sessionColumns) + `, ` + qualified("u", userColumns) + `
+	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`
+
+// qualified prefixes each column of the list cols with table.
+func qualified(table, cols string) string {
+	fields := strings.Split(cols, ",")
+	for i, f := range fields {
+		fields[i] = table + "." + strings.TrimSpace(f)
+	}
+	return strings.Join(fields, ", ")
+}
+
+// SessionWithUser implements refreshing.Store with one statement, which reads
+// both rows at one moment (and in one read transaction instead of two).
+func (s *Store) SessionWithUser(ctx context.Context, id string) (*refreshing.Session, *refreshing.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("sqlite: session with user: %w", err)
+	}
+	var (
+		ss refreshing.Session
+		u  refreshing.User
+		sr sessionRow
+		ur userRow
+	)
+	err := s.sessionWithUser.QueryRowContext(lookupCtx(ctx), id).Scan(append(sr.dest(&ss), ur.dest(&u)...)...)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil, fmt.Errorf("sqlite: session with user: %w", refreshing.ErrNotFound)
+	case err != nil:
+		return nil, nil, fmt.Errorf("sqlite: session with user: %w", classify(err))
+	}
+	sr.into(&ss)
+	ur.into(&u)
+	return &ss, &u, nil
 }
 
 // The writer's prepared statements of the hot paths.

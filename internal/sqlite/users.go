@@ -15,19 +15,34 @@ const userColumns = `id, document_id, username, email, password_hash, provider, 
 // scanUser reads one row of userColumns.
 func scanUser(sc scanner) (*refreshing.User, error) {
 	var (
-		u                  refreshing.User
-		documentID         sql.NullString
-		created, updated   int64
-		confirmed, blocked bool
+		u refreshing.User
+		r userRow
 	)
-	if err := sc.Scan(&u.ID, &documentID, &u.Username, &u.Email, &u.PasswordHash, &u.Provider, &u.Role,
-		&confirmed, &blocked, &created, &updated); err != nil {
+	if err := sc.Scan(r.dest(&u)...); err != nil {
 		return nil, err
 	}
-	u.DocumentID = documentID.String
-	u.Confirmed, u.Blocked = confirmed, blocked
-	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+	r.into(&u)
 	return &u, nil
+}
+
+// userRow holds the columns of userColumns that need converting.
+type userRow struct {
+	documentID         sql.NullString
+	created, updated   int64
+	confirmed, blocked bool
+}
+
+// dest returns the scan destinations of a row of userColumns.
+func (r *userRow) dest(u *refreshing.User) []any {
+	return []any{&u.ID, &r.documentID, &u.Username, &u.Email, &u.PasswordHash, &u.Provider, &u.Role,
+		&r.confirmed, &r.blocked, &r.created, &r.updated}
+}
+
+// into stores the converted columns in u, once scanned.
+func (r *userRow) into(u *refreshing.User) {
+	u.DocumentID = r.documentID.String
+	u.Confirmed, u.Blocked = r.confirmed, r.blocked
+	u.CreatedAt, u.UpdatedAt = fromMicros(r.created), fromMicros(r.updated)
 }
 
 // nullString stores "" as NULL, for the optional unique document_id.

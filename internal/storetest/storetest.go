@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) refreshing.Store) {
 
 	t.Run("CreateSession", func(t *testing.T) { testCreateSession(t, open) })
 	t.Run("Session", func(t *testing.T) { testSession(t, open) })
+	t.Run("SessionWithUser", func(t *testing.T) { testSessionWithUser(t, open) })
 	t.Run("RotateSession", func(t *testing.T) { testRotateSession(t, open) })
 	t.Run("TouchSession", func(t *testing.T) { testTouchSession(t, open) })
 	t.Run("RevokeSession", func(t *testing.T) { testRevokeSession(t, open) })
