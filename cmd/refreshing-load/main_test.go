@@ -112,7 +112,9 @@ func TestRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		svc, err := refreshing.New(t.Context(), refreshing.Config{Store: st})
+		settings := refreshing.DefaultSettings()
+		settings.RateLimitIP, settings.RateLimitIdentifier, settings.RateLimitExchangeIP = 0, 0, 0 // one client IP here
+		svc, err := refreshing.New(t.Context(), refreshing.Config{Store: st, Settings: &settings})
 		if err != nil {
 			t.Fatal(err)
 		}

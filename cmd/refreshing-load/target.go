@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/postgres"
+	"github.com/refreshing/refreshing/internal/ratelimit"
 	"github.com/refreshing/refreshing/internal/server"
 	"github.com/refreshing/refreshing/internal/sqlite"
 )
@@ -120,17 +122,21 @@ func newTarget(ctx context.Context, c *config, n int, getenv func(string) string
 			return nil, fmt.Errorf("open storage: %w", err)
 		}
 		t.closers = append(t.closers, st.Close)
-		svc, err := refreshing.New(ctx, refreshing.Config{Store: st, Settings: &seed})
+		// As serve builds it: the store timed into the metrics, which
+		// also observe the Service, and an in-memory rate limiter.
+		m := metrics.New()
+		svc, err := refreshing.New(ctx, refreshing.Config{Store: m.Store(st), Observer: m, Settings: &seed})
 		if err != nil {
 			return nil, fmt.Errorf("start service: %w", err)
 		}
+		t.closers = append(t.closers, func() error { svc.Close(); return nil })
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
 		// As serve configures it.
 		srv := &http.Server{
-			Handler:           server.New(svc, server.Options{Logger: logger}),
+			Handler:           server.New(svc, server.Options{Logger: logger, Limiter: ratelimit.NewMemory(nil, 0), Metrics: m}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      30 * time.Second,
