@@ -92,11 +92,32 @@ func (p *page) open(path string) {
 	p.do("open "+path, chromedp.Navigate(p.base+path), chromedp.WaitVisible(chromedp.CSS("h1")))
 }
 
+// follow clicks the element sel, which loads another page, and returns once
+// that page has loaded: a mark set on the current document must be gone, so
+// no later step can look at the page being left.
+func (p *page) follow(sel string) {
+	p.t.Helper()
+	p.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.__leaving = true`))
+	p.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		loaded, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`!window.__leaving && document.readyState === "complete"`))
+		if err == nil && loaded {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("click %s: the next page did not load (%v)", sel, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // submit clicks the element sel, which submits a form, and waits for the
 // next page to show want in an element matching waitSel.
 func (p *page) submit(sel, waitSel, want string) {
 	p.t.Helper()
-	p.do("click "+sel, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(waitSel)))
+	p.follow(sel)
+	p.do("wait for "+waitSel, chromedp.WaitVisible(chromedp.CSS(waitSel)))
 	if got := p.text(waitSel); !strings.Contains(got, want) {
 		p.t.Fatalf("after clicking %s: %s says %q, want %q", sel, waitSel, got, want)
 	}
@@ -177,10 +198,9 @@ func TestAdminInBrowser(t *testing.T) {
 			adaSession = s.(map[string]any)["id"].(string)
 		}
 	}
-	p.do("filter by user",
-		chromedp.SetValue(chromedp.CSS(`input[name=user]`), "ada@example.com"),
-		chromedp.Click(chromedp.CSS(`form.filters button`)),
-		chromedp.WaitVisible(chromedp.CSS(`tr[data-session="`+adaSession+`"]`)))
+	p.do("filter by user", chromedp.SetValue(chromedp.CSS(`input[name=user]`), "ada@example.com"))
+	p.follow(`form.filters button`)
+	p.do("find the session", chromedp.WaitVisible(chromedp.CSS(`tr[data-session="`+adaSession+`"]`)))
 	if rows := p.text("table.sessions tbody"); strings.Contains(rows, "bob@example.com") {
 		t.Fatal("the user filter shows Bob's session")
 	}

@@ -95,12 +95,13 @@ func newAdminUI(s *server) *adminUI {
 	return a
 }
 
-// when formats a time for the screens; the zero time is "—".
+// when formats a time for the screens, in UTC (the column headers say so);
+// the zero time is "—".
 func when(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+	return t.UTC().Format("2006-01-02 15:04:05")
 }
 
 // view is what every page template gets.
