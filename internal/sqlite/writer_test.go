@@ -389,17 +389,29 @@ func TestCheckpointer(t *testing.T) {
 			t.Errorf("checkpoint copied %d of the WAL's %d frames", copied, frames)
 		}
 	})
-	t.Run("OKWriterLeavesCheckpointsToIt", func(t *testing.T) {
+	t.Run("OKWriterPragmas", func(t *testing.T) {
 		s, _ := open(t)
-		var pages int
+		var pages, tempStore, cacheSize int
 		err := sqlite.WriterTx(t.Context(), s, func(tx *sql.Tx) error {
-			return tx.QueryRowContext(t.Context(), `PRAGMA wal_autocheckpoint`).Scan(&pages)
+			if err := tx.QueryRowContext(t.Context(), `PRAGMA wal_autocheckpoint`).Scan(&pages); err != nil {
+				return err
+			}
+			if err := tx.QueryRowContext(t.Context(), `PRAGMA temp_store`).Scan(&tempStore); err != nil {
+				return err
+			}
+			return tx.QueryRowContext(t.Context(), `PRAGMA cache_size`).Scan(&cacheSize)
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if pages <= 1000 {
 			t.Errorf("the writer checkpoints at %d pages, want more than SQLite's 1000: the checkpointer does it", pages)
+		}
+		if tempStore != 2 {
+			t.Errorf("temp_store = %d, want 2 (MEMORY): savepoints journal in memory", tempStore)
+		}
+		if cacheSize != -16384 {
+			t.Errorf("cache_size = %d, want -16384 (16 MiB)", cacheSize)
 		}
 	})
 }
