@@ -17,7 +17,7 @@ import (
 
 // CreateAdmin implements refreshing.AdminStore.
 func (s *Store) CreateAdmin(ctx context.Context, a *refreshing.Admin) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO admins (email, password_hash, created_at) VALUES (?, ?, ?)`,
 			a.Email, a.PasswordHash, micros(a.CreatedAt))
 		if err != nil {
@@ -62,7 +62,7 @@ func (s *Store) AdminByID(ctx context.Context, id int64) (*refreshing.Admin, err
 
 // CreateAdminSession implements refreshing.AdminStore.
 func (s *Store) CreateAdminSession(ctx context.Context, as *refreshing.AdminSession) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM admins WHERE id = ?`, as.AdminID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -102,7 +102,7 @@ func (s *Store) AdminSession(ctx context.Context, tokenHash []byte) (*refreshing
 
 // TouchAdminSession implements refreshing.AdminStore.
 func (s *Store) TouchAdminSession(ctx context.Context, tokenHash []byte, at time.Time) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE admin_sessions SET last_seen = ? WHERE token_hash = ?`, micros(at), notNullBytes(tokenHash))
 		if err != nil {
 			return classify(err)
@@ -117,7 +117,7 @@ func (s *Store) TouchAdminSession(ctx context.Context, tokenHash []byte, at time
 
 // DeleteAdminSession implements refreshing.AdminStore.
 func (s *Store) DeleteAdminSession(ctx context.Context, tokenHash []byte) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE token_hash = ?`, notNullBytes(tokenHash))
 		return classify(err)
 	})
@@ -130,7 +130,7 @@ func (s *Store) DeleteAdminSession(ctx context.Context, tokenHash []byte) error 
 // DeleteAdminSessions implements refreshing.AdminStore.
 func (s *Store) DeleteAdminSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int, error) {
 	var n int64
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE last_seen < ? OR created_at < ?`,
 			micros(idleBefore), micros(createdBefore))
 		if err != nil {
@@ -217,7 +217,7 @@ func (s *Store) SaveRole(ctx context.Context, r refreshing.Role) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: save role: %w", err)
 	}
-	err = s.w.tx(ctx, func(tx *sql.Tx) error {
+	err = s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO roles (name, description, permissions) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET description = excluded.description, permissions = excluded.permissions`,
 			r.Name, r.Description, string(b))
@@ -231,7 +231,7 @@ func (s *Store) SaveRole(ctx context.Context, r refreshing.Role) error {
 
 // DeleteRole implements refreshing.RoleStore.
 func (s *Store) DeleteRole(ctx context.Context, name string) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE name = ?`, name)
 		if err != nil {
 			return classify(err)
@@ -249,7 +249,7 @@ func (s *Store) AppendAudit(ctx context.Context, events []refreshing.AuditEvent)
 	if len(events) == 0 {
 		return nil
 	}
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_events (at, type, actor, user_id, session_id, ip, user_agent, detail)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
@@ -337,7 +337,7 @@ func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time, limit i
 		return 0, nil
 	}
 	var n int64
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM audit_events WHERE id IN (
 			SELECT id FROM audit_events WHERE at < ? ORDER BY at, id LIMIT ?)`, micros(before), limit)
 		if err != nil {

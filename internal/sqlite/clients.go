@@ -16,7 +16,7 @@ func (s *Store) CreateClient(ctx context.Context, c *refreshing.Client) error {
 	if len(c.SecretHash) > 0 {
 		secret = c.SecretHash
 	}
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (id, secret_hash, grants, created_at)
 			VALUES (?, ?, ?, ?)`, c.ID, secret, strings.Join(c.Grants, " "), micros(c.CreatedAt))
 		return classify(err)

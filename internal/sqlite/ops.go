@@ -29,7 +29,7 @@ func (s *Store) PurgeSessions(ctx context.Context, p refreshing.Purge) (int, err
 		{p.InactiveBefore, `last_activity < ?`},
 	}
 	total := 0
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		total = 0
 		for _, c := range criteria {
 			if c.cutoff.IsZero() || total >= p.Limit {
@@ -82,7 +82,7 @@ func nullMicrosMin(t time.Time) int64 {
 // applies only to the holder's own lease or to an expired one.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
 	var n int64
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 			WHERE leases.holder = excluded.holder OR leases.expires_at <= ?`,
@@ -106,7 +106,7 @@ func (s *Store) ImportUser(ctx context.Context, u *refreshing.User) error {
 	if u.ID != 0 {
 		id = u.ID
 	}
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO users
 			(id, document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -130,7 +130,7 @@ func (s *Store) ImportUser(ctx context.Context, u *refreshing.User) error {
 
 // ImportSession implements refreshing.OpsStore.
 func (s *Store) ImportSession(ctx context.Context, ss *refreshing.Session, importHash []byte) error {
-	err := s.w.tx(ctx, func(tx *sql.Tx) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, ss.UserID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
