@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
-	"slices"
 	"sync"
 	"time"
 
@@ -131,7 +130,7 @@ func (d *driver) base(w int) string { return d.t.urls[w%len(d.t.urls)] }
 
 // sample is what one worker measured.
 type sample struct {
-	lat    []time.Duration
+	lat    histogram
 	errors int
 	status map[int]int // non-2xx statuses, and 0 for transport errors
 }
@@ -279,7 +278,7 @@ func (d *driver) drive(ctx context.Context, groups []group, warmup, window time.
 					if t0.Before(from) || t1.After(until) {
 						continue
 					}
-					smp.lat = append(smp.lat, t1.Sub(t0))
+					smp.lat.add(t1.Sub(t0))
 					if err != nil || status < 200 || status > 299 {
 						smp.errors++
 						smp.status[status]++
@@ -315,7 +314,7 @@ func reqs(samples [][]*sample) int {
 	n := 0
 	for _, g := range samples {
 		for _, s := range g {
-			n += len(s.lat)
+			n += s.lat.n
 		}
 	}
 	return n
@@ -345,7 +344,7 @@ func summarize(runs []*groupRun, window time.Duration) result {
 	last := runs[len(runs)-1]
 	r := result{Scenario: last.name, Workers: last.workers, Status: map[string]int{}}
 	var (
-		all      []time.Duration
+		all      histogram
 		cpu      time.Duration
 		requests int
 		cpuKnown = true
@@ -373,7 +372,7 @@ func summarize(runs []*groupRun, window time.Duration) result {
 		}
 	}
 	for _, s := range samples {
-		all = append(all, s.lat...)
+		all.merge(&s.lat)
 		r.Errors += s.errors
 		for code, n := range s.status {
 			key := fmt.Sprint(code)
@@ -383,14 +382,9 @@ func summarize(runs []*groupRun, window time.Duration) result {
 			r.Status[key] += n
 		}
 	}
-	r.Requests = len(all)
-	r.PerSecond = float64(len(all)) / window.Seconds()
-	if len(all) == 0 {
-		return r
-	}
-	slices.Sort(all)
-	pct := func(p float64) float64 { return ms(all[min(len(all)-1, int(p*float64(len(all))))]) }
-	r.P50, r.P90, r.P99, r.Max = pct(0.50), pct(0.90), pct(0.99), ms(all[len(all)-1])
+	r.Requests = all.n
+	r.PerSecond = float64(all.n) / window.Seconds()
+	r.P50, r.P90, r.P99, r.Max = ms(all.quantile(0.50)), ms(all.quantile(0.90)), ms(all.quantile(0.99)), ms(all.max)
 	return r
 }
 
