@@ -187,6 +187,12 @@ func (s *Store) SessionWithUser(ctx context.Context, id string) (*refreshing.Ses
 	return &ss, &u, nil
 }
 
+// userSessionsQuery lists a user's live sessions (UserSessions) along the
+// index on (user_id, last_activity DESC, id DESC).
+const userSessionsQuery = `SELECT ` + sessionColumns + ` FROM sessions
+	WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+	ORDER BY last_activity DESC, id DESC`
+
 // The writer's prepared statements of the hot paths.
 const (
 	rotateQuery = `UPDATE sessions
@@ -330,9 +336,7 @@ func revokeSessions(ctx context.Context, tx *sql.Tx, r refreshing.Revocation) (i
 
 // UserSessions implements refreshing.Store.
 func (s *Store) UserSessions(ctx context.Context, userID int64, now time.Time) ([]refreshing.Session, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
-		WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
-		ORDER BY last_activity DESC, id DESC`, userID, micros(now))
+	rows, err := s.userSessions.QueryContext(ctx, userID, micros(now))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: user sessions: %w", classify(err))
 	}

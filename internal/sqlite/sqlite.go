@@ -49,7 +49,7 @@ type Store struct {
 	// Statements of the hot paths, prepared once. database/sql keeps one
 	// prepared copy per connection of their pool.
 	sessionByID, userByID, userByEmail, userByUsername *sql.Stmt // readers
-	sessionWithUser                                    *sql.Stmt // readers
+	sessionWithUser, userSessions                      *sql.Stmt // readers
 	rotate, touch, sessionState                        *sql.Stmt // writer
 
 	closeOnce sync.Once
@@ -233,6 +233,7 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	}{
 		{&s.sessionByID, rdb, `SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`},
 		{&s.sessionWithUser, rdb, sessionWithUserQuery},
+		{&s.userSessions, rdb, userSessionsQuery},
 		{&s.userByID, rdb, `SELECT ` + userColumns + ` FROM users WHERE id = ?`},
 		{&s.userByEmail, rdb, `SELECT ` + userColumns + ` FROM users WHERE email = ?`},
 		{&s.userByUsername, rdb, `SELECT ` + userColumns + ` FROM users WHERE username = ?`},
@@ -280,7 +281,7 @@ func (s *Store) Close() error {
 // closeHandles closes the prepared statements and both pools, readers first.
 func (s *Store) closeHandles() error {
 	errs := []error{s.ckpt.close()}
-	for _, st := range []*sql.Stmt{s.sessionWithUser, s.sessionByID, s.userByID, s.userByEmail, s.userByUsername, s.rotate, s.touch, s.sessionState} {
+	for _, st := range []*sql.Stmt{s.sessionWithUser, s.userSessions, s.sessionByID, s.userByID, s.userByEmail, s.userByUsername, s.rotate, s.touch, s.sessionState} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
