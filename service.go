@@ -280,16 +280,7 @@ func (s *Service) issue(ctx context.Context, u *User, st Settings, ci ClientInfo
 	g := &Grant{User: u}
 	sid := ""
 	if withSession {
-		sess := &Session{
-			ID: newSessionID(), UserID: u.ID, ClientID: ci.ClientID, DeviceID: ci.DeviceID,
-			Description: ci.Description, UserAgent: ci.UserAgent, IP: ci.IP,
-			CreatedAt: now, LastActivity: now,
-		}
-		if st.RefreshTTL > 0 {
-			sess.ExpiresAt = now.Add(st.RefreshTTL)
-		}
-		token := firstToken(sess.ID)
-		sess.TokenHash = hashToken(token)
+		sess, token := NewSession(u.ID, ci, now, st)
 		if err := s.store.CreateSession(ctx, sess, st.MaxSessions); err != nil {
 			return nil, fmt.Errorf("create session: %w", err)
 		}
