@@ -3,7 +3,7 @@
 #   docker run -p 1337:1337 -v refreshing-data:/data --read-only --tmpfs /tmp refreshing
 # The root filesystem can be read-only: the database lives in the /data
 # volume (or in PostgreSQL: -e REFRESHING_DB=postgres://...).
-FROM golang:1.26 AS build
+FROM golang:1.27.3 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
