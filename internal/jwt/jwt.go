@@ -105,6 +105,20 @@ type keyset struct {
 	verified *verified
 }
 
+// same reports whether keys are this set's keys, with the same one active.
+func (ks *keyset) same(keys []Key) bool {
+	if len(keys) != len(ks.byID) || keys[0].ID != ks.active.ID || !keys[0].Private.Equal(ks.active.Private) {
+		return false
+	}
+	for _, k := range keys {
+		pub, ok := ks.byID[k.ID]
+		if !ok || !pub.Equal(k.Private.Public()) {
+			return false
+		}
+	}
+	return true
+}
+
 // Signer signs and verifies access tokens. It is safe for concurrent use; its
 // keys can be replaced while it is in use (SetKeys).
 type Signer struct {
@@ -158,6 +172,11 @@ func (s *Signer) SetKeys(keys []Key) error {
 	}
 	if len(keys) == 0 {
 		return errors.New("jwt: no signing key")
+	}
+	if cur := s.keys.Load(); cur != nil && cur.same(keys) {
+		// The periodic reload found nothing new: keep the key set, and with
+		// it the cache of verified tokens.
+		return nil
 	}
 	ks := &keyset{active: keys[0], header: edHeader(keys[0]), byID: make(map[string]ed25519.PublicKey, len(keys)), verified: &verified{}}
 	type jwk struct {

@@ -249,3 +249,34 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestSetKeysUnchanged: reloading the same keys (as serve does every second)
+// keeps the key set, while a real change replaces it.
+func TestSetKeysUnchanged(t *testing.T) {
+	c := &clock{time.Unix(1_800_000_000, 0)}
+	s, k := newEd(t, c)
+	before := string(s.JWKS())
+	if err := s.SetKeys([]jwt.Key{k}); err != nil {
+		t.Fatal(err)
+	}
+	k2, _ := jwt.GenerateKey()
+	if err := s.SetKeys([]jwt.Key{k2, k}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := s.Sign(claims(c.t))
+	if got := header(t, tok)["kid"]; got != k2.ID {
+		t.Fatalf("after a real change the new key must sign: kid %v", got)
+	}
+	if string(s.JWKS()) == before {
+		t.Fatal("JWKS unchanged after adding a key")
+	}
+	// Same ids, different material under the active id: not the same set.
+	k3, _ := jwt.GenerateKey()
+	k3.ID = k2.ID
+	if err := s.SetKeys([]jwt.Key{k3, k}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(tok); err == nil {
+		t.Fatal("a key replaced under the same id still verifies the old signature")
+	}
+}
