@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/refreshing/refreshing/internal/pgtest"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/refreshing/refreshing"
 )
@@ -24,7 +26,7 @@ func BenchmarkListSessions(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	dsn := freshSchema(b)
+	dsn := pgtest.Schema(b)
 	s := openDSN(b, dsn)
 	conn, err := pgx.Connect(b.Context(), dsn)
 	if err != nil {

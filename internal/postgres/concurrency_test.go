@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/refreshing/refreshing/internal/pgtest"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/postgres"
@@ -21,7 +23,7 @@ var t0 = time.Date(2025, time.March, 1, 12, 30, 45, 123456000, time.UTC)
 // schema, as a deployment of several replicas does: every Open must succeed
 // and each migration must be applied exactly once.
 func TestOpenConcurrent(t *testing.T) {
-	dsn := freshSchema(t)
+	dsn := pgtest.Schema(t)
 	const instances = 4
 	errs := make(chan error, instances)
 	var wg sync.WaitGroup
@@ -65,10 +67,10 @@ func TestOpenConcurrent(t *testing.T) {
 // schema, standing for two server processes: the guarantees must hold across
 // connections, not just within one pool.
 func TestInstances(t *testing.T) {
-	testDSN(t)
+	pgtest.DSN(t)
 	// open returns two stores over one fresh schema.
 	open := func(t *testing.T) [2]*postgres.Store {
-		dsn := freshSchema(t)
+		dsn := pgtest.Schema(t)
 		return [2]*postgres.Store{openDSN(t, dsn), openDSN(t, dsn)}
 	}
 	// race runs f(i, store) for i in [0, n) concurrently, alternating stores.

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/refreshing/refreshing/internal/pgtest"
+
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/postgres"
@@ -32,11 +34,11 @@ func TestUnavailable(t *testing.T) {
 	})
 
 	t.Run("ErrUnavailableServerGone", func(t *testing.T) {
-		dsn := freshSchema(t)
+		dsn := pgtest.Schema(t)
 		p := startProxy(t, dsn)
-		dsn = withParam(t, dsn, "host", "127.0.0.1")
-		dsn = withParam(t, dsn, "port", p.port())
-		dsn = withParam(t, dsn, "connect_timeout", "1")
+		dsn = pgtest.WithParam(t, dsn, "host", "127.0.0.1")
+		dsn = pgtest.WithParam(t, dsn, "port", p.port())
+		dsn = pgtest.WithParam(t, dsn, "connect_timeout", "1")
 		s := openDSN(t, dsn)
 		u := &refreshing.User{Username: "alice", Email: "alice@example.com", CreatedAt: t0, UpdatedAt: t0}
 		if err := s.CreateUser(t.Context(), u); err != nil {
@@ -65,9 +67,9 @@ func TestUnavailable(t *testing.T) {
 		// A hot standby or a server in read-only mode accepts connections
 		// but refuses writes (SQLSTATE 25006).
 		// The schema is migrated first: Open itself then needs no write.
-		dsn := freshSchema(t)
+		dsn := pgtest.Schema(t)
 		openDSN(t, dsn)
-		ro := openDSN(t, withParam(t, dsn, "default_transaction_read_only", "on"))
+		ro := openDSN(t, pgtest.WithParam(t, dsn, "default_transaction_read_only", "on"))
 		u := &refreshing.User{Username: "alice", Email: "alice@example.com", CreatedAt: t0, UpdatedAt: t0}
 		if err := ro.CreateUser(t.Context(), u); !errors.Is(err, refreshing.ErrUnavailable) {
 			t.Fatalf("CreateUser on a read-only server: got %v, want ErrUnavailable", err)
