@@ -3,17 +3,16 @@ package main_test
 import (
 	"context"
 	"crypto/rand"
-	"io"
-	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/refreshing/refreshing/internal/pgtest"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -119,127 +118,23 @@ func TestSQLiteReadOnly(t *testing.T) {
 // under the running server; then restores it on the same port. The
 // machine's PostgreSQL server itself is never touched.
 func TestPostgresUnreachable(t *testing.T) {
-	dsn := os.Getenv("REFRESHING_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("REFRESHING_TEST_POSTGRES is not set")
-	}
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := "rt_fault_" + strings.ToLower(rand.Text())
-	conn, err := pgx.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatalf("REFRESHING_TEST_POSTGRES is set but the server does not answer: %v", err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
-
-	px := startTCPProxy(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
-	via := "postgres://" + cfg.User + "@" + px.addr + "/" + cfg.Database + "?sslmode=disable&connect_timeout=1&search_path=" + schema
+	px, via := pgtest.NewProxy(t, pgtest.Schema(t))
 	env := serveEnv(filepath.Join(t.TempDir(), "unused.db"))
-	env = append(env, "REFRESHING_DB="+via)
+	env = append(env, "REFRESHING_DB="+pgtest.WithParam(t, via, "connect_timeout", "1"))
 	p := startProc(t, env)
-	faultDrill(t, p.url, px.cut, px.restore)
-	p.signal(os.Interrupt)
-}
-
-// tcpProxy forwards connections to target; cut closes the listener and every
-// connection, restore listens again on the same address.
-type tcpProxy struct {
-	t      *testing.T
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-	wg     sync.WaitGroup
-}
-
-func startTCPProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{t: t, target: target, addr: ln.Addr().String()}
-	p.serve(ln)
-	t.Cleanup(func() { p.cut(); p.wg.Wait() })
-	return p
-}
-
-func (p *tcpProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			p.wg.Go(func() { io.Copy(s, c); s.Close() })
-			p.wg.Go(func() { io.Copy(c, s); c.Close() })
+	faultDrill(t, p.url, px.Cut, func() {
+		if err := px.Restore(); err != nil {
+			t.Fatal(err)
 		}
 	})
-}
-
-// drop closes every forwarded connection but keeps listening, so that the
-// server's pool opens new ones (which pick up new database defaults).
-func (p *tcpProxy) drop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *tcpProxy) restore() {
-	p.t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
+	p.signal(os.Interrupt)
 }
 
 // TestPostgresReadOnly turns a database of the test's own read-only under the
 // running server, as a failover to a standby or a full disk would, then
 // writable again. Only that database is touched.
 func TestPostgresReadOnly(t *testing.T) {
-	dsn := os.Getenv("REFRESHING_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("REFRESHING_TEST_POSTGRES is not set")
-	}
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dsn := pgtest.DSN(t)
 	name := "rt_ro_" + strings.ToLower(rand.Text())
 	admin, err := pgx.Connect(t.Context(), dsn)
 	if err != nil {
@@ -255,12 +150,17 @@ func TestPostgresReadOnly(t *testing.T) {
 	exec("CREATE DATABASE " + name)
 	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
 
-	px := startTCPProxy(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
+	px, via := pgtest.NewProxy(t, dsn)
+	u, err := url.Parse(pgtest.WithParam(t, via, "connect_timeout", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
 	env := serveEnv(filepath.Join(t.TempDir(), "unused.db"))
-	env = append(env, "REFRESHING_DB=postgres://"+cfg.User+"@"+px.addr+"/"+name+"?sslmode=disable&connect_timeout=1")
+	env = append(env, "REFRESHING_DB="+u.String())
 	p := startProc(t, env)
 	faultDrill(t, p.url,
-		func() { exec("ALTER DATABASE " + name + " SET default_transaction_read_only = on"); px.drop() },
-		func() { exec("ALTER DATABASE " + name + " RESET default_transaction_read_only"); px.drop() })
+		func() { exec("ALTER DATABASE " + name + " SET default_transaction_read_only = on"); px.Drop() },
+		func() { exec("ALTER DATABASE " + name + " RESET default_transaction_read_only"); px.Drop() })
 	p.signal(os.Interrupt)
 }

@@ -157,6 +157,17 @@ func (p *Proxy) Cut() {
 	}
 }
 
+// Drop closes every proxied connection but keeps listening, so that clients
+// reconnect at once (and pick up new database defaults).
+func (p *Proxy) Drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
 // Restore listens again on the same address.
 func (p *Proxy) Restore() error {
 	var ln net.Listener
