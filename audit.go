@@ -345,14 +345,30 @@ func (s *Service) auditLoginFailed(ctx context.Context, identifier string, ci Cl
 	s.audit(ctx, e)
 }
 
-// auditExchange records how an exchange ended. Unknown and malformed tokens
-// are not recorded (anyone can send garbage, which would only flood the
-// log); reuse is recorded where it is detected, with both addresses.
+// auditExchange records how an exchange ended, if it is of note:
+//   - a refusal for a known session (expired, revoked, blocked user);
+//   - a retired token served within the grace window (racing tabs, or a
+//     client retrying after a lost answer);
+//   - a routine exchange (rotated, or kept with rotation off) only with the
+//     AuditExchanges setting. Each is already on record in its session
+//     (LastActivity, and Generation counts the rotations), and logging every
+//     one costs a third of an exchange's work and a row per client per
+//     access-token lifetime: 100 million rows a day for a million sessions
+//     with 15-minute access tokens.
+//
+// Unknown and malformed tokens are not recorded (anyone can send garbage,
+// which would only flood the log); reuse is recorded where it is detected,
+// with both addresses.
 func (s *Service) auditExchange(ctx context.Context, token string, g *Grant, err error, ci ClientInfo) {
 	o := ExchangeOutcome(err)
 	if err == nil && g != nil {
 		if g.Outcome != "" {
 			o = g.Outcome
+		}
+		if o == OutcomeRotated || o == OutcomeKept {
+			if st, err := s.Settings(ctx); err != nil || !st.AuditExchanges {
+				return
+			}
 		}
 		s.audit(ctx, AuditEvent{Type: AuditExchange, UserID: g.User.ID, SessionID: g.sessionID(), IP: ci.IP, UserAgent: ci.UserAgent, Detail: string(o)})
 		return

@@ -105,6 +105,13 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g 
 	if err != nil {
 		return nil, err
 	}
+	if st.Rotation {
+		// The common case first: the live token of an active session,
+		// rotated by one write without reading the session beforehand.
+		if g, err := s.exchangeLive(ctx, sid, gen, token, st, ci); !errors.Is(err, ErrStale) {
+			return g, err
+		}
+	}
 	// A lost compare-and-swap means another request rotated the token
 	// between our read and our write: read again and decide again (the
 	// second read sees the token as retired, inside the grace window).
@@ -119,6 +126,38 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g 
 		}
 		return g, err
 	}
+}
+
+// exchangeLive exchanges token if it is the live token of an active session
+// of an unblocked user, bound to no client or to ci's, in one store call
+// (Store.RotateMatching): the store compares the token's hash, checks every
+// condition and swaps in the successor's hash in one statement. It returns
+// ErrStale when any condition fails, whatever the reason; exchangeOnce then
+// reads the session and tells which (a retired token within the grace
+// window, theft, expiry, revocation, or a token that is no token at all).
+func (s *Service) exchangeLive(ctx context.Context, sid string, gen int64, token string, st Settings, ci ClientInfo) (*Grant, error) {
+	now := s.clock()
+	next := nextToken(s.chainKey, sid, gen, token)
+	r := MatchingRotation{
+		Rotation:  Rotation{SessionID: sid, Generation: gen, NewHash: hashToken(next), At: now},
+		TokenHash: hashToken(token),
+		ClientID:  ci.ClientID,
+	}
+	if st.RefreshIdle > 0 {
+		r.IdleAfter = now.Add(-st.RefreshIdle)
+	}
+	sess, u, err := s.store.RotateMatching(ctx, r)
+	if err != nil {
+		if errors.Is(err, ErrStale) {
+			return nil, ErrStale
+		}
+		return nil, fmt.Errorf("rotate session: %w", err)
+	}
+	access, exp, err := s.sign(u, sess.ID, now, st)
+	if err != nil {
+		return nil, err
+	}
+	return &Grant{AccessToken: access, AccessExpiresAt: exp, RefreshToken: next, User: u, Session: sess, Outcome: OutcomeRotated}, nil
 }
 
 func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token string, st Settings, ci ClientInfo) (*Grant, error) {

@@ -1,14 +1,41 @@
 package refreshing
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
-// SessionUserReader is the read of the hot paths: an exchange needs a
-// session and its user, and so does an access token bound to a session.
-// Reading both at once spares a round trip to the storage per request.
-// Store embeds it.
+// SessionUserReader holds the storage calls of the hot paths: an exchange
+// needs a session and its user, and so does an access token bound to a
+// session. Reading both at once spares a round trip to the storage per
+// request. Store embeds it.
 type SessionUserReader interface {
 	// SessionWithUser returns the session with the given id and the user
 	// it belongs to, both read at one moment, or ErrNotFound if there is no
 	// such session.
 	SessionWithUser(ctx context.Context, id string) (*Session, *User, error)
+
+	// RotateMatching is the exchange of a live token in one step, for a
+	// caller that has not read the session: it rotates the session as
+	// RotateSession does only if all of these hold at once:
+	//   - its Generation is r.Generation and its TokenHash is r.TokenHash;
+	//   - it is unrevoked, and its ExpiresAt is zero or after r.At;
+	//   - r.IdleAfter is zero or its LastActivity is after r.IdleAfter;
+	//   - its ClientID is empty or r.ClientID;
+	//   - its user is not blocked.
+	// It then returns the session as rotated and its user, read in the same
+	// transaction. Otherwise it changes nothing and returns ErrStale,
+	// whatever the reason (a missing session included): the caller reads
+	// the session and decides, as after a lost RotateSession.
+	RotateMatching(ctx context.Context, r MatchingRotation) (*Session, *User, error)
+}
+
+// MatchingRotation is the argument of Store.RotateMatching: a Rotation and
+// the conditions under which the presented token is the session's live one
+// and may be exchanged.
+type MatchingRotation struct {
+	Rotation
+	TokenHash []byte    // SHA-256 of the presented token
+	ClientID  string    // the client presenting it ("" for none)
+	IdleAfter time.Time // the session must have been active after this (zero: no idle limit)
 }

@@ -24,6 +24,7 @@ type Settings struct {
 	CookieMode        bool          // Strapi 5 cookie mode for every client, not only those sending x-strapi-refresh-cookie
 	AllowedOrigins    string        // comma-separated origins (https://app.example.com) allowed to use the refresh cookie besides the server's own
 	AuditRetention    time.Duration // how long audit events are kept; 0 = forever
+	AuditExchanges    bool          // record every successful exchange in the audit log, not only those of note (see Service.auditExchange)
 	SessionRetention  time.Duration // how long ended (revoked or expired) sessions are kept before the janitor deletes them; 0 = forever
 
 	// Rate limits (see SECURITY.md). Each allows a burst of its number and
@@ -119,6 +120,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		{"REFRESHING_ISSUE_ON_LOGIN", &s.IssueOnLogin},
 		{"REFRESHING_REGISTRATION", &s.Registration},
 		{"REFRESHING_EMAIL_CONFIRMATION", &s.EmailConfirmation},
+		{"REFRESHING_AUDIT_EXCHANGES", &s.AuditExchanges},
 	}
 	for _, b := range bools {
 		if v := getenv(b.name); v != "" {
@@ -172,6 +174,7 @@ type settingsJSON struct {
 	CookieMode        bool   `json:"cookieMode"`
 	AllowedOrigins    string `json:"allowedOrigins"`
 	AuditRetention    string `json:"auditRetention"`
+	AuditExchanges    bool   `json:"auditExchanges"`
 	SessionRetention  string `json:"sessionRetention"`
 
 	RateWindow          string `json:"rateWindow"`
@@ -190,6 +193,7 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 		IssueOnLogin: s.IssueOnLogin, Registration: s.Registration,
 		EmailConfirmation: s.EmailConfirmation,
 		CookieMode:        s.CookieMode, AllowedOrigins: s.AllowedOrigins, AuditRetention: s.AuditRetention.String(),
+		AuditExchanges:   s.AuditExchanges,
 		SessionRetention: s.SessionRetention.String(),
 		RateWindow:       s.RateWindow.String(), RateLimitIP: s.RateLimitIP,
 		RateLimitIdentifier: s.RateLimitIdentifier, RateLimitExchangeIP: s.RateLimitExchangeIP,
@@ -207,6 +211,7 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		IssueOnLogin: d.IssueOnLogin, Registration: d.Registration,
 		EmailConfirmation: d.EmailConfirmation,
 		CookieMode:        d.CookieMode, AllowedOrigins: d.AllowedOrigins, AuditRetention: d.AuditRetention.String(),
+		AuditExchanges:   d.AuditExchanges,
 		SessionRetention: d.SessionRetention.String(),
 		RateWindow:       d.RateWindow.String(), RateLimitIP: d.RateLimitIP,
 		RateLimitIdentifier: d.RateLimitIdentifier, RateLimitExchangeIP: d.RateLimitExchangeIP,
@@ -216,7 +221,7 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 	}
 	out := Settings{Rotation: j.Rotation, MaxSessions: j.MaxSessions, IssueOnLogin: j.IssueOnLogin,
 		Registration: j.Registration, EmailConfirmation: j.EmailConfirmation,
-		CookieMode: j.CookieMode, AllowedOrigins: j.AllowedOrigins,
+		CookieMode: j.CookieMode, AllowedOrigins: j.AllowedOrigins, AuditExchanges: j.AuditExchanges,
 		RateLimitIP: j.RateLimitIP, RateLimitIdentifier: j.RateLimitIdentifier, RateLimitExchangeIP: j.RateLimitExchangeIP}
 	for _, p := range []struct {
 		v   string

@@ -43,8 +43,8 @@ func TestServeOperations(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(text, "\nrefreshing_token_exchanges_total{outcome=\"rotated\"} 2\n") {
 		t.Errorf("GET /metrics = %d, without 2 rotated exchanges:\n%.2000s", code, text)
 	}
-	if !strings.Contains(text, "refreshing_store_operation_duration_seconds_count{op=\"rotate_session\",result=\"ok\"} 2") {
-		t.Error("GET /metrics does not time the store's rotations")
+	if !strings.Contains(text, "refreshing_store_operation_duration_seconds_count{op=\"rotate_matching\",result=\"ok\"} 2") {
+		t.Error("GET /metrics does not time the store's rotations (rotate_matching)")
 	}
 	if code, ctype, doc := get("/openapi.json"); code != http.StatusOK || !strings.HasPrefix(ctype, "application/json") || !strings.Contains(doc, `"openapi": "3.1.0"`) {
 		t.Errorf("GET /openapi.json = %d %s", code, ctype)

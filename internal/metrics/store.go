@@ -137,6 +137,14 @@ func (d *store) RotateSession(ctx context.Context, r refreshing.Rotation) error 
 	return err
 }
 
+// RotateMatching implements refreshing.Store, timed.
+func (d *store) RotateMatching(ctx context.Context, r refreshing.MatchingRotation) (*refreshing.Session, *refreshing.User, error) {
+	start := time.Now()
+	sess, u, err := d.Store.RotateMatching(ctx, r)
+	d.done("rotate_matching", start, err)
+	return sess, u, err
+}
+
 // TouchSession implements refreshing.Store, timed.
 func (d *store) TouchSession(ctx context.Context, id string, at time.Time) error {
 	start := time.Now()

@@ -369,6 +369,7 @@ var settingHelp = map[string][2]string{
 	"cookieMode":          {"Cookie mode for everyone", "Send the refresh token as an HttpOnly cookie to every client, not only those asking with x-strapi-refresh-cookie."},
 	"allowedOrigins":      {"Allowed origins", "Other sites (https://app.example.com, comma-separated) whose pages may use the refresh cookie."},
 	"auditRetention":      {"Audit log retention", "Events older than this are deleted. 0 = keep forever."},
+	"auditExchanges":      {"Log every exchange", "Also record routine refresh-token exchanges (one event per client per access-token lifetime). Refused, grace-window and reused tokens are always recorded."},
 	"rateLimitIP":         {"Sign-in attempts per IP", "Password attempts one address may make per window."},
 	"rateLimitExchangeIP": {"Exchanges per IP", "Refresh-token exchanges one address may make per window."},
 	"rateWindow":          {"Rate-limit window", "The period the rate limits count over."},

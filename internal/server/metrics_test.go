@@ -85,8 +85,8 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s grew by %v, want %v", series, got, want)
 		}
 	}
-	if after[`refreshing_store_operation_duration_seconds_count{op="rotate_session",result="ok"}`] != 3 {
-		t.Errorf("store rotate_session timings = %v, want 3", after[`refreshing_store_operation_duration_seconds_count{op="rotate_session",result="ok"}`])
+	if after[`refreshing_store_operation_duration_seconds_count{op="rotate_matching",result="ok"}`] != 3 {
+		t.Errorf("store rotate_matching timings = %v, want 3", after[`refreshing_store_operation_duration_seconds_count{op="rotate_matching",result="ok"}`])
 	}
 	// Labels carry patterns and outcomes only: never a path, a token or an id.
 	for _, secret := range []string{probe, "4242", first, token, "ada@example.com"} {

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,6 +58,133 @@ func testSessionWithUser(t *testing.T, open func(t *testing.T) refreshing.Store)
 		}
 		if _, _, err := st.SessionWithUser(t.Context(), "s"); !errors.Is(err, refreshing.ErrNotFound) {
 			t.Fatalf("got %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func testRotateMatching(t *testing.T, open func(t *testing.T) refreshing.Store) {
+	// live returns the rotation that matches session s, created by
+	// newSession at created, as it stands (generation 0, token "id/0").
+	live := func(id string, when time.Time) refreshing.MatchingRotation {
+		return refreshing.MatchingRotation{
+			Rotation:  refreshing.Rotation{SessionID: id, Generation: 0, NewHash: hash(id + "/1"), At: when},
+			TokenHash: hash(id + "/0"),
+			ClientID:  "web",
+		}
+	}
+	t.Run("OK", func(t *testing.T) {
+		st := open(t)
+		u := createUser(t, st, "alice")
+		s := newSession(u.ID, "s", at(time.Minute))
+		createSession(t, st, s)
+		r := live("s", at(time.Hour))
+		r.IdleAfter = at(59 * time.Second)
+		sess, got, err := st.RotateMatching(t.Context(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := *s
+		want.PrevHash, want.TokenHash, want.Generation = s.TokenHash, r.NewHash, 1
+		want.RotatedAt, want.LastActivity = r.At, r.At
+		equalSession(t, sess, &want)
+		equalSession(t, getSession(t, st, "s"), &want)
+		equalUser(t, got, getUser(t, st, u.ID))
+
+		// The next one matches the new live token only.
+		next := refreshing.MatchingRotation{
+			Rotation:  refreshing.Rotation{SessionID: "s", Generation: 1, NewHash: hash("s/2"), At: at(2 * time.Hour)},
+			TokenHash: hash("s/1"), ClientID: "web",
+		}
+		if _, _, err := st.RotateMatching(t.Context(), r); !errors.Is(err, refreshing.ErrStale) {
+			t.Fatalf("the retired token again: got %v, want ErrStale", err)
+		}
+		if sess, _, err := st.RotateMatching(t.Context(), next); err != nil || sess.Generation != 2 {
+			t.Fatalf("the successor: got %v, %v", sess, err)
+		}
+	})
+	t.Run("OKUnboundSession", func(t *testing.T) {
+		st := open(t)
+		s := newSession(createUser(t, st, "alice").ID, "s", at(time.Minute))
+		s.ClientID, s.ExpiresAt = "", time.Time{}
+		createSession(t, st, s)
+		r := live("s", at(10000*time.Hour))
+		r.ClientID = "any-client"
+		if _, _, err := st.RotateMatching(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// Each case breaks one condition; each must change nothing.
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, st refreshing.Store, u *refreshing.User)
+		edit  func(r *refreshing.MatchingRotation)
+	}{
+		{"ErrStaleWrongHash", nil, func(r *refreshing.MatchingRotation) { r.TokenHash = hash("forged") }},
+		{"ErrStaleWrongGeneration", nil, func(r *refreshing.MatchingRotation) { r.Generation = 1 }},
+		{"ErrStaleNoSession", nil, func(r *refreshing.MatchingRotation) { r.SessionID = "nope" }},
+		{"ErrStaleOtherClient", nil, func(r *refreshing.MatchingRotation) { r.ClientID = "other" }},
+		{"ErrStaleNoClient", nil, func(r *refreshing.MatchingRotation) { r.ClientID = "" }},
+		{"ErrStaleExpired", nil, func(r *refreshing.MatchingRotation) { r.At = at(time.Minute + 720*time.Hour) }},
+		{"ErrStaleIdle", nil, func(r *refreshing.MatchingRotation) { r.IdleAfter = at(time.Minute) }},
+		{"ErrStaleRevoked", func(t *testing.T, st refreshing.Store, _ *refreshing.User) {
+			if err := st.RevokeSession(t.Context(), "s", refreshing.ReasonLogout, at(2*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+		{"ErrStaleBlocked", func(t *testing.T, st refreshing.Store, u *refreshing.User) {
+			u.Blocked = true
+			if err := st.UpdateUser(t.Context(), u, nil); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := open(t)
+			u := createUser(t, st, "alice")
+			createSession(t, st, newSession(u.ID, "s", at(time.Minute)))
+			if tc.setup != nil {
+				tc.setup(t, st, u)
+			}
+			want := getSession(t, st, "s")
+			r := live("s", at(time.Hour))
+			if tc.edit != nil {
+				tc.edit(&r)
+			}
+			if _, _, err := st.RotateMatching(t.Context(), r); !errors.Is(err, refreshing.ErrStale) {
+				t.Fatalf("got %v, want ErrStale", err)
+			}
+			equalSession(t, getSession(t, st, "s"), want)
+		})
+	}
+	t.Run("OKConcurrentOneWins", func(t *testing.T) {
+		st := open(t)
+		u := createUser(t, st, "alice")
+		createSession(t, st, newSession(u.ID, "s", at(time.Minute)))
+		const n = 50
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				r := live("s", at(time.Hour+time.Duration(i)*time.Microsecond))
+				r.NewHash = hash(fmt.Sprintf("racer %d", i))
+				_, _, errs[i] = st.RotateMatching(t.Context(), r)
+			})
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, refreshing.ErrStale):
+				t.Errorf("racer %d: got %v, want nil or ErrStale", i, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d racers rotated, want exactly 1", won)
+		}
+		if got := getSession(t, st, "s").Generation; got != 1 {
+			t.Errorf("Generation = %d, want 1", got)
 		}
 	})
 }
