@@ -49,7 +49,8 @@ type Service struct {
 	settingsAt time.Time // when settings were read; zero forces a read
 	reloadedAt time.Time // when an unknown kid last caused a key reload
 
-	adm adminState // the admin features: role cache, audit writer, admin login limits
+	adm  adminState // the admin features: role cache, audit writer, admin login limits
+	auth authCache  // sessions and users Authenticate found active, for at most ttl
 }
 
 // reloadAllowed rate-limits key reloads caused by unknown key ids.
@@ -96,7 +97,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("refreshing: Config.Store is required")
 	}
-	s := &Service{store: cfg.Store, hasher: cfg.Hasher, now: cfg.Now, ttl: cfg.SettingsTTL}
+	s := &Service{hasher: cfg.Hasher, now: cfg.Now, ttl: cfg.SettingsTTL}
+	s.store = invalidating{Store: cfg.Store, cache: &s.auth}
 	if s.hasher == nil {
 		s.hasher = NewHasher(DefaultArgon2Params, 0)
 	}
@@ -333,23 +335,31 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 			return nil, fmt.Errorf("load user: %w", err)
 		}
 	} else {
-		// The session and its user in one read: the session's end or the
-		// user's, whichever came, ends the token.
-		var sess *Session
-		sess, u, err = s.store.SessionWithUser(ctx, c.SessionID)
-		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%w: session or user gone", ErrUnauthenticated)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("load session: %w", err)
-		}
 		st, err := s.Settings(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if u.ID != c.UserID || !sess.Active(s.clock(), st) {
-			return nil, fmt.Errorf("%w: session ended", ErrUnauthenticated)
+		now := s.clock()
+		sess, cu, ok := s.auth.get(c.SessionID, s.ttl)
+		if !ok || cu.ID != c.UserID || !sess.Active(now, st) || cu.Blocked {
+			// The session and its user in one read: the session's end or
+			// the user's, whichever came, ends the token.
+			epoch, read := s.auth.epoch.Load(), time.Now()
+			sess, cu, err = s.store.SessionWithUser(ctx, c.SessionID)
+			if errors.Is(err, ErrNotFound) {
+				return nil, fmt.Errorf("%w: session or user gone", ErrUnauthenticated)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("load session: %w", err)
+			}
+			if cu.ID != c.UserID || !sess.Active(now, st) {
+				return nil, fmt.Errorf("%w: session ended", ErrUnauthenticated)
+			}
+			if !cu.Blocked {
+				s.auth.put(sess, cu, read, epoch)
+			}
 		}
+		u = cu
 	}
 	if u.Blocked {
 		return nil, fmt.Errorf("%w: user blocked", ErrUnauthenticated)

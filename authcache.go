@@ -1,0 +1,119 @@
+package refreshing
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// authCache remembers the sessions Authenticate found active, with their
+// users, for at most the Service's settings TTL (one second by default), so
+// that the requests an app makes with one access token cost one read of the
+// store per second instead of one each.
+//
+// It only ever answers "active": a session it does not hold, holds for too
+// long, or holds but finds ended by the clock is read from the store again,
+// so it can never refuse a token the store would accept. What it can do is
+// accept, for at most the TTL, a token whose session another process (an
+// instance on the same PostgreSQL database, or the CLI) revoked: the same
+// bound as for settings and roles. Revocations made through this Service are
+// in force at once: every write that can end a session or change a user goes
+// through invalidating, which bumps the cache's epoch, and an entry is
+// served only if no bump happened since before the read that filled it.
+type authCache struct {
+	epoch atomic.Uint64
+
+	mu sync.Mutex
+	m  map[string]authEntry // by session id
+}
+
+// authCacheMax bounds the entries; a full cache starts afresh.
+const authCacheMax = 100_000
+
+type authEntry struct {
+	sess  Session
+	user  User
+	read  time.Time // when the read that filled it began (monotonic)
+	epoch uint64    // the epoch before that read
+}
+
+// get returns copies of the session sid and its user if they were read
+// less than ttl ago and no invalidation happened since.
+func (c *authCache) get(sid string, ttl time.Duration) (*Session, *User, bool) {
+	c.mu.Lock()
+	e, ok := c.m[sid]
+	c.mu.Unlock()
+	if !ok || e.epoch != c.epoch.Load() || time.Since(e.read) >= ttl {
+		return nil, nil, false
+	}
+	return &e.sess, &e.user, true
+}
+
+// put remembers sess and u, read by a read that began at read, in epoch.
+func (c *authCache) put(sess *Session, u *User, read time.Time, epoch uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= authCacheMax {
+		c.m = make(map[string]authEntry)
+	}
+	c.m[sess.ID] = authEntry{sess: *sess, user: *u, read: read, epoch: epoch}
+}
+
+// invalidate makes every entry stale.
+func (c *authCache) invalidate() { c.epoch.Add(1) }
+
+// invalidating is the Service's view of its Store: every write that can end
+// a session or change a user invalidates the authentication cache once it
+// returned (whatever it returned: a failed write may still have happened).
+// Rotations and touches are not among them: they leave a session active.
+type invalidating struct {
+	Store
+	cache *authCache
+}
+
+// UpdateUser implements Store and invalidates.
+func (s invalidating) UpdateUser(ctx context.Context, u *User, revoke *Revocation) error {
+	defer s.cache.invalidate()
+	return s.Store.UpdateUser(ctx, u, revoke)
+}
+
+// DeleteUser implements Store and invalidates.
+func (s invalidating) DeleteUser(ctx context.Context, id int64) error {
+	defer s.cache.invalidate()
+	return s.Store.DeleteUser(ctx, id)
+}
+
+// CreateSession implements Store and invalidates when it may revoke other
+// sessions (same device, or the per-user limit).
+func (s invalidating) CreateSession(ctx context.Context, sess *Session, limit int) error {
+	if sess.DeviceID != "" || limit > 0 {
+		defer s.cache.invalidate()
+	}
+	return s.Store.CreateSession(ctx, sess, limit)
+}
+
+// RevokeSession implements Store and invalidates.
+func (s invalidating) RevokeSession(ctx context.Context, id, reason string, at time.Time) error {
+	defer s.cache.invalidate()
+	return s.Store.RevokeSession(ctx, id, reason, at)
+}
+
+// RevokeSessions implements Store and invalidates.
+func (s invalidating) RevokeSessions(ctx context.Context, r Revocation) (int, error) {
+	defer s.cache.invalidate()
+	return s.Store.RevokeSessions(ctx, r)
+}
+
+// ImportSession implements Store and invalidates (a re-import may change a
+// session's state).
+func (s invalidating) ImportSession(ctx context.Context, sess *Session, importHash []byte) error {
+	defer s.cache.invalidate()
+	return s.Store.ImportSession(ctx, sess, importHash)
+}
+
+// ImportUser implements Store and invalidates.
+func (s invalidating) ImportUser(ctx context.Context, u *User) error {
+	defer s.cache.invalidate()
+	return s.Store.ImportUser(ctx, u)
+}
