@@ -24,8 +24,37 @@ import (
 type authCache struct {
 	epoch atomic.Uint64
 
-	mu sync.Mutex
-	m  map[string]authEntry // by session id
+	mu    sync.Mutex
+	m     map[string]authEntry // by session id
+	users map[int64]userEntry  // by user id: the users of exchanges
+}
+
+type userEntry struct {
+	user  User
+	read  time.Time
+	epoch uint64
+}
+
+// user returns a copy of user id, read less than ttl ago with no
+// invalidation since.
+func (c *authCache) user(id int64, ttl time.Duration) (*User, bool) {
+	c.mu.Lock()
+	e, ok := c.users[id]
+	c.mu.Unlock()
+	if !ok || e.epoch != c.epoch.Load() || time.Since(e.read) >= ttl {
+		return nil, false
+	}
+	return &e.user, true
+}
+
+// putUser remembers u, read by a read that began at read, in epoch.
+func (c *authCache) putUser(u *User, read time.Time, epoch uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.users == nil || len(c.users) >= authCacheMax {
+		c.users = make(map[int64]userEntry)
+	}
+	c.users[u.ID] = userEntry{user: *u, read: read, epoch: epoch}
 }
 
 // authCacheMax bounds the entries; a full cache starts afresh.

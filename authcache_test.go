@@ -96,6 +96,23 @@ func TestAuthCache(t *testing.T) {
 			refused(a, g)
 		}
 	})
+	t.Run("OKExchangeShowsLocalUserChangesAtOnce", func(t *testing.T) {
+		g := register("cleo")
+		if err := a.SaveRole(ctx, refreshing.Role{Name: "editor"}); err != nil {
+			t.Fatal(err)
+		}
+		g1, err := a.Exchange(ctx, g.RefreshToken, refreshing.ClientInfo{})
+		if err != nil || g1.User.Role != "authenticated" {
+			t.Fatalf("first exchange: %v, %+v", err, g1)
+		}
+		if _, err := a.SetUserRole(ctx, g.User.ID, "editor"); err != nil {
+			t.Fatal(err)
+		}
+		g2, err := a.Exchange(ctx, g1.RefreshToken, refreshing.ClientInfo{})
+		if err != nil || g2.User.Role != "editor" {
+			t.Fatalf("exchange after the role change: %v, role %q, want editor", err, g2.User.Role)
+		}
+	})
 	t.Run("ErrUnauthenticatedWithinTTLOfAnotherInstance", func(t *testing.T) {
 		g := register("bob")
 		authOK(b, g)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Outcome says how an exchange ended; metrics and the audit log use it.
@@ -128,6 +129,21 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g 
 	}
 }
 
+// cachedUser returns user id as read less than the settings TTL ago (see
+// authCache), reading it if need be.
+func (s *Service) cachedUser(ctx context.Context, id int64) (*User, error) {
+	if u, ok := s.auth.user(id, s.ttl); ok {
+		return u, nil
+	}
+	epoch, read := s.auth.epoch.Load(), time.Now()
+	u, err := s.store.UserByID(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	s.auth.putUser(u, read, epoch)
+	return u, nil
+}
+
 // exchangeLive exchanges token if it is the live token of an active session
 // of an unblocked user, bound to no client or to ci's, in one store call
 // (Store.RotateMatching): the store compares the token's hash, checks every
@@ -146,12 +162,21 @@ func (s *Service) exchangeLive(ctx context.Context, sid string, gen int64, token
 	if st.RefreshIdle > 0 {
 		r.IdleAfter = now.Add(-st.RefreshIdle)
 	}
-	sess, u, err := s.store.RotateMatching(ctx, r)
+	sess, err := s.store.RotateMatching(ctx, r)
 	if err != nil {
 		if errors.Is(err, ErrStale) {
 			return nil, ErrStale
 		}
 		return nil, fmt.Errorf("rotate session: %w", err)
+	}
+	// The rotation checked that the user is not blocked; what the answer
+	// says of them may be as old as the settings TTL, as for Authenticate.
+	u, err := s.cachedUser(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, invalid(OutcomeRevoked) // deleted since, with their sessions
+	}
+	if err != nil {
+		return nil, err
 	}
 	access, exp, err := s.sign(u, sess.ID, now, st)
 	if err != nil {

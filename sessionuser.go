@@ -23,11 +23,11 @@ type SessionUserReader interface {
 	//   - r.IdleAfter is zero or its LastActivity is after r.IdleAfter;
 	//   - its ClientID is empty or r.ClientID;
 	//   - its user is not blocked.
-	// It then returns the session as rotated and its user, read in the same
-	// transaction. Otherwise it changes nothing and returns ErrStale,
-	// whatever the reason (a missing session included): the caller reads
-	// the session and decides, as after a lost RotateSession.
-	RotateMatching(ctx context.Context, r MatchingRotation) (*Session, *User, error)
+	// It then returns the session as rotated. Otherwise it changes nothing
+	// and returns ErrStale, whatever the reason (a missing session
+	// included): the caller reads the session and decides, as after a lost
+	// RotateSession.
+	RotateMatching(ctx context.Context, r MatchingRotation) (*Session, error)
 }
 
 // MatchingRotation is the argument of Store.RotateMatching: a Rotation and

@@ -138,11 +138,11 @@ func (d *store) RotateSession(ctx context.Context, r refreshing.Rotation) error 
 }
 
 // RotateMatching implements refreshing.Store, timed.
-func (d *store) RotateMatching(ctx context.Context, r refreshing.MatchingRotation) (*refreshing.Session, *refreshing.User, error) {
+func (d *store) RotateMatching(ctx context.Context, r refreshing.MatchingRotation) (*refreshing.Session, error) {
 	start := time.Now()
-	sess, u, err := d.Store.RotateMatching(ctx, r)
+	sess, err := d.Store.RotateMatching(ctx, r)
 	d.done("rotate_matching", start, err)
-	return sess, u, err
+	return sess, err
 }
 
 // TouchSession implements refreshing.Store, timed.

@@ -189,49 +189,38 @@ func (s *Store) RotateSession(ctx context.Context, r refreshing.Rotation) error 
 }
 
 // rotateMatchingQuery is RotateMatching: RotateSession's swap with every
-// condition of a live token's exchange in its WHERE clause, and the session
-// as rotated joined to its user.
-const rotateMatchingQuery = `WITH r AS (
-		UPDATE sessions SET prev_hash = token_hash, token_hash = $3, generation = generation + 1,
-			rotated_at = $4, last_activity = $4
-		WHERE id = $1 AND generation = $2 AND token_hash = $5 AND revoked_at IS NULL
-			AND (expires_at IS NULL OR expires_at > $4)
-			AND ($6::timestamptz IS NULL OR last_activity > $6)
-			AND (client_id = '' OR client_id = $7)
-			AND NOT EXISTS (SELECT 1 FROM users WHERE users.id = sessions.user_id AND users.blocked)
-		RETURNING *
-	)
-	SELECT s.*, u.*
-	FROM (SELECT ` + sessionColumns + ` FROM r) s
-	JOIN LATERAL (SELECT ` + userColumns + ` FROM users WHERE users.id = s.user_id) u ON true`
+// condition of a live token's exchange in its WHERE clause.
+const rotateMatchingQuery = `UPDATE sessions SET prev_hash = token_hash, token_hash = $3, generation = generation + 1,
+		rotated_at = $4, last_activity = $4
+	WHERE id = $1 AND generation = $2 AND token_hash = $5 AND revoked_at IS NULL
+		AND (expires_at IS NULL OR expires_at > $4)
+		AND ($6::timestamptz IS NULL OR last_activity > $6)
+		AND (client_id = '' OR client_id = $7)
+		AND NOT EXISTS (SELECT 1 FROM users WHERE users.id = sessions.user_id AND users.blocked)
+	RETURNING ` + sessionColumns
 
 // RotateMatching implements refreshing.Store in one statement: concurrent
 // callers queue on the row lock as in RotateSession, and all but one find
 // the generation moved.
-func (s *Store) RotateMatching(ctx context.Context, r refreshing.MatchingRotation) (*refreshing.Session, *refreshing.User, error) {
-	var (
-		sess refreshing.Session
-		u    refreshing.User
-	)
+func (s *Store) RotateMatching(ctx context.Context, r refreshing.MatchingRotation) (*refreshing.Session, error) {
 	var idle any
 	if !r.IdleAfter.IsZero() {
 		idle = r.IdleAfter
 	}
+	var sess refreshing.Session
 	err := s.run(ctx, "rotate matching", func(ctx context.Context) error {
-		var sr sessionRow
-		err := s.pool.QueryRow(ctx, rotateMatchingQuery, r.SessionID, r.Generation, notNil(r.NewHash), r.At,
-			notNil(r.TokenHash), idle, r.ClientID).Scan(append(sr.dest(&sess), userDest(&u)...)...)
+		var err error
+		sess, err = scanSession(s.pool.QueryRow(ctx, rotateMatchingQuery, r.SessionID, r.Generation, notNil(r.NewHash), r.At,
+			notNil(r.TokenHash), idle, r.ClientID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return refreshing.ErrStale
 		}
-		sr.into(&sess)
-		userInto(&u)
 		return err
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return &sess, &u, nil
+	return &sess, nil
 }
 
 // TouchSession moves the session's LastActivity forward to at if it is

@@ -205,56 +205,37 @@ const (
 	// no session, a row tells whether it is revoked.
 	sessionStateQuery = `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`
 	// rotateMatchingQuery is RotateMatching's swap: rotateQuery with every
-	// condition of a live token's exchange in its WHERE clause.
+	// condition of a live token's exchange in its WHERE clause, returning
+	// the session as rotated.
 	rotateMatchingQuery = `UPDATE sessions
 		SET prev_hash = token_hash, token_hash = ?1, generation = generation + 1, rotated_at = ?2, last_activity = ?2
 		WHERE id = ?3 AND generation = ?4 AND token_hash = ?5 AND revoked_at IS NULL
 			AND (expires_at IS NULL OR expires_at > ?2) AND last_activity > ?6
 			AND (client_id = '' OR client_id = ?7)
-			AND NOT EXISTS (SELECT 1 FROM users WHERE users.id = sessions.user_id AND users.blocked)`
+			AND NOT EXISTS (SELECT 1 FROM users WHERE users.id = sessions.user_id AND users.blocked)
+		RETURNING ` + sessionColumns
 )
 
-// RotateMatching implements refreshing.Store: the swap and the read of the
-// result are one write of the writer, whose page cache (unlike a reader's,
-// which starts afresh after every commit) holds the pages the swap touched.
-func (s *Store) RotateMatching(ctx context.Context, r refreshing.MatchingRotation) (*refreshing.Session, *refreshing.User, error) {
-	var (
-		ss refreshing.Session
-		u  refreshing.User
-	)
+// RotateMatching implements refreshing.Store with one statement, which the
+// writer runs in its batch: the swap, and the row it wrote.
+func (s *Store) RotateMatching(ctx context.Context, r refreshing.MatchingRotation) (*refreshing.Session, error) {
+	var ss refreshing.Session
 	idle := int64(math.MinInt64)
 	if !r.IdleAfter.IsZero() {
 		idle = micros(r.IdleAfter)
 	}
 	err := s.w.doAtomic(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, s.rotateMatching).ExecContext(ctx,
-			notNullBytes(r.NewHash), micros(r.At), r.SessionID, r.Generation, notNullBytes(r.TokenHash), idle, r.ClientID)
-		if err != nil {
-			return classify(err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err != nil {
-				return err
-			}
+		err := scanSession(tx.StmtContext(ctx, s.rotateMatching).QueryRowContext(ctx,
+			notNullBytes(r.NewHash), micros(r.At), r.SessionID, r.Generation, notNullBytes(r.TokenHash), idle, r.ClientID), &ss)
+		if errors.Is(err, sql.ErrNoRows) {
 			return refreshing.ErrStale
 		}
-		// The row was just written by this connection: no error but an
-		// I/O one can come from here, and that fails the whole batch.
-		var (
-			sr sessionRow
-			ur userRow
-		)
-		if err := tx.StmtContext(ctx, s.writerSessionWithUser).QueryRowContext(ctx, r.SessionID).Scan(append(sr.dest(&ss), ur.dest(&u)...)...); err != nil {
-			return classify(err)
-		}
-		sr.into(&ss)
-		ur.into(&u)
-		return nil
+		return classify(err)
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: rotate matching: %w", err)
+		return nil, fmt.Errorf("sqlite: rotate matching: %w", err)
 	}
-	return &ss, &u, nil
+	return &ss, nil
 }
 
 // RotateSession implements refreshing.Store. Exactly one of many concurrent

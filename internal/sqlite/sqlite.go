@@ -51,7 +51,7 @@ type Store struct {
 	sessionByID, userByID, userByEmail, userByUsername *sql.Stmt // readers
 	sessionWithUser, userSessions                      *sql.Stmt // readers
 	rotate, touch, sessionState                        *sql.Stmt // writer
-	rotateMatching, writerSessionWithUser              *sql.Stmt // writer
+	rotateMatching                                     *sql.Stmt // writer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -242,7 +242,6 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 		{&s.touch, wdb, touchQuery},
 		{&s.sessionState, wdb, sessionStateQuery},
 		{&s.rotateMatching, wdb, rotateMatchingQuery},
-		{&s.writerSessionWithUser, wdb, sessionWithUserQuery},
 	} {
 		if *p.dst, err = p.db.PrepareContext(ctx, p.query); err != nil {
 			return nil, fmt.Errorf("sqlite: open %s: prepare: %w", path, classify(err))
@@ -284,7 +283,7 @@ func (s *Store) Close() error {
 // closeHandles closes the prepared statements and both pools, readers first.
 func (s *Store) closeHandles() error {
 	errs := []error{s.ckpt.close()}
-	for _, st := range []*sql.Stmt{s.sessionWithUser, s.userSessions, s.sessionByID, s.userByID, s.userByEmail, s.userByUsername, s.rotate, s.touch, s.sessionState, s.rotateMatching, s.writerSessionWithUser} {
+	for _, st := range []*sql.Stmt{s.sessionWithUser, s.userSessions, s.sessionByID, s.userByID, s.userByEmail, s.userByUsername, s.rotate, s.touch, s.sessionState, s.rotateMatching} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
