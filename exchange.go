@@ -145,7 +145,7 @@ func (s *Service) cachedUser(ctx context.Context, id int64) (*User, error) {
 }
 
 // exchangeLive exchanges token if it is the live token of an active session
-// of an unblocked user, bound to no client or to ci's, in one store call
+// of an unblocked user, bound to no client or to ci's, with one store write
 // (Store.RotateMatching): the store compares the token's hash, checks every
 // condition and swaps in the successor's hash in one statement. It returns
 // ErrStale when any condition fails, whatever the reason; exchangeOnce then
@@ -169,14 +169,19 @@ func (s *Service) exchangeLive(ctx context.Context, sid string, gen int64, token
 		}
 		return nil, fmt.Errorf("rotate session: %w", err)
 	}
-	// The rotation checked that the user is not blocked; what the answer
-	// says of them may be as old as the settings TTL, as for Authenticate.
+	// What the answer says of the user may be as old as the settings TTL,
+	// as for Authenticate.
 	u, err := s.cachedUser(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, invalid(OutcomeRevoked) // deleted since, with their sessions
 	}
 	if err != nil {
 		return nil, err
+	}
+	if u.Blocked {
+		// Blocking revokes every session, so this is a user blocked by
+		// other means (an import): the successor is never handed out.
+		return nil, invalid(OutcomeRevoked)
 	}
 	access, exp, err := s.sign(u, sess.ID, now, st)
 	if err != nil {

@@ -593,3 +593,20 @@ func TestKeyRotationSeenByOtherInstance(t *testing.T) {
 		t.Fatal("the instances publish different key sets")
 	}
 }
+
+func TestExchangeBlockedWithoutRevocation(t *testing.T) {
+	// Blocking through the Service revokes every session; a user blocked
+	// by other means (an import, a direct write) keeps live sessions, whose
+	// tokens must still be refused.
+	e := newEnv(t, nil)
+	g := e.register(t, "ada")
+	u := *g.User
+	u.Blocked = true
+	if err := e.store.UpdateUser(t.Context(), &u, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.exchange(t, g.RefreshToken)
+	if refreshing.ExchangeOutcome(err) != refreshing.OutcomeRevoked {
+		t.Fatalf("exchange for a blocked user: %v, want outcome revoked", err)
+	}
+}

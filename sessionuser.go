@@ -21,9 +21,9 @@ type SessionUserReader interface {
 	//   - its Generation is r.Generation and its TokenHash is r.TokenHash;
 	//   - it is unrevoked, and its ExpiresAt is zero or after r.At;
 	//   - r.IdleAfter is zero or its LastActivity is after r.IdleAfter;
-	//   - its ClientID is empty or r.ClientID;
-	//   - its user is not blocked.
-	// It then returns the session as rotated. Otherwise it changes nothing
+	//   - its ClientID is empty or r.ClientID.
+	// (Whether its user is blocked is the caller's to check: blocking a
+	// user revokes their sessions anyway.) It then returns the session as rotated. Otherwise it changes nothing
 	// and returns ErrStale, whatever the reason (a missing session
 	// included): the caller reads the session and decides, as after a lost
 	// RotateSession.

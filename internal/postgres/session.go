@@ -196,7 +196,6 @@ const rotateMatchingQuery = `UPDATE sessions SET prev_hash = token_hash, token_h
 		AND (expires_at IS NULL OR expires_at > $4)
 		AND ($6::timestamptz IS NULL OR last_activity > $6)
 		AND (client_id = '' OR client_id = $7)
-		AND NOT EXISTS (SELECT 1 FROM users WHERE users.id = sessions.user_id AND users.blocked)
 	RETURNING ` + sessionColumns
 
 // RotateMatching implements refreshing.Store in one statement: concurrent

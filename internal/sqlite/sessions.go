@@ -212,7 +212,6 @@ const (
 		WHERE id = ?3 AND generation = ?4 AND token_hash = ?5 AND revoked_at IS NULL
 			AND (expires_at IS NULL OR expires_at > ?2) AND last_activity > ?6
 			AND (client_id = '' OR client_id = ?7)
-			AND NOT EXISTS (SELECT 1 FROM users WHERE users.id = sessions.user_id AND users.blocked)
 		RETURNING ` + sessionColumns
 )
 

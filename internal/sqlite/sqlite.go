@@ -187,12 +187,14 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	// default, which costs a write(2) per page. In memory it costs a copy.
 	// (It only serves ROLLBACK TO; durability is the WAL's business.)
 	q.Add("_pragma", "temp_store(MEMORY)")
-	// 16 MiB of page cache instead of SQLite's 2 MiB: the writer's cache
+	// 64 MiB of page cache instead of SQLite's 2 MiB: the writer's cache
 	// stays valid from one transaction to the next (it wrote the changes),
 	// so the B-tree pages that rotations keep touching stay in memory even
-	// with millions of sessions. The readers' caches start afresh after
-	// every commit anyway, so they keep the default.
-	q.Add("_pragma", "cache_size(-16384)")
+	// with millions of sessions (16 MiB held too few of them with a million
+	// sessions and a few thousand clients: each rotation then read pages
+	// from the file). The readers' caches start afresh after every commit
+	// anyway, so they keep the default.
+	q.Add("_pragma", "cache_size(-65536)")
 	wdb, err := sql.Open("sqlite", dsn(abs, q))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)

@@ -130,12 +130,6 @@ func testRotateMatching(t *testing.T, open func(t *testing.T) refreshing.Store) 
 				t.Fatal(err)
 			}
 		}, nil},
-		{"ErrStaleBlocked", func(t *testing.T, st refreshing.Store, u *refreshing.User) {
-			u.Blocked = true
-			if err := st.UpdateUser(t.Context(), u, nil); err != nil {
-				t.Fatal(err)
-			}
-		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := open(t)
