@@ -4,9 +4,8 @@
 //
 // Durability comes first: the API promises that an acknowledged change
 // survives a crash of the process or the machine, so the database runs in WAL
-// mode and the WAL holding every write transaction is flushed to disk before
-// its method returns: by SQLite itself (synchronous=FULL), or, by default, by
-// the writer's own fsync beside the next batch (see writer.pipeline).
+// mode with synchronous=FULL and every write transaction is flushed to disk
+// before its method returns.
 //
 // A Store holds two connection pools on the same file: a writer with a single
 // connection, through which every write goes one transaction at a time, and a
