@@ -20,9 +20,3 @@ func WriterDoAtomic(ctx context.Context, s *Store, fn func(ctx context.Context, 
 
 // Checkpoint runs one round of s's checkpointer now.
 func Checkpoint(s *Store) (walFrames, copied int, err error) { return s.ckpt.checkpoint() }
-
-// WrapSync replaces the pipelined writer's fsync of s by wrap(fsync). It must
-// be called before any write.
-func WrapSync(s *Store, wrap func(sync func() error) func() error) {
-	s.w.sync = wrap(s.w.syncWAL)
-}

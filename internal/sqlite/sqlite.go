@@ -21,7 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,11 +67,6 @@ type Store struct {
 //     instead of committing the writes that arrive together in one
 //     transaction (see writer). Both are durable; "on" is the default and
 //     is much faster under concurrent load, "off" is there to measure it.
-//   - pipeline=off (with group commit): let each COMMIT wait for its own
-//     fsync (synchronous=FULL) instead of committing without waiting and
-//     fsyncing the WAL beside the next batch (see writer.pipeline). Both
-//     acknowledge a write only once it is on disk; "on" is the default,
-//     "off" is there to measure it.
 //
 // So "data/refreshing.db?group_commit=off"; a path that contains a "?"
 // itself must then be followed by one ("a?b.db?").
@@ -82,12 +76,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // options are those Open accepts after the path.
 type options struct {
-	groupCommit, pipeline bool
+	groupCommit bool
 }
 
 // parseOptions splits path at its last "?" and parses what follows.
 func parseOptions(path string) (string, options, error) {
-	opts := options{groupCommit: true, pipeline: true}
+	opts := options{groupCommit: true}
 	i := strings.LastIndexByte(path, '?')
 	if i < 0 {
 		return path, opts, nil
@@ -102,10 +96,6 @@ func parseOptions(path string) (string, options, error) {
 			opts.groupCommit = v[0] == "on"
 		case k == "group_commit":
 			return "", opts, fmt.Errorf("sqlite: open %s: group_commit must be on or off", path)
-		case k == "pipeline" && len(v) == 1 && (v[0] == "on" || v[0] == "off"):
-			opts.pipeline = v[0] == "on"
-		case k == "pipeline":
-			return "", opts, fmt.Errorf("sqlite: open %s: pipeline must be on or off", path)
 		default:
 			return "", opts, fmt.Errorf("sqlite: open %s: unknown option %q", path, k)
 		}
@@ -154,6 +144,10 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	// commit appends to one file instead of rewriting pages through a
 	// rollback journal. The mode is persistent in the file.
 	q.Add("_pragma", "journal_mode(WAL)")
+	// FULL: fsync the WAL at every commit. NORMAL, the usual WAL choice,
+	// may lose the last commits on power loss, which breaks "acknowledged
+	// means durable".
+	q.Add("_pragma", "synchronous(FULL)")
 	// SQLite leaves foreign keys off by default; without them deleting a
 	// user would not delete their sessions (ON DELETE CASCADE).
 	q.Add("_pragma", "foreign_keys(ON)")
@@ -162,23 +156,7 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	}
 	// The checkpointer's connection is the writer's kind, but for the
 	// writer's own checkpoints, which the checkpointer makes rare.
-	//
-	// FULL: fsync the WAL at every commit. NORMAL, the usual WAL choice,
-	// syncs only around checkpoints and may lose the last commits on power
-	// loss, which alone would break "acknowledged means durable". The
-	// pipelined writer runs NORMAL and fsyncs the WAL itself before it
-	// acknowledges anything (see writer.pipeline); everything else is FULL.
-	cq := url.Values{}
-	for k, v := range q {
-		cq[k] = slices.Clone(v)
-	}
-	cq.Add("_pragma", "synchronous(FULL)")
-	cdsn := dsn(abs, cq)
-	if opts.groupCommit && opts.pipeline {
-		q.Add("_pragma", "synchronous(NORMAL)")
-	} else {
-		q.Add("_pragma", "synchronous(FULL)")
-	}
+	cdsn := dsn(abs, q)
 	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerAutoCheckpoint))
 	// Every write of a batch but the single-statement ones runs under a
 	// SAVEPOINT, and SQLite saves the first version of each page a
@@ -201,7 +179,7 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	s.w.db = wdb
 	defer func() {
 		if err == nil {
-			s.w.start(wdb, opts.groupCommit, opts.pipeline, abs+"-wal")
+			s.w.start(wdb, opts.groupCommit)
 		}
 	}()
 	// One connection: database/sql lends it to one transaction at a time,

@@ -152,26 +152,8 @@ func TestOpen(t *testing.T) {
 		if got.journal != "wal" {
 			t.Errorf("journal_mode = %q, want wal", got.journal)
 		}
-		// NORMAL: the pipelined writer fsyncs the WAL itself before it
-		// acknowledges (TestPipeline); FULL without the pipeline.
-		if got.synchronous != 1 {
-			t.Errorf("synchronous = %d, want 1 (NORMAL, with the writer's own fsync)", got.synchronous)
-		}
-		for _, options := range []string{"?pipeline=off", "?group_commit=off"} {
-			s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "refreshing.db")+options)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var sync int
-			if err := sqlite.WriterTx(t.Context(), s, func(tx *sql.Tx) error {
-				return tx.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync)
-			}); err != nil {
-				t.Fatal(err)
-			}
-			s.Close()
-			if sync != 2 {
-				t.Errorf("%s: synchronous = %d, want 2 (FULL)", options, sync)
-			}
+		if got.synchronous != 2 {
+			t.Errorf("synchronous = %d, want 2 (FULL)", got.synchronous)
 		}
 		if got.fk != 1 {
 			t.Errorf("foreign_keys = %d, want 1", got.fk)

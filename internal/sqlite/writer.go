@@ -5,9 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,23 +56,6 @@ type writer struct {
 	db    *sql.DB
 	group bool
 
-	// With pipeline (group commit's default), the connection runs with
-	// synchronous=NORMAL: COMMIT writes the batch to the WAL without
-	// waiting for the disk, the loop hands the batch to syncLoop, which
-	// fsyncs the WAL and only then answers its writes, and meanwhile the
-	// loop runs the next batch. Acknowledged still means durable: a write
-	// is answered after an fsync that began after its commit. What changes
-	// is that other connections may read a write up to one fsync before it
-	// is durable (and acknowledged). SQLite syncs the WAL itself before
-	// every checkpoint, so the database file never gets ahead of it.
-	pipeline bool
-	walPath  string                // the WAL's path, for syncWAL
-	walFile  *os.File              // open on walPath once the first sync needs it; syncLoop's own
-	sync     func() error          // fsyncs the WAL: syncWAL (tests wrap it)
-	synced   chan []*op            // committed batches waiting for their fsync
-	syncDone chan struct{}         // closed when syncLoop has answered its last batch
-	broken   atomic.Pointer[error] // the fsync failure after which no write is taken
-
 	ops      chan *op      // writes waiting for the loop
 	stop     chan struct{} // closed by close: take no more writes
 	exited   chan struct{} // closed when the loop has answered its last batch
@@ -104,24 +84,15 @@ const (
 	opCancelled
 )
 
-// start readies w on db; with group, it starts the loop, and with pipeline
-// (which requires group) the syncer, which fsyncs the WAL at walPath.
-func (w *writer) start(db *sql.DB, group, pipeline bool, walPath string) {
-	w.db, w.group, w.pipeline = db, group, group && pipeline
+// start readies w on db; with group, it starts the loop.
+func (w *writer) start(db *sql.DB, group bool) {
+	w.db, w.group = db, group
 	w.stop, w.exited = make(chan struct{}), make(chan struct{})
 	if !group {
 		close(w.exited)
 		return
 	}
 	w.ops = make(chan *op, 2*maxBatch)
-	if w.pipeline {
-		w.walPath = walPath
-		if w.sync == nil {
-			w.sync = w.syncWAL
-		}
-		w.synced, w.syncDone = make(chan []*op, 4), make(chan struct{})
-		go w.syncLoop()
-	}
 	go w.loop()
 }
 
@@ -173,9 +144,6 @@ func (w *writer) enqueue(ctx context.Context, fn func(ctx context.Context, tx *s
 	case <-w.stop:
 		return errClosed
 	default:
-	}
-	if err := w.broken.Load(); err != nil {
-		return *err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -257,10 +225,6 @@ func (w *writer) commit(tx *sql.Tx) error {
 // loop is the group-commit writer: one batch at a time, until close.
 func (w *writer) loop() {
 	defer close(w.exited)
-	if w.pipeline {
-		// Answer what was committed before exiting.
-		defer func() { close(w.synced); <-w.syncDone }()
-	}
 	batch := make([]*op, 0, maxBatch)
 	prev := 0
 	for {
@@ -336,13 +300,6 @@ func (w *writer) runBatch(batch []*op) {
 			w.commits.Add(1)
 			w.writes.Add(int64(stored))
 		}
-		if w.pipeline {
-			// Committed, not yet durable: syncLoop answers them. Every
-			// write of the batch waits, those that changed nothing too,
-			// so that answers keep the order of the commits.
-			w.synced <- slices.Clone(live)
-			return
-		}
 	}
 	for _, o := range live {
 		if err != nil {
@@ -415,89 +372,4 @@ func (o *op) run(tx *sql.Tx) (err error) {
 // batchFailed reports a batch whose transaction broke before its commit.
 func batchFailed(err error) error {
 	return fmt.Errorf("%w: write batch aborted: %w", refreshing.ErrUnavailable, classify(err))
-}
-
-// syncLoop answers the batches the loop committed, each after an fsync of
-// the WAL that began after its commit; batches committed while an fsync
-// runs share the next one. If an fsync fails, the writes it covered are
-// answered with ErrUnavailable, and so is every later write: after a
-// failed fsync the kernel may have dropped the pages it could not write,
-// and a later fsync that succeeds says nothing about them (PostgreSQL
-// stops for the same reason). The process must be restarted, which
-// recovers from the WAL what did reach the disk.
-func (w *writer) syncLoop() {
-	defer close(w.syncDone)
-	defer func() {
-		if w.walFile != nil {
-			w.walFile.Close()
-		}
-	}()
-	var pending []*op
-	for batch := range w.synced {
-		pending = append(pending[:0], batch...)
-	more:
-		for {
-			select {
-			case b, ok := <-w.synced:
-				if !ok {
-					break more
-				}
-				pending = append(pending, b...)
-			default:
-				break more
-			}
-		}
-		err := w.sync()
-		if err != nil {
-			err = fmt.Errorf("%w: fsync of the write-ahead log failed: %w", refreshing.ErrUnavailable, err)
-			w.broken.CompareAndSwap(nil, &err)
-		} else if b := w.broken.Load(); b != nil {
-			err = *b
-		}
-		for _, o := range pending {
-			if err != nil {
-				o.err = err
-			}
-			close(o.done)
-		}
-		clear(pending)
-	}
-}
-
-// syncWAL fsyncs the write-ahead log. The file is opened once, with its
-// directory fsynced once too (so that the file's name is durable); SQLite
-// keeps the same file while any connection is open, which the Store's are
-// until Close, but the check costs one stat: if the path names another
-// file, that one is opened and synced instead.
-func (w *writer) syncWAL() error {
-	if w.walFile != nil {
-		fi, err1 := w.walFile.Stat()
-		pi, err2 := os.Stat(w.walPath)
-		if err1 != nil || err2 != nil || !os.SameFile(fi, pi) {
-			w.walFile.Close()
-			w.walFile = nil
-		}
-	}
-	if w.walFile == nil {
-		f, err := os.Open(w.walPath)
-		if err != nil {
-			return err
-		}
-		if err := syncDir(filepath.Dir(w.walPath)); err != nil {
-			f.Close()
-			return err
-		}
-		w.walFile = f
-	}
-	return w.walFile.Sync()
-}
-
-// syncDir fsyncs the directory dir.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,7 +33,7 @@ func TestStoreGroupCommitOff(t *testing.T) {
 
 func TestOpenOptions(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
-		for _, opt := range []string{"group_commit=off", "group_commit=on", "", "pipeline=off", "pipeline=on&group_commit=on"} {
+		for _, opt := range []string{"group_commit=off", "group_commit=on", ""} {
 			dir := t.TempDir()
 			s, err := sqlite.Open(t.Context(), filepath.Join(dir, "r.db")+"?"+opt)
 			if err != nil {
@@ -47,7 +46,7 @@ func TestOpenOptions(t *testing.T) {
 		}
 	})
 	t.Run("ErrBadOption", func(t *testing.T) {
-		for _, opt := range []string{"group_commit=maybe", "pipeline=yes", "group_commit=on&group_commit=off", "cache=shared", "%zz"} {
+		for _, opt := range []string{"group_commit=maybe", "group_commit=on&group_commit=off", "cache=shared", "%zz"} {
 			dir := t.TempDir()
 			s, err := sqlite.Open(t.Context(), filepath.Join(dir, "r.db")+"?"+opt)
 			if err == nil {
@@ -413,64 +412,6 @@ func TestCheckpointer(t *testing.T) {
 		}
 		if cacheSize != -16384 {
 			t.Errorf("cache_size = %d, want -16384 (16 MiB)", cacheSize)
-		}
-	})
-}
-
-func TestPipeline(t *testing.T) {
-	t.Run("OKAcknowledgedOnlyAfterFsync", func(t *testing.T) {
-		f := newWriterFixture(t, "", 1)
-		entered, release := make(chan struct{}), make(chan struct{})
-		var syncs atomic.Int64
-		sqlite.WrapSync(f.s, func(sync func() error) func() error {
-			return func() error {
-				if syncs.Add(1) == 1 {
-					close(entered)
-					<-release
-				}
-				return sync()
-			}
-		})
-		done := make(chan error, 1)
-		go func() { done <- f.s.RotateSession(t.Context(), rotation(f.ids[0])) }()
-		<-entered
-		// Committed (other connections already read it), not yet
-		// acknowledged: its fsync has not returned.
-		if g := f.generations(t)[0]; g != 1 {
-			t.Fatalf("generation %d during the fsync, want 1 (committed)", g)
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("the write was acknowledged (%v) before the fsync of its commit returned", err)
-		case <-time.After(50 * time.Millisecond):
-		}
-		close(release)
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		if syncs.Load() != 1 {
-			t.Errorf("%d fsyncs for one write, want 1", syncs.Load())
-		}
-	})
-	t.Run("ErrUnavailableAfterFsyncFailure", func(t *testing.T) {
-		f := newWriterFixture(t, "", 2)
-		var syncs atomic.Int64
-		sqlite.WrapSync(f.s, func(func() error) func() error {
-			return func() error { syncs.Add(1); return errors.New("EIO") }
-		})
-		for _, id := range f.ids {
-			err := f.s.RotateSession(t.Context(), rotation(id))
-			if !errors.Is(err, refreshing.ErrUnavailable) {
-				t.Fatalf("rotation of %s: %v, want ErrUnavailable", id, err)
-			}
-		}
-		// The first failure stops the writer: the second write was
-		// refused before reaching the database.
-		if syncs.Load() != 1 {
-			t.Errorf("%d fsyncs, want 1", syncs.Load())
-		}
-		if g := f.generations(t); g[0] != 1 || g[1] != 0 {
-			t.Errorf("generations %v, want [1 0]: the first committed (not acknowledged), the second refused", g)
 		}
 	})
 }
