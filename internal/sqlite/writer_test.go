@@ -410,8 +410,8 @@ func TestCheckpointer(t *testing.T) {
 		if tempStore != 2 {
 			t.Errorf("temp_store = %d, want 2 (MEMORY): savepoints journal in memory", tempStore)
 		}
-		if cacheSize != -16384 {
-			t.Errorf("cache_size = %d, want -16384 (16 MiB)", cacheSize)
+		if cacheSize != -65536 {
+			t.Errorf("cache_size = %d, want -65536 (64 MiB)", cacheSize)
 		}
 	})
 }
