@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"time"
 
@@ -42,11 +41,13 @@ type Hasher struct {
 }
 
 // NewHasher returns a Hasher with params that runs at most concurrency
-// hashes at once. 0 means half of GOMAXPROCS (at least one): a login storm
-// then occupies at most half of the CPUs, and token exchanges keep the rest.
+// hashes at once, each on a low-priority thread of its own (onHashThread).
+// 0 means DefaultHashSlots: half of GOMAXPROCS (at least one), so that a
+// login storm occupies at most half of the CPUs even at normal priority,
+// and token exchanges keep the rest.
 func NewHasher(params Argon2Params, concurrency int) *Hasher {
 	if concurrency <= 0 {
-		concurrency = max(1, runtime.GOMAXPROCS(0)/2)
+		concurrency = DefaultHashSlots()
 	}
 	h := &Hasher{params: params, slots: make(chan struct{}, concurrency)}
 	h.dummy = h.hash("not a real password", make([]byte, params.SaltLen))
@@ -87,7 +88,9 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.release()
-	return h.hash(password, salt), nil
+	var hash string
+	onHashThread(func() { hash = h.hash(password, salt) })
+	return hash, nil
 }
 
 func (h *Hasher) hash(password string, salt []byte) string {
@@ -106,6 +109,12 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 		return false, false, err
 	}
 	defer h.release()
+	onHashThread(func() { ok, rehash, err = h.verify(password, encoded) })
+	return ok, rehash, err
+}
+
+// verify is Verify's work, on a hashing thread.
+func (h *Hasher) verify(password, encoded string) (ok, rehash bool, err error) {
 	if encoded == "" {
 		h.verifyArgon2(password, h.dummy)
 		return false, false, nil

@@ -27,11 +27,15 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/refreshing/refreshing"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// As serve does, for the in-process server.
+	refreshing.ReserveHashProcs(os.Getenv)
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "refreshing-load:", err)
 		var ue usageError

@@ -9,11 +9,18 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/refreshing/refreshing"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cmd, _ := command(os.Args[1:]); cmd == "serve" {
+		// Password hashes get processors of their own, on low-priority
+		// threads, beside those serving requests.
+		refreshing.ReserveHashProcs(os.Getenv)
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "refreshing:", err)
 		os.Exit(exitCode(err))
@@ -68,13 +75,18 @@ Flags of serve:
   --trusted-proxies CIDRS    comma-separated proxies whose X-Forwarded-For is believed
 `
 
+// command splits the command (serve when none is named) from its arguments.
+func command(args []string) (string, []string) {
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		return args[0], args[1:]
+	}
+	return "serve", args
+}
+
 // run is the whole program: main only adds the process's context, arguments,
 // environment and streams, so tests run it in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
-	}
+	cmd, args := command(args)
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
