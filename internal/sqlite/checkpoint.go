@@ -3,7 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
+
+	"github.com/refreshing/refreshing"
 )
 
 // checkpointEvery is how often the checkpointer copies the WAL's committed
@@ -70,4 +73,22 @@ func (c *checkpointer) close() error {
 	close(c.stop)
 	<-c.done
 	return c.db.Close()
+}
+
+// Checkpoint copies the whole WAL into the database file and empties it,
+// waiting for the writer and readers if need be. The checkpointer does the
+// same a little at a time; a bulk load (the load tool's seeding) calls it to
+// leave the database at rest, as it would be after a while.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	if s.ckpt == nil {
+		return nil // read-only
+	}
+	var busy, frames, copied int
+	if err := s.ckpt.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied); err != nil {
+		return fmt.Errorf("sqlite: checkpoint: %w", classify(err))
+	}
+	if busy != 0 {
+		return fmt.Errorf("sqlite: checkpoint: %w: the WAL is still in use", refreshing.ErrUnavailable)
+	}
+	return nil
 }

@@ -415,3 +415,28 @@ func TestCheckpointer(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckpointTruncates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "refreshing.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u := &refreshing.User{Username: "ada", Email: "ada@example.com"}
+	if err := s.CreateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+		t.Fatalf("the WAL before: %v, %v; want a non-empty file", fi, err)
+	}
+	if err := s.Checkpoint(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() != 0 {
+		t.Fatalf("the WAL after: %v, %v; want an empty file", fi, err)
+	}
+	if _, err := s.UserByID(t.Context(), u.ID); err != nil {
+		t.Fatalf("the user after the checkpoint: %v", err)
+	}
+}
