@@ -22,71 +22,81 @@ import (
 // through invalidating, which bumps the cache's epoch, and an entry is
 // served only if no bump happened since before the read that filled it.
 type authCache struct {
-	epoch atomic.Uint64
-
-	mu    sync.Mutex
-	m     map[string]authEntry // by session id
-	users map[int64]userEntry  // by user id: the users of exchanges
+	epoch    atomic.Uint64
+	sessions memo[string, sessionUser] // by session id
+	users    memo[int64, User]         // by user id: the users of exchanges
 }
 
-type userEntry struct {
-	user  User
-	read  time.Time
-	epoch uint64
-}
-
-// user returns a copy of user id, read less than ttl ago with no
-// invalidation since.
-func (c *authCache) user(id int64, ttl time.Duration) (*User, bool) {
-	c.mu.Lock()
-	e, ok := c.users[id]
-	c.mu.Unlock()
-	if !ok || e.epoch != c.epoch.Load() || time.Since(e.read) >= ttl {
-		return nil, false
-	}
-	return &e.user, true
-}
-
-// putUser remembers u, read by a read that began at read, in epoch.
-func (c *authCache) putUser(u *User, read time.Time, epoch uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.users == nil || len(c.users) >= authCacheMax {
-		c.users = make(map[int64]userEntry)
-	}
-	c.users[u.ID] = userEntry{user: *u, read: read, epoch: epoch}
-}
-
-// authCacheMax bounds the entries; a full cache starts afresh.
-const authCacheMax = 100_000
-
-type authEntry struct {
-	sess  Session
-	user  User
-	read  time.Time // when the read that filled it began (monotonic)
-	epoch uint64    // the epoch before that read
+// sessionUser is a session and its user as one read returned them.
+type sessionUser struct {
+	sess Session
+	user User
 }
 
 // get returns copies of the session sid and its user if they were read
 // less than ttl ago and no invalidation happened since.
 func (c *authCache) get(sid string, ttl time.Duration) (*Session, *User, bool) {
-	c.mu.Lock()
-	e, ok := c.m[sid]
-	c.mu.Unlock()
-	if !ok || e.epoch != c.epoch.Load() || time.Since(e.read) >= ttl {
+	su, ok := c.sessions.get(sid, c.epoch.Load(), ttl)
+	if !ok {
 		return nil, nil, false
 	}
-	return &e.sess, &e.user, true
+	return &su.sess, &su.user, true
 }
 
 // put remembers sess and u, read by a read that began at read, in epoch.
 func (c *authCache) put(sess *Session, u *User, read time.Time, epoch uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= authCacheMax {
-		c.m = make(map[string]authEntry)
+	c.sessions.put(sess.ID, sessionUser{*sess, *u}, read, epoch)
+}
+
+// user returns a copy of user id, read less than ttl ago with no
+// invalidation since.
+func (c *authCache) user(id int64, ttl time.Duration) (*User, bool) {
+	u, ok := c.users.get(id, c.epoch.Load(), ttl)
+	return &u, ok
+}
+
+// putUser remembers u, read by a read that began at read, in epoch.
+func (c *authCache) putUser(u *User, read time.Time, epoch uint64) {
+	c.users.put(u.ID, *u, read, epoch)
+}
+
+// memo is a map of values read from the store, each with when the read
+// began (monotonic) and the cache's epoch before it. It holds at most
+// authCacheMax of them; a full memo starts afresh.
+type memo[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]remembered[V]
+}
+
+type remembered[V any] struct {
+	v     V
+	read  time.Time
+	epoch uint64
+}
+
+// authCacheMax bounds each memo of an authCache.
+const authCacheMax = 100_000
+
+// get returns the value of k if it was read less than ttl ago in epoch.
+func (m *memo[K, V]) get(k K, epoch uint64, ttl time.Duration) (V, bool) {
+	m.mu.Lock()
+	r, ok := m.m[k]
+	m.mu.Unlock()
+	if !ok || r.epoch != epoch || time.Since(r.read) >= ttl {
+		var zero V
+		return zero, false
 	}
-	c.m[sess.ID] = authEntry{sess: *sess, user: *u, read: read, epoch: epoch}
+	return r.v, true
+}
+
+// put remembers v as k's value, read by a read that began at read, in epoch.
+func (m *memo[K, V]) put(k K, v V, read time.Time, epoch uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil || len(m.m) >= authCacheMax {
+		m.m = make(map[K]remembered[V])
+	}
+	m.m[k] = remembered[V]{v: v, read: read, epoch: epoch}
 }
 
 // invalidate makes every entry stale.
