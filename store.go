@@ -21,8 +21,8 @@ type Store interface {
 	// OpsStore: purging ended sessions, counting live ones, leases, imports.
 	OpsStore
 
-	// SessionUserReader: a session and its user in one read (the hot paths).
-	SessionUserReader
+	// HotPathStore: the exchange's one write, and a session with its user in one read.
+	HotPathStore
 
 	// The admin screens' storage: administrators and their sessions, the
 	// user search, roles and the audit log.
