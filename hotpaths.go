@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// HotPathStore holds the storage calls of the hot paths: an exchange
-// needs a session and its user, and so does an access token bound to a
-// session. Reading both at once spares a round trip to the storage per
-// request. Store embeds it.
+// HotPathStore holds the storage calls of the hot paths: the one write of
+// an exchange (RotateMatching), and the read of a session with its user
+// that an access token bound to a session needs (and a refused or retired
+// refresh token), both at once to spare a round trip. Store embeds it.
 type HotPathStore interface {
 	// SessionWithUser returns the session with the given id and the user
 	// it belongs to, both read at one moment, or ErrNotFound if there is no
