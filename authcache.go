@@ -8,16 +8,15 @@ import (
 )
 
 // authCache remembers the sessions Authenticate found active, with their
-// users, for at most the Service's settings TTL (one second by default), so
-// that the requests an app makes with one access token cost one read of the
-// store per second instead of one each.
+// users, for at most authCacheTTL (or the settings TTL, if shorter), so that
+// a burst of requests an app makes with one access token costs one read of
+// the store instead of one each.
 //
 // It only ever answers "active": a session it does not hold, holds for too
 // long, or holds but finds ended by the clock is read from the store again,
 // so it can never refuse a token the store would accept. What it can do is
-// accept, for at most the TTL, a token whose session another process (an
-// instance on the same PostgreSQL database, or the CLI) revoked: the same
-// bound as for settings and roles. Revocations made through this Service are
+// accept, for at most authCacheTTL, a token whose session another process
+// (an instance on the same PostgreSQL database, or the CLI) revoked. Revocations made through this Service are
 // in force at once: every write that can end a session or change a user goes
 // through invalidating, which bumps the cache's epoch, and an entry is
 // served only if no bump happened since before the read that filled it.
@@ -73,6 +72,11 @@ type remembered[V any] struct {
 	read  time.Time
 	epoch uint64
 }
+
+// authCacheTTL bounds how long another process's revocation can go
+// unnoticed here: a tenth of a second, shorter than any CLI command takes
+// to run, so "revoke, then call" from a script is refused every time.
+const authCacheTTL = 100 * time.Millisecond
 
 // authCacheMax bounds each memo of an authCache.
 const authCacheMax = 100_000

@@ -129,10 +129,10 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g 
 	}
 }
 
-// cachedUser returns user id as read less than the settings TTL ago (see
-// authCache), reading it if need be.
+// cachedUser returns user id as read less than authCacheTTL ago, reading it
+// if need be.
 func (s *Service) cachedUser(ctx context.Context, id int64) (*User, error) {
-	if u, ok := s.auth.user(id, s.ttl); ok {
+	if u, ok := s.auth.user(id, min(s.ttl, authCacheTTL)); ok {
 		return u, nil
 	}
 	epoch, read := s.auth.epoch.Load(), time.Now()
@@ -169,8 +169,8 @@ func (s *Service) exchangeLive(ctx context.Context, sid string, gen int64, token
 		}
 		return nil, fmt.Errorf("rotate session: %w", err)
 	}
-	// What the answer says of the user may be as old as the settings TTL,
-	// as for Authenticate.
+	// What the answer says of the user may be as old as authCacheTTL, as
+	// for Authenticate.
 	u, err := s.cachedUser(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, invalid(OutcomeRevoked) // deleted since, with their sessions

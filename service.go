@@ -340,7 +340,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 			return nil, err
 		}
 		now := s.clock()
-		sess, cu, ok := s.auth.get(c.SessionID, s.ttl)
+		sess, cu, ok := s.auth.get(c.SessionID, min(s.ttl, authCacheTTL))
 		if !ok || cu.ID != c.UserID || !sess.Active(now, st) || cu.Blocked {
 			// The session and its user in one read: the session's end or
 			// the user's, whichever came, ends the token.
