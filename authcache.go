@@ -8,22 +8,76 @@ import (
 )
 
 // authCache remembers the sessions Authenticate found active, with their
-// users, for at most authCacheTTL (or the settings TTL, if shorter), so that
-// a burst of requests an app makes with one access token costs one read of
+// users, and the users of exchanges, for at most authCacheLife, so that a
+// burst of requests an app makes with one access token costs one read of
 // the store instead of one each.
 //
 // It only ever answers "active": a session it does not hold, holds for too
 // long, or holds but finds ended by the clock is read from the store again,
-// so it can never refuse a token the store would accept. What it can do is
-// accept, for at most authCacheTTL, a token whose session another process
-// (an instance on the same PostgreSQL database, or the CLI) revoked. Revocations made through this Service are
-// in force at once: every write that can end a session or change a user goes
-// through invalidating, which bumps the cache's epoch, and an entry is
-// served only if no bump happened since before the read that filled it.
+// so it can never refuse a token the store would accept. What it must not do
+// is accept a token whose session was revoked, and it forgets everything
+// when that may have happened:
+//   - at once, for the writes of this Service: every write that can end a
+//     session or change a user goes through invalidating, which bumps the
+//     cache's epoch, and an entry is served only if no bump happened since
+//     before the read that filled it;
+//   - within authRevisionBound, for the writes of any other process (an
+//     instance on the same PostgreSQL database, the CLI, an operator's
+//     SQL): triggers bump Store.AuthRevision in each such write's
+//     transaction, and the cache reads it every authRevisionEvery; it
+//     serves nothing while its last successful read of it began
+//     authRevisionBound ago or more, and bumps its epoch when it changed.
 type authCache struct {
 	epoch    atomic.Uint64
 	sessions memo[string, sessionUser] // by session id
 	users    memo[int64, User]         // by user id: the users of exchanges
+
+	polling  sync.Mutex   // held by the one request reading the revision
+	revision atomic.Int64 // the store's AuthRevision as last read
+	checked  atomic.Int64 // when its last successful read began, on clock's scale; 0: never
+}
+
+// The cache's bounds. A revocation made by another process is in force here
+// at most authRevisionBound after it committed: a twentieth of a second,
+// shorter than any CLI command takes to run, so "revoke, then call" from a
+// script is refused every time. An entry lives at most authCacheLife, a
+// bound for the changes the revision cannot see (none through this
+// program: the store's triggers count every one).
+const (
+	authRevisionEvery = 20 * time.Millisecond
+	authRevisionBound = 50 * time.Millisecond
+	authCacheLife     = 5 * time.Second
+)
+
+// authClock is the monotonic clock of authCache.checked.
+var authClock = time.Now()
+
+// current reports whether entries may be served now: whether the last read
+// of the store's revision began less than authRevisionBound ago. When it
+// began authRevisionEvery ago or more and no other request is reading it,
+// the caller reads it (one small read of the store, a few dozen times a
+// second whatever the traffic); a failed read serves nothing.
+func (c *authCache) current(ctx context.Context, store HotPathStore) bool {
+	age := time.Duration(time.Since(authClock).Nanoseconds() - c.checked.Load())
+	if c.checked.Load() != 0 && age < authRevisionEvery {
+		return true
+	}
+	if !c.polling.TryLock() {
+		return c.checked.Load() != 0 && age < authRevisionBound
+	}
+	defer c.polling.Unlock()
+	began := time.Since(authClock).Nanoseconds()
+	n, err := store.AuthRevision(ctx)
+	if err != nil {
+		return false
+	}
+	if c.checked.Load() == 0 || n != c.revision.Load() {
+		// Entries read before this moment may be of sessions that ended.
+		c.invalidate()
+		c.revision.Store(n)
+	}
+	c.checked.Store(max(began, 1))
+	return true
 }
 
 // sessionUser is a session and its user as one read returned them.
@@ -33,7 +87,8 @@ type sessionUser struct {
 }
 
 // get returns copies of the session sid and its user if they were read
-// less than ttl ago and no invalidation happened since.
+// less than ttl ago and no invalidation happened since. The caller checked
+// current.
 func (c *authCache) get(sid string, ttl time.Duration) (*Session, *User, bool) {
 	su, ok := c.sessions.get(sid, c.epoch.Load(), ttl)
 	if !ok {
@@ -48,7 +103,7 @@ func (c *authCache) put(sess *Session, u *User, read time.Time, epoch uint64) {
 }
 
 // user returns a copy of user id, read less than ttl ago with no
-// invalidation since.
+// invalidation since. The caller checked current.
 func (c *authCache) user(id int64, ttl time.Duration) (*User, bool) {
 	u, ok := c.users.get(id, c.epoch.Load(), ttl)
 	return &u, ok
@@ -72,11 +127,6 @@ type remembered[V any] struct {
 	read  time.Time
 	epoch uint64
 }
-
-// authCacheTTL bounds how long another process's revocation can go
-// unnoticed here: a tenth of a second, shorter than any CLI command takes
-// to run, so "revoke, then call" from a script is refused every time.
-const authCacheTTL = 100 * time.Millisecond
 
 // authCacheMax bounds each memo of an authCache.
 const authCacheMax = 100_000

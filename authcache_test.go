@@ -13,10 +13,20 @@ import (
 	"github.com/refreshing/refreshing/internal/sqlite"
 )
 
-// countingStore counts the reads Authenticate makes.
+// countingStore counts the reads Authenticate makes, and fails
+// AuthRevision while failRevision is set.
 type countingStore struct {
 	refreshing.Store
-	reads atomic.Int64
+	reads, revisions atomic.Int64
+	failRevision     atomic.Bool
+}
+
+func (c *countingStore) AuthRevision(ctx context.Context) (int64, error) {
+	c.revisions.Add(1)
+	if c.failRevision.Load() {
+		return 0, errors.New("revision unavailable")
+	}
+	return c.Store.AuthRevision(ctx)
 }
 
 func (c *countingStore) SessionWithUser(ctx context.Context, id string) (*refreshing.Session, *refreshing.User, error) {
@@ -26,21 +36,22 @@ func (c *countingStore) SessionWithUser(ctx context.Context, id string) (*refres
 
 func TestAuthCache(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "refreshing.db")
-	open := func(ttl time.Duration) (*refreshing.Service, *countingStore) {
+	// a and b stand for two processes on one database.
+	open := func() (*refreshing.Service, *countingStore) {
 		st, err := sqlite.Open(t.Context(), path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
 		cs := &countingStore{Store: st}
-		svc, err := refreshing.New(t.Context(), refreshing.Config{Store: cs, Hasher: refreshing.NewHasher(cheap, 0), SettingsTTL: ttl})
+		svc, err := refreshing.New(t.Context(), refreshing.Config{Store: cs, Hasher: refreshing.NewHasher(cheap, 0), SettingsTTL: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return svc, cs
 	}
-	a, ca := open(time.Hour)
-	b, cb := open(200 * time.Millisecond)
+	a, ca := open()
+	b, cb := open()
 	ctx := t.Context()
 	register := func(name string) *refreshing.Grant {
 		g, err := a.Register(ctx, refreshing.Registration{Username: name, Email: name + "@example.com", Password: "correct horse"}, refreshing.ClientInfo{})
@@ -62,21 +73,42 @@ func TestAuthCache(t *testing.T) {
 		}
 	}
 
-	t.Run("OKOneReadPerTTL", func(t *testing.T) {
+	t.Run("OKOneReadWhileNothingChanges", func(t *testing.T) {
 		g := register("ada")
-		before := ca.reads.Load()
+		before, revisions := ca.reads.Load(), ca.revisions.Load()
+		start := time.Now()
 		for range 100 {
 			authOK(a, g)
 		}
-		if got := ca.reads.Load() - before; got != 1 {
-			t.Fatalf("100 authentications read the store %d times, want 1", got)
+		// Long enough for several reads of the revision: nothing changed
+		// it, so what the first authentication read is still good.
+		for range 20 {
+			time.Sleep(10 * time.Millisecond)
+			authOK(a, g)
 		}
-		before = cb.reads.Load()
+		elapsed := time.Since(start)
+		if got := ca.reads.Load() - before; got != 1 {
+			t.Fatalf("120 authentications over %v read the store %d times, want 1", elapsed, got)
+		}
+		// One read of the revision per 20 ms at most (and one to start).
+		got := ca.revisions.Load() - revisions
+		if limit := int64(elapsed/(20*time.Millisecond)) + 2; got < 2 || got > limit {
+			t.Fatalf("the revision was read %d times in %v, want 2 to %d", got, elapsed, limit)
+		}
+	})
+	t.Run("OKEveryTimeWithoutRevision", func(t *testing.T) {
+		// While the revision cannot be read, nothing is served from memory.
+		g := register("dora")
 		authOK(b, g)
-		time.Sleep(250 * time.Millisecond)
-		authOK(b, g)
-		if got := cb.reads.Load() - before; got != 2 {
-			t.Fatalf("two authentications a TTL apart read the store %d times, want 2", got)
+		cb.failRevision.Store(true)
+		defer cb.failRevision.Store(false)
+		time.Sleep(60 * time.Millisecond)
+		before := cb.reads.Load()
+		for range 10 {
+			authOK(b, g)
+		}
+		if got := cb.reads.Load() - before; got != 10 {
+			t.Fatalf("10 authentications without the revision read the store %d times, want 10", got)
 		}
 	})
 	t.Run("ErrUnauthenticatedAtOnceAfterLocalWrites", func(t *testing.T) {
@@ -113,14 +145,44 @@ func TestAuthCache(t *testing.T) {
 			t.Fatalf("exchange after the role change: %v, role %q, want editor", err, g2.User.Role)
 		}
 	})
-	t.Run("ErrUnauthenticatedWithinTTLOfAnotherInstance", func(t *testing.T) {
-		g := register("bob")
-		authOK(b, g)
-		if err := a.Revoke(ctx, g.RefreshToken); err != nil {
+	t.Run("ErrUnauthenticatedSoonAfterAnotherProcess", func(t *testing.T) {
+		// b learns of a's writes through the store's revision: 50 ms
+		// after a write returned, b refuses what it ended.
+		for _, end := range []struct {
+			name string
+			do   func(g *refreshing.Grant) error
+		}{
+			{"logout", func(g *refreshing.Grant) error { return a.Revoke(ctx, g.RefreshToken) }},
+			{"block", func(g *refreshing.Grant) error { _, err := a.SetBlocked(ctx, g.User.ID, true); return err }},
+			{"delete", func(g *refreshing.Grant) error { return a.DeleteUser(ctx, g.User.ID) }},
+		} {
+			g := register("other-" + end.name)
+			authOK(b, g)
+			authOK(b, g)
+			if err := end.do(g); err != nil {
+				t.Fatalf("%s: %v", end.name, err)
+			}
+			time.Sleep(60 * time.Millisecond)
+			refused(b, g)
+		}
+	})
+	t.Run("OKExchangeShowsAnotherProcessUserChangesSoon", func(t *testing.T) {
+		g := register("eve")
+		if err := a.SaveRole(ctx, refreshing.Role{Name: "auditor"}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(250 * time.Millisecond)
-		refused(b, g)
+		g1, err := b.Exchange(ctx, g.RefreshToken, refreshing.ClientInfo{})
+		if err != nil || g1.User.Role != "authenticated" {
+			t.Fatalf("first exchange: %v, %+v", err, g1)
+		}
+		if _, err := a.SetUserRole(ctx, g.User.ID, "auditor"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(60 * time.Millisecond)
+		g2, err := b.Exchange(ctx, g1.RefreshToken, refreshing.ClientInfo{})
+		if err != nil || g2.User.Role != "auditor" {
+			t.Fatalf("exchange after the role change: %v, role %q, want auditor", err, g2.User.Role)
+		}
 	})
 	t.Run("OKConcurrentWithRevocations", func(t *testing.T) {
 		// Authentications racing revocations: once a revocation returned,

@@ -129,11 +129,13 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g 
 	}
 }
 
-// cachedUser returns user id as read less than authCacheTTL ago, reading it
-// if need be.
+// cachedUser returns user id as the authentication cache remembers it,
+// reading it if need be.
 func (s *Service) cachedUser(ctx context.Context, id int64) (*User, error) {
-	if u, ok := s.auth.user(id, min(s.ttl, authCacheTTL)); ok {
-		return u, nil
+	if s.auth.current(ctx, s.store) {
+		if u, ok := s.auth.user(id, authCacheLife); ok {
+			return u, nil
+		}
 	}
 	epoch, read := s.auth.epoch.Load(), time.Now()
 	u, err := s.store.UserByID(ctx, id)
@@ -169,8 +171,8 @@ func (s *Service) exchangeLive(ctx context.Context, sid string, gen int64, token
 		}
 		return nil, fmt.Errorf("rotate session: %w", err)
 	}
-	// What the answer says of the user may be as old as authCacheTTL, as
-	// for Authenticate.
+	// What the answer says of the user may be as old as a change another
+	// process made authRevisionBound ago, as for Authenticate.
 	u, err := s.cachedUser(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, invalid(OutcomeRevoked) // deleted since, with their sessions

@@ -6,9 +6,11 @@ import (
 )
 
 // HotPathStore holds the storage calls of the hot paths: the one write of
-// an exchange (RotateMatching), and the read of a session with its user
+// an exchange (RotateMatching), the read of a session with its user
 // that an access token bound to a session needs (and a refused or retired
-// refresh token), both at once to spare a round trip. Store embeds it.
+// refresh token), both at once to spare a round trip, and the revision
+// that tells when what Authenticate remembers must be read again. Store
+// embeds it.
 type HotPathStore interface {
 	// SessionWithUser returns the session with the given id and the user
 	// it belongs to, both read at one moment, or ErrNotFound if there is no
@@ -28,6 +30,15 @@ type HotPathStore interface {
 	// included): the caller reads the session and decides, as after a lost
 	// RotateSession.
 	RotateMatching(ctx context.Context, r MatchingRotation) (*Session, error)
+
+	// AuthRevision returns a number that every change which can end an
+	// active session or change a user increases, in that change's own
+	// transaction, whichever process makes it: a session's revocation, a
+	// change of its expiry, user or client, the deletion of an unrevoked
+	// session, and any update or deletion of a user. Rotations, touches and
+	// new sessions leave it alone. A Service reads it a few dozen times a
+	// second to know whether the sessions it remembers may have ended.
+	AuthRevision(ctx context.Context) (int64, error)
 }
 
 // MatchingRotation is the argument of Store.RotateMatching: a Rotation and

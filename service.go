@@ -50,7 +50,7 @@ type Service struct {
 	reloadedAt time.Time // when an unknown kid last caused a key reload
 
 	adm  adminState // the admin features: role cache, audit writer, admin login limits
-	auth authCache  // sessions and users Authenticate found active, for at most ttl
+	auth authCache  // sessions and users Authenticate found active, while no revocation could have ended them
 }
 
 // reloadAllowed rate-limits key reloads caused by unknown key ids.
@@ -340,7 +340,12 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 			return nil, err
 		}
 		now := s.clock()
-		sess, cu, ok := s.auth.get(c.SessionID, min(s.ttl, authCacheTTL))
+		var sess *Session
+		var cu *User
+		ok := s.auth.current(ctx, s.store)
+		if ok {
+			sess, cu, ok = s.auth.get(c.SessionID, authCacheLife)
+		}
 		if !ok || cu.ID != c.UserID || !sess.Active(now, st) || cu.Blocked {
 			// The session and its user in one read: the session's end or
 			// the user's, whichever came, ends the token.

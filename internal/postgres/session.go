@@ -372,3 +372,13 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 	}
 	return sessions, nil
 }
+
+// AuthRevision implements refreshing.HotPathStore: the deferred triggers of
+// migration 0006 bump it at the commit of every change it counts.
+func (s *Store) AuthRevision(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.run(ctx, "auth revision", func(ctx context.Context) error {
+		return s.pool.QueryRow(ctx, `SELECT n FROM auth_revision WHERE id = 1`).Scan(&n)
+	})
+	return n, err
+}

@@ -465,3 +465,13 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 	}
 	return out, nil
 }
+
+// AuthRevision implements refreshing.HotPathStore: the triggers of
+// migration 0006 bump it.
+func (s *Store) AuthRevision(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.read.QueryRowContext(lookupCtx(ctx), `SELECT n FROM auth_revision WHERE id = 1`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: auth revision: %w", classify(err))
+	}
+	return n, nil
+}

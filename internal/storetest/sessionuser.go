@@ -181,3 +181,80 @@ func testRotateMatching(t *testing.T, open func(t *testing.T) refreshing.Store) 
 		}
 	})
 }
+
+func testAuthRevision(t *testing.T, open func(t *testing.T) refreshing.Store) {
+	st := open(t)
+	ctx := t.Context()
+	alice, bob := createUser(t, st, "alice"), createUser(t, st, "bob")
+	rev := func() int64 {
+		t.Helper()
+		n, err := st.AuthRevision(ctx)
+		if err != nil {
+			t.Fatalf("AuthRevision: %v", err)
+		}
+		return n
+	}
+	check := func(name string, wantChange bool, do func() error) {
+		t.Helper()
+		before := rev()
+		if err := do(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if changed := rev() != before; changed != wantChange {
+			t.Errorf("%s: revision changed %v, want %v", name, changed, wantChange)
+		}
+	}
+	withDevice := func(id, device string) *refreshing.Session {
+		s := newSession(alice.ID, id, at(time.Minute))
+		s.DeviceID = device
+		return s
+	}
+	// What leaves every active session active, and every user as it was.
+	check("CreateUser", false, func() error { return st.CreateUser(ctx, newUser("carol")) })
+	check("CreateSession", false, func() error { return st.CreateSession(ctx, newSession(alice.ID, "s1", at(time.Minute)), 0) })
+	check("CreateSession with a new device", false, func() error { return st.CreateSession(ctx, withDevice("s2", "phone"), 0) })
+	check("RotateSession", false, func() error {
+		return st.RotateSession(ctx, refreshing.Rotation{SessionID: "s1", Generation: 0, NewHash: hash("s1/1"), At: at(2 * time.Minute)})
+	})
+	check("RotateMatching", false, func() error {
+		_, err := st.RotateMatching(ctx, refreshing.MatchingRotation{
+			Rotation:  refreshing.Rotation{SessionID: "s1", Generation: 1, NewHash: hash("s1/2"), At: at(3 * time.Minute)},
+			TokenHash: hash("s1/1"), ClientID: "web",
+		})
+		return err
+	})
+	check("TouchSession", false, func() error { return st.TouchSession(ctx, "s1", at(4*time.Minute)) })
+	check("UpdateUser refused", false, func() error {
+		u := *bob
+		u.Email = alice.Email
+		if err := st.UpdateUser(ctx, &u, nil); !errors.Is(err, refreshing.ErrConflict) {
+			return fmt.Errorf("got %v, want ErrConflict", err)
+		}
+		return nil
+	})
+
+	// What can end an active session or change a user.
+	check("RevokeSession", true, func() error { return st.RevokeSession(ctx, "s1", refreshing.ReasonLogout, at(5*time.Minute)) })
+	check("RevokeSession again", false, func() error { return st.RevokeSession(ctx, "s1", refreshing.ReasonLogout, at(6*time.Minute)) })
+	check("CreateSession replacing a device's", true, func() error { return st.CreateSession(ctx, withDevice("s3", "phone"), 0) })
+	check("CreateSession over the limit", true, func() error { return st.CreateSession(ctx, newSession(alice.ID, "s4", at(time.Minute)), 1) })
+	check("RevokeSessions", true, func() error {
+		_, err := st.RevokeSessions(ctx, refreshing.Revocation{UserID: alice.ID, Reason: refreshing.ReasonLogout, At: at(7 * time.Minute)})
+		return err
+	})
+	check("UpdateUser", true, func() error {
+		u := *bob
+		u.Blocked = true
+		return st.UpdateUser(ctx, &u, nil)
+	})
+	createSession(t, st, newSession(bob.ID, "s5", at(time.Minute)))
+	check("DeleteUser", true, func() error { return st.DeleteUser(ctx, bob.ID) })
+	createSession(t, st, newSession(alice.ID, "s6", at(time.Minute)))
+	check("PurgeSessions of a live one", true, func() error {
+		n, err := st.PurgeSessions(ctx, refreshing.Purge{InactiveBefore: at(time.Hour), Limit: 10})
+		if err == nil && n == 0 {
+			err = errors.New("purged nothing")
+		}
+		return err
+	})
+}

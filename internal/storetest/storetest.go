@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("SessionWithUser", func(t *testing.T) { testSessionWithUser(t, open) })
 	t.Run("RotateSession", func(t *testing.T) { testRotateSession(t, open) })
 	t.Run("RotateMatching", func(t *testing.T) { testRotateMatching(t, open) })
+	t.Run("AuthRevision", func(t *testing.T) { testAuthRevision(t, open) })
 	t.Run("TouchSession", func(t *testing.T) { testTouchSession(t, open) })
 	t.Run("RevokeSession", func(t *testing.T) { testRevokeSession(t, open) })
 	t.Run("RevokeSessions", func(t *testing.T) { testRevokeSessions(t, open) })
