@@ -68,8 +68,8 @@ func TestInstances(t *testing.T) {
 	t.Run("RevocationEverywhere", func(t *testing.T) {
 		_, login := a.post(t, "/api/auth/local", "", map[string]string{"identifier": "ada", "password": "correct horse"})
 		rt, jwt := login["refreshToken"].(string), login["jwt"].(string)
-		// B has just seen the session active (and remembers it, for at most
-		// a tenth of a second).
+		// B has just seen the session active (and remembers it until it
+		// reads the database's auth revision again: at most 50 ms).
 		if code, _ := b.get(t, "/api/users/me", jwt); code != 200 {
 			t.Fatalf("JWT on B before revocation: %d", code)
 		}
@@ -87,7 +87,7 @@ func TestInstances(t *testing.T) {
 				break
 			}
 			if code != 200 || time.Since(revoked) > 500*time.Millisecond {
-				t.Fatalf("JWT of a session revoked on A, used on B %v later: %d, want 401 within 0.1 s", time.Since(revoked), code)
+				t.Fatalf("JWT of a session revoked on A, used on B %v later: %d, want 401 within 50 ms (0.5 s allowed on a busy machine)", time.Since(revoked), code)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
