@@ -4,14 +4,27 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/refreshing/refreshing"
 )
 
-// checkpointEvery is how often the checkpointer copies the WAL's committed
-// pages back into the database file.
-const checkpointEvery = 200 * time.Millisecond
+// The checkpointer copies the WAL's committed pages back into the database
+// file every checkpointEvery, or sooner once checkpointAfter commits were
+// made since the last time, which bounds the WAL (a commit of a batch of
+// rotations writes a few dozen pages). It looks every checkpointPoll.
+//
+// Seldom is cheaper: a page that many commits changed is copied once per
+// checkpoint. When the sessions being rotated are spread over a large
+// table, nearly every rotation changes a page of its own, and a checkpoint
+// every 200 ms copied almost every one of them; every 2 s, exchanges of
+// 992 sessions among 200,000 ran 5-10 % faster (refreshing-load, in-process).
+const (
+	checkpointEvery = 2 * time.Second
+	checkpointAfter = 500
+	checkpointPoll  = 200 * time.Millisecond
+)
 
 // writerAutoCheckpoint is the WAL size, in pages, past which the writer
 // checkpoints by itself at a commit, as SQLite does by default at 1,000
@@ -28,29 +41,38 @@ const writerAutoCheckpoint = 16384 // 64 MiB of 4 KiB pages
 // the WAL from its beginning at its next transaction once everything was
 // copied. Durability does not depend on it: a commit is durable in the WAL.
 type checkpointer struct {
-	db   *sql.DB
-	stop chan struct{}
-	done chan struct{}
+	db      *sql.DB
+	commits func() int64 // the writer's commits so far
+	runs    atomic.Int64 // checkpoints the loop ran
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 // startCheckpointer starts checkpointing through db, a pool of one
-// connection to the database file.
-func startCheckpointer(db *sql.DB) *checkpointer {
-	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{})}
+// connection to the database file, after the commits commits reports.
+func startCheckpointer(db *sql.DB, commits func() int64) *checkpointer {
+	c := &checkpointer{db: db, commits: commits, stop: make(chan struct{}), done: make(chan struct{})}
 	go c.loop()
 	return c
 }
 
 func (c *checkpointer) loop() {
 	defer close(c.done)
-	t := time.NewTicker(checkpointEvery)
+	t := time.NewTicker(checkpointPoll)
 	defer t.Stop()
+	last, lastCommits := time.Now(), c.commits()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-t.C:
+			n := c.commits()
+			if n == lastCommits || (time.Since(last) < checkpointEvery && n-lastCommits < checkpointAfter) {
+				continue
+			}
 			c.checkpoint()
+			c.runs.Add(1)
+			last, lastCommits = time.Now(), n
 		}
 	}
 }

@@ -20,3 +20,6 @@ func WriterDoAtomic(ctx context.Context, s *Store, fn func(ctx context.Context, 
 
 // Checkpoint runs one round of s's checkpointer now.
 func Checkpoint(s *Store) (walFrames, copied int, err error) { return s.ckpt.checkpoint() }
+
+// CheckpointerRuns returns how many checkpoints s's checkpointer ran by itself.
+func CheckpointerRuns(s *Store) int64 { return s.ckpt.runs.Load() }

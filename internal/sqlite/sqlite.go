@@ -218,7 +218,7 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 		}
 		cdb.SetMaxOpenConns(1)
-		s.ckpt = startCheckpointer(cdb)
+		s.ckpt = startCheckpointer(cdb, s.w.commits.Load)
 	}
 	n := max(4, runtime.GOMAXPROCS(0))
 	rdb.SetMaxOpenConns(n)

@@ -389,6 +389,49 @@ func TestCheckpointer(t *testing.T) {
 			t.Errorf("checkpoint copied %d of the WAL's %d frames", copied, frames)
 		}
 	})
+	t.Run("OKAfterManyCommitsOrSeconds", func(t *testing.T) {
+		s, _ := open(t)
+		opened := time.Now()
+		write := func(i int) {
+			t.Helper()
+			err := sqlite.WriterDo(t.Context(), s, func(ctx context.Context, tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO secrets (name, value) VALUES ('test', ?)`, []byte{byte(i)})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 20 {
+			write(i)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if got := sqlite.CheckpointerRuns(s); got != 0 {
+			t.Fatalf("%d checkpoints after 20 commits in %v, want none yet", got, time.Since(opened))
+		}
+		for i := range 500 {
+			write(i)
+		}
+		time.Sleep(400 * time.Millisecond)
+		if elapsed := time.Since(opened); elapsed < 2*time.Second {
+			if got := sqlite.CheckpointerRuns(s); got != 1 {
+				t.Fatalf("%d checkpoints after 520 commits in %v, want 1", got, elapsed)
+			}
+		} else {
+			t.Logf("520 commits took %v: too slow here to tell the count from the clock", elapsed)
+		}
+		before := sqlite.CheckpointerRuns(s)
+		write(0)
+		time.Sleep(2500 * time.Millisecond)
+		if got := sqlite.CheckpointerRuns(s) - before; got != 1 {
+			t.Fatalf("%d checkpoints in the 2.5 s after one commit, want 1", got)
+		}
+		// Nothing written since: nothing to copy.
+		time.Sleep(2500 * time.Millisecond)
+		if got := sqlite.CheckpointerRuns(s) - before; got != 1 {
+			t.Fatalf("%d checkpoints in 5 s with one commit, want 1", got)
+		}
+	})
 	t.Run("OKWriterPragmas", func(t *testing.T) {
 		s, _ := open(t)
 		var pages, tempStore, cacheSize int
