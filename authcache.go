@@ -58,12 +58,13 @@ var authClock = time.Now()
 // the caller reads it (one small read of the store, a few dozen times a
 // second whatever the traffic); a failed read serves nothing.
 func (c *authCache) current(ctx context.Context, store HotPathStore) bool {
-	age := time.Duration(time.Since(authClock).Nanoseconds() - c.checked.Load())
-	if c.checked.Load() != 0 && age < authRevisionEvery {
+	checked := c.checked.Load()
+	age := time.Duration(time.Since(authClock).Nanoseconds() - checked)
+	if checked != 0 && age < authRevisionEvery {
 		return true
 	}
 	if !c.polling.TryLock() {
-		return c.checked.Load() != 0 && age < authRevisionBound
+		return checked != 0 && age < authRevisionBound
 	}
 	defer c.polling.Unlock()
 	began := time.Since(authClock).Nanoseconds()
