@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -111,79 +112,57 @@ func TestAuthCache(t *testing.T) {
 			t.Fatalf("10 authentications without the revision read the store %d times, want 10", got)
 		}
 	})
-	t.Run("ErrUnauthenticatedAtOnceAfterLocalWrites", func(t *testing.T) {
-		for _, end := range []struct {
-			name string
-			do   func(g *refreshing.Grant) error
-		}{
-			{"logout", func(g *refreshing.Grant) error { return a.Revoke(ctx, g.RefreshToken) }},
-			{"block", func(g *refreshing.Grant) error { _, err := a.SetBlocked(ctx, g.User.ID, true); return err }},
-			{"delete", func(g *refreshing.Grant) error { return a.DeleteUser(ctx, g.User.ID) }},
-		} {
-			g := register("user-" + end.name)
-			authOK(a, g)
-			if err := end.do(g); err != nil {
-				t.Fatalf("%s: %v", end.name, err)
+	// The writes, all made through a, that end a user's access.
+	ends := []struct {
+		name string
+		do   func(g *refreshing.Grant) error
+	}{
+		{"logout", func(g *refreshing.Grant) error { return a.Revoke(ctx, g.RefreshToken) }},
+		{"block", func(g *refreshing.Grant) error { _, err := a.SetBlocked(ctx, g.User.ID, true); return err }},
+		{"delete", func(g *refreshing.Grant) error { return a.DeleteUser(ctx, g.User.ID) }},
+	}
+	// a sees its own writes at once; b, another process on the database,
+	// through the store's revision, 50 ms after the write returned at most.
+	for _, where := range []struct {
+		name string
+		svc  *refreshing.Service
+		wait time.Duration
+	}{
+		{"AtOnceHere", a, 0},
+		{"SoonInAnotherProcess", b, 60 * time.Millisecond},
+	} {
+		t.Run("ErrUnauthenticated"+where.name, func(t *testing.T) {
+			for _, end := range ends {
+				g := register(where.name + "-" + end.name)
+				authOK(where.svc, g)
+				authOK(where.svc, g)
+				if err := end.do(g); err != nil {
+					t.Fatalf("%s: %v", end.name, err)
+				}
+				time.Sleep(where.wait)
+				refused(where.svc, g)
 			}
-			refused(a, g)
-		}
-	})
-	t.Run("OKExchangeShowsLocalUserChangesAtOnce", func(t *testing.T) {
-		g := register("cleo")
-		if err := a.SaveRole(ctx, refreshing.Role{Name: "editor"}); err != nil {
-			t.Fatal(err)
-		}
-		g1, err := a.Exchange(ctx, g.RefreshToken, refreshing.ClientInfo{})
-		if err != nil || g1.User.Role != "authenticated" {
-			t.Fatalf("first exchange: %v, %+v", err, g1)
-		}
-		if _, err := a.SetUserRole(ctx, g.User.ID, "editor"); err != nil {
-			t.Fatal(err)
-		}
-		g2, err := a.Exchange(ctx, g1.RefreshToken, refreshing.ClientInfo{})
-		if err != nil || g2.User.Role != "editor" {
-			t.Fatalf("exchange after the role change: %v, role %q, want editor", err, g2.User.Role)
-		}
-	})
-	t.Run("ErrUnauthenticatedSoonAfterAnotherProcess", func(t *testing.T) {
-		// b learns of a's writes through the store's revision: 50 ms
-		// after a write returned, b refuses what it ended.
-		for _, end := range []struct {
-			name string
-			do   func(g *refreshing.Grant) error
-		}{
-			{"logout", func(g *refreshing.Grant) error { return a.Revoke(ctx, g.RefreshToken) }},
-			{"block", func(g *refreshing.Grant) error { _, err := a.SetBlocked(ctx, g.User.ID, true); return err }},
-			{"delete", func(g *refreshing.Grant) error { return a.DeleteUser(ctx, g.User.ID) }},
-		} {
-			g := register("other-" + end.name)
-			authOK(b, g)
-			authOK(b, g)
-			if err := end.do(g); err != nil {
-				t.Fatalf("%s: %v", end.name, err)
+		})
+		t.Run("OKExchangeShowsUserChanges"+where.name, func(t *testing.T) {
+			g := register(where.name + "-role")
+			role := "role-" + strings.ToLower(where.name)
+			if err := a.SaveRole(ctx, refreshing.Role{Name: role}); err != nil {
+				t.Fatal(err)
 			}
-			time.Sleep(60 * time.Millisecond)
-			refused(b, g)
-		}
-	})
-	t.Run("OKExchangeShowsAnotherProcessUserChangesSoon", func(t *testing.T) {
-		g := register("eve")
-		if err := a.SaveRole(ctx, refreshing.Role{Name: "auditor"}); err != nil {
-			t.Fatal(err)
-		}
-		g1, err := b.Exchange(ctx, g.RefreshToken, refreshing.ClientInfo{})
-		if err != nil || g1.User.Role != "authenticated" {
-			t.Fatalf("first exchange: %v, %+v", err, g1)
-		}
-		if _, err := a.SetUserRole(ctx, g.User.ID, "auditor"); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(60 * time.Millisecond)
-		g2, err := b.Exchange(ctx, g1.RefreshToken, refreshing.ClientInfo{})
-		if err != nil || g2.User.Role != "auditor" {
-			t.Fatalf("exchange after the role change: %v, role %q, want auditor", err, g2.User.Role)
-		}
-	})
+			g1, err := where.svc.Exchange(ctx, g.RefreshToken, refreshing.ClientInfo{})
+			if err != nil || g1.User.Role != "authenticated" {
+				t.Fatalf("first exchange: %v, %+v", err, g1)
+			}
+			if _, err := a.SetUserRole(ctx, g.User.ID, role); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(where.wait)
+			g2, err := where.svc.Exchange(ctx, g1.RefreshToken, refreshing.ClientInfo{})
+			if err != nil || g2.User.Role != role {
+				t.Fatalf("exchange after the role change: %v, role %q, want %s", err, g2.User.Role, role)
+			}
+		})
+	}
 	t.Run("OKConcurrentWithRevocations", func(t *testing.T) {
 		// Authentications racing revocations: once a revocation returned,
 		// no later authentication on this Service accepts its session.
