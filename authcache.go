@@ -88,10 +88,13 @@ type sessionUser struct {
 }
 
 // get returns copies of the session sid and its user if they were read
-// less than ttl ago and no invalidation happened since. The caller checked
-// current.
-func (c *authCache) get(sid string, ttl time.Duration) (*Session, *User, bool) {
-	su, ok := c.sessions.get(sid, c.epoch.Load(), ttl)
+// less than authCacheLife ago, no invalidation happened since, and the
+// cache is current (see current; store is where it reads the revision).
+func (c *authCache) get(ctx context.Context, store HotPathStore, sid string) (*Session, *User, bool) {
+	if !c.current(ctx, store) {
+		return nil, nil, false
+	}
+	su, ok := c.sessions.get(sid, c.epoch.Load(), authCacheLife)
 	if !ok {
 		return nil, nil, false
 	}
@@ -103,10 +106,12 @@ func (c *authCache) put(sess *Session, u *User, read time.Time, epoch uint64) {
 	c.sessions.put(sess.ID, sessionUser{*sess, *u}, read, epoch)
 }
 
-// user returns a copy of user id, read less than ttl ago with no
-// invalidation since. The caller checked current.
-func (c *authCache) user(id int64, ttl time.Duration) (*User, bool) {
-	u, ok := c.users.get(id, c.epoch.Load(), ttl)
+// user returns a copy of user id as get would.
+func (c *authCache) user(ctx context.Context, store HotPathStore, id int64) (*User, bool) {
+	if !c.current(ctx, store) {
+		return nil, false
+	}
+	u, ok := c.users.get(id, c.epoch.Load(), authCacheLife)
 	return &u, ok
 }
 

@@ -132,10 +132,8 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g 
 // cachedUser returns user id as the authentication cache remembers it,
 // reading it if need be.
 func (s *Service) cachedUser(ctx context.Context, id int64) (*User, error) {
-	if s.auth.current(ctx, s.store) {
-		if u, ok := s.auth.user(id, authCacheLife); ok {
-			return u, nil
-		}
+	if u, ok := s.auth.user(ctx, s.store, id); ok {
+		return u, nil
 	}
 	epoch, read := s.auth.epoch.Load(), time.Now()
 	u, err := s.store.UserByID(ctx, id)

@@ -340,12 +340,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 			return nil, err
 		}
 		now := s.clock()
-		var sess *Session
-		var cu *User
-		ok := s.auth.current(ctx, s.store)
-		if ok {
-			sess, cu, ok = s.auth.get(c.SessionID, authCacheLife)
-		}
+		sess, cu, ok := s.auth.get(ctx, s.store, c.SessionID)
 		if !ok || cu.ID != c.UserID || !sess.Active(now, st) || cu.Blocked {
 			// The session and its user in one read: the session's end or
 			// the user's, whichever came, ends the token.
