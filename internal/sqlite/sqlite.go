@@ -17,6 +17,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -190,7 +191,7 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
-	if err := wdb.PingContext(ctx); err != nil {
+	if err := ping(ctx, wdb); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, classify(err))
 	}
 	if err := migrate(ctx, wdb); err != nil {
@@ -225,7 +226,7 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	rdb.SetMaxIdleConns(n)
 	rdb.SetConnMaxLifetime(0)
 	rdb.SetConnMaxIdleTime(0)
-	if err := rdb.PingContext(ctx); err != nil {
+	if err := ping(ctx, rdb); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, classify(err))
 	}
 
@@ -250,6 +251,29 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 		}
 	}
 	return s, nil
+}
+
+// ping opens db's first connection, which applies the DSN's pragmas. On a
+// new file, several processes starting at once each switch it to WAL mode,
+// and SQLite answers SQLITE_BUSY at once, without waiting busy_timeout, to
+// all but one (two connections that both read the header and then want
+// the exclusive lock would deadlock). Those try again, until busyTimeout.
+func ping(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(time.Duration(5+rand.IntN(20)) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // dsn returns the driver's data source name for the file at the absolute
