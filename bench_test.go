@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/benchcpu"
 	"github.com/refreshing/refreshing/internal/pgtest"
 	"github.com/refreshing/refreshing/internal/postgres"
 	"github.com/refreshing/refreshing/internal/sqlite"
@@ -20,27 +20,6 @@ import (
 //
 // (PostgreSQL's when REFRESHING_TEST_POSTGRES is set). They measure speed;
 // nothing here asserts one.
-
-// cpuTime returns the CPU time this process has used, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU reports, beside ns/op (wall time, which other processes on a
-// shared machine inflate), the CPU time this process spent per op: the cost
-// of an operation on the machine, which they inflate much less.
-func reportCPU(b *testing.B) func() {
-	start := cpuTime(b)
-	return func() {
-		if b.N > 0 {
-			b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
-		}
-	}
-}
 
 // benchStores opens each store the benchmarks run on: SQLite (group commit
 // on, then off) and, when its DSN is set, PostgreSQL in a schema of its own.
@@ -114,7 +93,7 @@ func BenchmarkExchange(b *testing.B) {
 			svc, tokens := benchService(b, bs.open(b), clients*perClient)
 			var next atomic.Int64
 			b.SetParallelism((clients + 1) / 2) // RunParallel runs this many per GOMAXPROCS
-			defer reportCPU(b)()
+			defer benchcpu.Report(b)()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				// Each goroutine owns its own chains and always presents
@@ -153,7 +132,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 				jwts = append(jwts, g.AccessToken)
 			}
 			var next atomic.Int64
-			defer reportCPU(b)()
+			defer benchcpu.Report(b)()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -184,7 +163,7 @@ func BenchmarkSessions(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer reportCPU(b)()
+			defer benchcpu.Report(b)()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

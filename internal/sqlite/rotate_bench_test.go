@@ -3,21 +3,12 @@ package sqlite_test
 import (
 	"fmt"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/benchcpu"
 )
-
-// processCPU returns the CPU time this process has used, user and system.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkRotateMatching measures what an exchange's write costs the store
 // alone, as the server meets it: 32 concurrent clients, each rotating 31
@@ -56,9 +47,10 @@ func BenchmarkRotateMatching(b *testing.B) {
 		chains[i] = c
 	}
 	var next atomic.Int64
-	before, cpu := s.WriterStats(), processCPU(b)
+	before := s.WriterStats()
 	b.SetParallelism((clients + 1) / 2) // RunParallel runs this many per GOMAXPROCS
 	b.ResetTimer()
+	report := benchcpu.Report(b)
 	b.RunParallel(func(pb *testing.PB) {
 		i := int(next.Add(1)-1) % clients
 		mine := chains[i*perClient : (i+1)*perClient : (i+1)*perClient]
@@ -78,7 +70,7 @@ func BenchmarkRotateMatching(b *testing.B) {
 	})
 	b.StopTimer()
 	after := s.WriterStats()
-	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+	report()
 	if commits := after.Commits - before.Commits; commits > 0 {
 		b.ReportMetric(float64(after.Writes-before.Writes)/float64(commits), "writes/commit")
 	}
