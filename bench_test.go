@@ -3,6 +3,7 @@ package refreshing_test
 import (
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ func benchService(b *testing.B, st refreshing.Store, n int) (*refreshing.Service
 }
 
 // BenchmarkExchange measures token exchanges with rotation from 32
-// concurrent clients, each rotating sessions of its own, as the load tool
+// concurrent clients (rounded up to a multiple of GOMAXPROCS), each rotating sessions of its own, as the load tool
 // does: read the session and its user, rotate (one durable write, shared by
 // a batch with group commit), sign a JWT. ns/op is the inverse of the
 // throughput.
@@ -90,15 +91,16 @@ func BenchmarkExchange(b *testing.B) {
 	for _, bs := range benchStores {
 		b.Run(bs.name, func(b *testing.B) {
 			const clients, perClient = 32, 8
-			svc, tokens := benchService(b, bs.open(b), clients*perClient)
+			par := (clients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0) // RunParallel runs this many per GOMAXPROCS
+			svc, tokens := benchService(b, bs.open(b), par*runtime.GOMAXPROCS(0)*perClient)
 			var next atomic.Int64
-			b.SetParallelism((clients + 1) / 2) // RunParallel runs this many per GOMAXPROCS
+			b.SetParallelism(par)
 			defer benchcpu.Report(b)()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				// Each goroutine owns its own chains and always presents
 				// the latest token of each.
-				i := int(next.Add(1)-1) % clients
+				i := int(next.Add(1) - 1)
 				mine := tokens[i*perClient : (i+1)*perClient : (i+1)*perClient]
 				for k := 0; pb.Next(); k++ {
 					j := k % len(mine)

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,8 +12,9 @@ import (
 )
 
 // BenchmarkRotateMatching measures what an exchange's write costs the store
-// alone, as the server meets it: 32 concurrent clients, each rotating 31
-// sessions of its own (992 of 1,000), every rotation one RotateMatching
+// alone, as the server meets it: 32 concurrent clients (rounded up to a
+// multiple of GOMAXPROCS), each rotating 31 sessions of its own (992 with
+// GOMAXPROCS 2), every rotation one RotateMatching
 // through group commit. It reports, beside ns/op (the inverse of the
 // throughput), the process's CPU per rotation (cpu-ns/op: SQLite, the
 // driver, the writer's hand-offs, the fsync's kernel work) and the writes
@@ -21,6 +23,8 @@ import (
 //	go test ./internal/sqlite -run '^$' -bench RotateMatching -benchtime 5s
 func BenchmarkRotateMatching(b *testing.B) {
 	const clients, perClient = 32, 31
+	par := (clients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0) // RunParallel runs this many per GOMAXPROCS
+	workers := par * runtime.GOMAXPROCS(0)
 	s, _ := open(b)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	var users []int64
@@ -36,7 +40,7 @@ func BenchmarkRotateMatching(b *testing.B) {
 		gen  int64
 		hash []byte
 	}
-	chains := make([]chain, 1000)
+	chains := make([]chain, workers*perClient)
 	for i := range chains {
 		c := chain{id: fmt.Sprintf("session-%04d", i), hash: hash(fmt.Sprint(i, "/0"))}
 		ss := &refreshing.Session{ID: c.id, UserID: users[i%len(users)], UserAgent: "Mozilla/5.0 (X11; Linux x86_64)",
@@ -48,11 +52,11 @@ func BenchmarkRotateMatching(b *testing.B) {
 	}
 	var next atomic.Int64
 	before := s.WriterStats()
-	b.SetParallelism((clients + 1) / 2) // RunParallel runs this many per GOMAXPROCS
+	b.SetParallelism(par)
 	b.ResetTimer()
 	report := benchcpu.Report(b)
 	b.RunParallel(func(pb *testing.PB) {
-		i := int(next.Add(1)-1) % clients
+		i := int(next.Add(1) - 1) // each goroutine its own chains
 		mine := chains[i*perClient : (i+1)*perClient : (i+1)*perClient]
 		for k := 0; pb.Next(); k++ {
 			c := &mine[k%len(mine)]
