@@ -3,7 +3,6 @@ package refreshing_test
 import (
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,16 +82,16 @@ func benchService(b *testing.B, st refreshing.Store, n int) (*refreshing.Service
 }
 
 // BenchmarkExchange measures token exchanges with rotation from 32
-// concurrent clients (rounded up to a multiple of GOMAXPROCS), each rotating sessions of its own, as the load tool
-// does: read the session and its user, rotate (one durable write, shared by
-// a batch with group commit), sign a JWT. ns/op is the inverse of the
-// throughput.
+// concurrent clients (rounded up to a multiple of GOMAXPROCS), each rotating
+// sessions of its own, as the load tool does: read the session and its user,
+// rotate (one durable write, shared by a batch with group commit), sign a
+// JWT. ns/op is the inverse of the throughput.
 func BenchmarkExchange(b *testing.B) {
 	for _, bs := range benchStores {
 		b.Run(bs.name, func(b *testing.B) {
 			const clients, perClient = 32, 8
-			par := (clients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0) // RunParallel runs this many per GOMAXPROCS
-			svc, tokens := benchService(b, bs.open(b), par*runtime.GOMAXPROCS(0)*perClient)
+			par, workers := benchcpu.Clients(clients)
+			svc, tokens := benchService(b, bs.open(b), workers*perClient)
 			var next atomic.Int64
 			b.SetParallelism(par)
 			defer benchcpu.Report(b)()

@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"fmt"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,17 +13,15 @@ import (
 // BenchmarkRotateMatching measures what an exchange's write costs the store
 // alone, as the server meets it: 32 concurrent clients (rounded up to a
 // multiple of GOMAXPROCS), each rotating 31 sessions of its own (992 with
-// GOMAXPROCS 2), every rotation one RotateMatching
-// through group commit. It reports, beside ns/op (the inverse of the
-// throughput), the process's CPU per rotation (cpu-ns/op: SQLite, the
-// driver, the writer's hand-offs, the fsync's kernel work) and the writes
-// each commit held.
+// GOMAXPROCS 2), every rotation one RotateMatching through group commit.
+// It reports, beside ns/op (the inverse of the throughput), the process's
+// CPU per rotation (cpu-ns/op: SQLite, the driver, the writer's hand-offs,
+// the fsync's kernel work) and the writes each commit held.
 //
 //	go test ./internal/sqlite -run '^$' -bench RotateMatching -benchtime 5s
 func BenchmarkRotateMatching(b *testing.B) {
 	const clients, perClient = 32, 31
-	par := (clients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0) // RunParallel runs this many per GOMAXPROCS
-	workers := par * runtime.GOMAXPROCS(0)
+	par, workers := benchcpu.Clients(clients)
 	s, _ := open(b)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	var users []int64
