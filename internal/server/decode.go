@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"reflect"
+	"strings"
+	"sync"
 
 	"github.com/refreshing/refreshing"
 )
@@ -16,9 +19,12 @@ const maxBodyBytes = 64 << 10
 
 // decode reads r's JSON body into dst, a pointer to a struct of string
 // fields. It is the only place request bodies are read. It refuses a content
-// type other than application/json (415), a body over maxBodyBytes (413),
-// malformed JSON or anything after the object (400), and a field of the wrong
-// type (400, naming the field). Unknown fields are ignored.
+// type other than application/json (415), a body over maxBodyBytes (413,
+// whatever it holds), malformed JSON, anything after the object or a body
+// that is not an object (400), and a field of the wrong type (400, naming the
+// field). A member sets the field whose json tag is exactly its name: JSON
+// names are case-sensitive, so "Password" is an unknown field, and unknown
+// fields are ignored.
 //
 // When optional is set, an empty body leaves dst untouched, whatever its
 // content type: Strapi 5 clients call logout with a bearer token and nothing
@@ -31,27 +37,65 @@ func decode(w http.ResponseWriter, r *http.Request, dst any, optional bool) erro
 		return &apiError{status: http.StatusUnsupportedMediaType, name: "ApplicationError",
 			message: "Content-Type must be application/json"}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err := dec.Decode(dst); err != nil {
-		if optional && err == io.EOF {
-			return nil // a chunked body that turned out empty
-		}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
 		return decodeError(err)
 	}
-	// One JSON value, and nothing after it but white space.
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		if err == nil {
-			err = errTrailing
-		}
+	if optional && len(bytes.TrimSpace(body)) == 0 {
+		return nil // a chunked body that turned out empty
+	}
+	// encoding/json matches struct fields without regard to case; members
+	// are matched here by their exact names instead.
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
 		return decodeError(err)
+	}
+	if members == nil { // null
+		return errNotObject
+	}
+	v := reflect.ValueOf(dst).Elem()
+	for _, f := range bodyFields(v.Type()) {
+		raw, ok := members[f.name]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(raw, v.Field(f.index).Addr().Interface()); err != nil {
+			return refreshing.Invalid(f.name, "%s must be %s", f.name, kindName(v.Field(f.index).Type()))
+		}
 	}
 	return nil
 }
 
-// errTrailing reports a second JSON value after the body's object.
-var errTrailing = errors.New("trailing data after the JSON object")
+// bodyField is a member of a request body: a struct field and its json name.
+type bodyField struct {
+	index int
+	name  string
+}
 
-// decodeError turns a JSON decoding failure into the client's error.
+// bodyFieldsByType caches bodyFields by struct type.
+var bodyFieldsByType sync.Map // reflect.Type -> []bodyField
+
+// bodyFields returns the fields of struct type t that have a json tag.
+func bodyFields(t reflect.Type) []bodyField {
+	if fs, ok := bodyFieldsByType.Load(t); ok {
+		return fs.([]bodyField)
+	}
+	var fs []bodyField
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			fs = append(fs, bodyField{index: i, name: name})
+		}
+	}
+	bodyFieldsByType.Store(t, fs)
+	return fs
+}
+
+// errNotObject reports a body that is valid JSON but not an object.
+var errNotObject = &apiError{status: http.StatusBadRequest, name: "ValidationError",
+	message: "Request body must be a JSON object"}
+
+// decodeError turns a failure to read or parse a body into the client's error.
 func decodeError(err error) error {
 	var tooBig *http.MaxBytesError
 	var typeErr *json.UnmarshalTypeError
@@ -59,11 +103,8 @@ func decodeError(err error) error {
 	case errors.As(err, &tooBig):
 		return &apiError{status: http.StatusRequestEntityTooLarge, name: "PayloadTooLargeError",
 			message: "Request body is larger than 64 KiB"}
-	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return refreshing.Invalid(typeErr.Field, "%s must be %s", typeErr.Field, kindName(typeErr.Type))
 	case errors.As(err, &typeErr):
-		return &apiError{status: http.StatusBadRequest, name: "ValidationError",
-			message: "Request body must be a JSON object"}
+		return errNotObject
 	}
 	return &apiError{status: http.StatusBadRequest, name: "ValidationError", message: "Malformed JSON body"}
 }

@@ -19,6 +19,15 @@ func TestInput(t *testing.T) {
 		e.post("/api/auth/local/register", big).want(t, http.StatusRequestEntityTooLarge, "PayloadTooLargeError", "")
 		e.post("/api/auth/token", `{"token":"`+a.refresh+`","pad":"`+strings.Repeat("x", 64<<10)+`"}`).
 			want(t, http.StatusRequestEntityTooLarge, "PayloadTooLargeError", "")
+		// Over the limit is 413 whatever the body holds, even when what
+		// comes first is already malformed or complete.
+		for _, body := range []string{
+			`{bad` + strings.Repeat("x", 70000),
+			`{"token":"` + a.refresh + `"}` + strings.Repeat("x", 70000),
+			strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + strings.Repeat(" ", 70000),
+		} {
+			e.post("/api/auth/token", body).want(t, http.StatusRequestEntityTooLarge, "PayloadTooLargeError", "")
+		}
 	})
 	t.Run("UnsupportedMediaType", func(t *testing.T) {
 		for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", ""} {
@@ -80,6 +89,19 @@ func TestInput(t *testing.T) {
 		r := e.do(request{method: http.MethodPost, path: "/api/auth/local", body: `{"identifier":"ada","password":"` + a.password + `"}`,
 			header: map[string]string{"Content-Type": "application/json; charset=utf-8"}})
 		r.want(t, http.StatusOK, "", "")
+	})
+	t.Run("NamesAreCaseSensitive", func(t *testing.T) {
+		// A member whose name differs from a field's only in case is an
+		// unknown field: ignored, never the field.
+		e.post("/api/auth/local", `{"identifier":"ada","password":"wrong","PassWord":"`+a.password+`"}`).
+			want(t, http.StatusBadRequest, "ValidationError", "Invalid identifier or password")
+		e.post("/api/auth/local", `{"Identifier":"ada","PASSWORD":"`+a.password+`"}`).want(t, http.StatusBadRequest, "ValidationError", "")
+		before := len(e.sessions(a.jwt))
+		e.post("/api/auth/revoke", `{"TOKEN":"`+a.refresh+`"}`).want(t, http.StatusOK, "", "")
+		if got := len(e.sessions(a.jwt)); got != before {
+			t.Errorf("ada has %d sessions after a revoke that named no token, want %d", got, before)
+		}
+		e.post("/api/auth/local", `null`).want(t, http.StatusBadRequest, "ValidationError", "Request body must be a JSON object")
 	})
 	t.Run("UnknownFieldsIgnored", func(t *testing.T) {
 		r := e.post("/api/auth/local/register", `{"username":"bob","email":"bob@example.com","password":"correct horse","role":"admin","extra":{"x":[1]}}`)
