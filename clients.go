@@ -332,17 +332,18 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introsp
 	}
 	now := s.clock()
 	issued := sess.CreatedAt
-	switch s.match(sess, gen, token) {
+	switch m, _ := s.match(sess, gen, token); m {
 	case matchCurrent:
 		if sess.Generation > 0 {
 			issued = sess.RotatedAt
 		}
-	case matchPrev:
-		if now.Sub(sess.RotatedAt) > st.ReuseGrace {
+	case matchRetired:
+		// Active while it would still be served within the grace window.
+		if !sess.retiredWithin(gen, now, st.ReuseGrace) {
 			return &Introspection{}, nil
 		}
-		if sess.Generation > 1 {
-			issued = time.Time{} // when the retired token was issued is not kept
+		if gen > 0 {
+			issued = time.Time{} // when a retired token was issued is not kept
 		}
 	default:
 		return &Introspection{}, nil

@@ -52,22 +52,26 @@ type tokenMatch int
 const (
 	matchNone    tokenMatch = iota // not a token of this session
 	matchCurrent                   // the live token
-	matchPrev                      // the token retired by the last rotation
-	matchOlder                     // a genuine token retired before that
+	matchRetired                   // a genuine token the session retired
 )
 
 // match locates token (of generation gen) in sess's chain, in constant time
-// per comparison.
-func (s *Service) match(sess *Session, gen int64, token string) tokenMatch {
+// per comparison, and returns the live token it leads to along the chain
+// ("" if the chain key changed since, so that the live token cannot be
+// derived from a retired one).
+func (s *Service) match(sess *Session, gen int64, token string) (m tokenMatch, live string) {
 	h := hashToken(token)
 	switch {
 	case gen == sess.Generation:
 		if sameHash(h, sess.TokenHash) {
-			return matchCurrent
+			return matchCurrent, token
 		}
 	case gen == sess.Generation-1:
 		if sameHash(h, sess.PrevHash) {
-			return matchPrev
+			if live = nextToken(s.chainKey, sess.ID, gen, token); !sameHash(hashToken(live), sess.TokenHash) {
+				live = ""
+			}
+			return matchRetired, live
 		}
 	case gen >= 0 && gen < sess.Generation-1 && sess.Generation-gen <= maxChainWalk:
 		t := token
@@ -75,18 +79,18 @@ func (s *Service) match(sess *Session, gen int64, token string) tokenMatch {
 			t = nextToken(s.chainKey, sess.ID, g, t)
 		}
 		if sameHash(hashToken(t), sess.TokenHash) {
-			return matchOlder
+			return matchRetired, t
 		}
 	}
-	return matchNone
+	return matchNone, ""
 }
 
 // Exchange trades a refresh token for a new access token and the refresh
 // token to use next (the successor when rotation is on, the same token when
 // off). The rules, in the contract's words:
-//   - a just-retired token presented again within the reuse grace window
-//     succeeds and yields the live successor, so racing tabs all keep a
-//     working token;
+//   - a retired token presented again within the reuse grace window of its
+//     retirement succeeds and yields the live token, so racing tabs all keep
+//     a working token (however many rotations happened in the window);
 //   - a retired token presented after the window revokes the whole session
 //     (reason reuse_detected);
 //   - expired (absolute or idle) or revoked sessions, blocked users and
@@ -155,7 +159,7 @@ func (s *Service) exchangeLive(ctx context.Context, sid string, gen int64, token
 	now := s.clock()
 	next := nextToken(s.chainKey, sid, gen, token)
 	r := MatchingRotation{
-		Rotation:  Rotation{SessionID: sid, Generation: gen, NewHash: hashToken(next), At: now},
+		Rotation:  Rotation{SessionID: sid, Generation: gen, NewHash: hashToken(next), At: now, GraceFrom: now.Add(-st.ReuseGrace)},
 		TokenHash: hashToken(token),
 		ClientID:  ci.ClientID,
 	}
@@ -200,7 +204,7 @@ func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
-	m := s.match(sess, gen, token)
+	m, live := s.match(sess, gen, token)
 	if m == matchNone {
 		return nil, invalid(OutcomeInvalid)
 	}
@@ -227,21 +231,21 @@ func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token
 		}
 	case m == matchCurrent:
 		next, outcome = nextToken(s.chainKey, sess.ID, gen, token), OutcomeRotated
-		err := s.store.RotateSession(ctx, Rotation{SessionID: sess.ID, Generation: gen, NewHash: hashToken(next), At: now})
-		if err != nil {
+		r := Rotation{SessionID: sess.ID, Generation: gen, NewHash: hashToken(next), At: now, GraceFrom: now.Add(-st.ReuseGrace)}
+		if err := s.store.RotateSession(ctx, r); err != nil {
 			return nil, s.storeErr("rotate session", err)
 		}
 		sess.Generation, sess.PrevHash, sess.TokenHash = gen+1, sess.TokenHash, hashToken(next)
 		sess.RotatedAt, sess.LastActivity = now, now
-	case m == matchPrev && now.Sub(sess.RotatedAt) <= st.ReuseGrace:
-		next, outcome = nextToken(s.chainKey, sess.ID, gen, token), OutcomeGrace
-		if !sameHash(hashToken(next), sess.TokenHash) {
+	case sess.retiredWithin(gen, now, st.ReuseGrace):
+		if live == "" {
 			return nil, invalid(OutcomeInvalid) // the chain key changed: cannot serve it
 		}
+		next, outcome = live, OutcomeGrace
 		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
 			return nil, s.storeErr("touch session", err)
 		}
-	default: // a retired token after the grace window, or an older one: theft
+	default: // a token retired before the grace window: theft
 		if err := s.store.RevokeSession(ctx, sess.ID, ReasonReuseDetected, now); err != nil {
 			return nil, fmt.Errorf("revoke reused session: %w", err)
 		}
@@ -281,7 +285,7 @@ func (s *Service) sessionOf(ctx context.Context, token string) (*Session, error)
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
-	if s.match(sess, gen, token) == matchNone {
+	if m, _ := s.match(sess, gen, token); m == matchNone {
 		return nil, nil
 	}
 	return sess, nil

@@ -221,7 +221,10 @@ func TestExchange(t *testing.T) {
 			t.Fatalf("JWT of a revoked session: err = %v", err)
 		}
 	})
-	t.Run("ErrReuseDetectedOlder", func(t *testing.T) {
+	t.Run("GraceOlder", func(t *testing.T) {
+		// Three tabs: one rotates T0 to T1, another T1 to T2, and so on;
+		// a slow one still holds T0. Each token retired within the window
+		// is served, and yields the live token.
 		e := newEnv(t, nil)
 		g := e.register(t, "ada")
 		tok := g.RefreshToken
@@ -231,10 +234,64 @@ func TestExchange(t *testing.T) {
 				t.Fatal(err)
 			}
 			tok = n.RefreshToken
+			e.clock.Add(time.Second)
 		}
-		_, err := e.exchange(t, g.RefreshToken) // five rotations old, still within the grace window of the last one
+		e.clock.Add(4 * time.Second) // T0 retired 9 s ago
+		n, err := e.exchange(t, g.RefreshToken)
+		if err != nil || n.Outcome != refreshing.OutcomeGrace || n.RefreshToken != tok {
+			t.Fatalf("five rotations old, retired within the window: %+v, %v; want the live token", n, err)
+		}
+		if _, err := e.exchange(t, tok); err != nil {
+			t.Fatalf("the live token after: %v", err)
+		}
+	})
+	t.Run("ErrReuseDetectedOlder", func(t *testing.T) {
+		e := newEnv(t, nil)
+		g := e.register(t, "ada")
+		toks := []string{g.RefreshToken}
+		for range 3 { // T0, T1 and T2 retired at 0, 6 and 12 s
+			n, err := e.exchange(t, toks[len(toks)-1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			toks = append(toks, n.RefreshToken)
+			e.clock.Add(6 * time.Second)
+		}
+		e.clock.Add(-3 * time.Second) // now 15 s: T1 is within the window, T0 is not
+		if n, err := e.exchange(t, toks[1]); err != nil || n.RefreshToken != toks[3] {
+			t.Fatalf("T1, retired 9 s ago: %v", err)
+		}
+		_, err := e.exchange(t, toks[0])
 		if got := refreshing.ExchangeOutcome(err); got != refreshing.OutcomeReuseDetected {
-			t.Fatalf("outcome = %q, want reuse_detected", got)
+			t.Fatalf("T0, retired 15 s ago: outcome = %q, want reuse_detected", got)
+		}
+		if _, err := e.exchange(t, toks[3]); !errors.Is(err, refreshing.ErrInvalidToken) {
+			t.Fatalf("live token after reuse: err = %v, want the session revoked", err)
+		}
+	})
+	t.Run("ErrInvalidBeyondChainWalk", func(t *testing.T) {
+		// A token retired more than 64 rotations ago is not recognised:
+		// refused as unknown, at the cost of 64 HMACs at most, and its
+		// session left alone.
+		e := newEnv(t, nil)
+		g := e.register(t, "ada")
+		toks := []string{g.RefreshToken}
+		for range 66 {
+			n, err := e.exchange(t, toks[len(toks)-1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			toks = append(toks, n.RefreshToken)
+		}
+		e.clock.Add(time.Minute)
+		if _, err := e.exchange(t, toks[0]); refreshing.ExchangeOutcome(err) != refreshing.OutcomeInvalid {
+			t.Fatalf("66 rotations old: %v, want invalid", err)
+		}
+		if _, err := e.exchange(t, toks[len(toks)-1]); err != nil {
+			t.Fatalf("the live token after: %v", err)
+		}
+		if _, err := e.exchange(t, toks[len(toks)-64]); refreshing.ExchangeOutcome(err) != refreshing.OutcomeReuseDetected {
+			t.Fatalf("64 rotations old: %v, want reuse_detected", err)
 		}
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {

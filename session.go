@@ -27,6 +27,15 @@ type Session struct {
 	TokenHash  []byte    // SHA-256 of the live refresh token
 	PrevHash   []byte    // SHA-256 of the token retired by the last rotation; nil before the first
 	RotatedAt  time.Time // when the last rotation happened; zero before the first
+
+	// Every token of a generation from GraceGeneration to Generation-1 was
+	// retired at GraceSince or later, so that each of them, not only the
+	// last retired one, can be served within the grace window (see
+	// Store.RotateSession for how a rotation keeps these). GraceSince is
+	// zero before the first rotation, and for sessions last rotated
+	// before migration 0008.
+	GraceGeneration int64
+	GraceSince      time.Time
 }
 
 // Reasons recorded in Session.RevokeReason.
@@ -59,4 +68,20 @@ func (s *Session) Active(now time.Time, st Settings) bool {
 		return false
 	}
 	return true
+}
+
+// retiredWithin reports whether the token of generation gen, one this
+// session retired, was retired at most grace before now, as far as the
+// session tells: exactly for the last retired token, and otherwise through
+// GraceGeneration and GraceSince, which may leave a token retired within
+// the window out (a run of rotations longer than the window), never the
+// reverse.
+func (s *Session) retiredWithin(gen int64, now time.Time, grace time.Duration) bool {
+	if gen < 0 || gen >= s.Generation {
+		return false
+	}
+	if gen == s.Generation-1 && !s.RotatedAt.IsZero() && now.Sub(s.RotatedAt) <= grace {
+		return true
+	}
+	return !s.GraceSince.IsZero() && gen >= s.GraceGeneration && now.Sub(s.GraceSince) <= grace
 }

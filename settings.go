@@ -16,7 +16,7 @@ type Settings struct {
 	RefreshTTL        time.Duration // absolute lifetime of a session; 0 = never expires
 	RefreshIdle       time.Duration // idle timeout measured from LastActivity; 0 = none
 	Rotation          bool          // rotate the refresh token on every exchange
-	ReuseGrace        time.Duration // how long a just-retired token still exchanges
+	ReuseGrace        time.Duration // how long a retired token still exchanges after its retirement
 	MaxSessions       int           // active sessions per user; 0 = unlimited
 	IssueOnLogin      bool          // add a refresh token to login and register responses
 	Registration      bool          // allow POST /api/auth/local/register

@@ -64,6 +64,11 @@ type Store interface {
 	// session id is unrevoked and its Generation still equals r.Generation,
 	// it sets PrevHash to the current TokenHash, TokenHash to r.NewHash,
 	// increments Generation, and sets RotatedAt and LastActivity to r.At.
+	// It keeps GraceGeneration and GraceSince if GraceSince is at or after
+	// r.GraceFrom; otherwise, if RotatedAt was at or after r.GraceFrom, it
+	// sets them to Generation-1 and RotatedAt (the token the last rotation
+	// retired), and else to Generation and r.At (the token this one
+	// retires). All of it reads the row as it was before the swap.
 	// Otherwise it changes nothing and returns ErrStale (ErrNotFound if the
 	// session does not exist). Exactly one of many concurrent callers with
 	// the same r.Generation succeeds.
@@ -122,6 +127,10 @@ type Rotation struct {
 	Generation int64 // the generation the caller read; the swap happens only if it is still current
 	NewHash    []byte
 	At         time.Time
+	// GraceFrom is the start of the reuse grace window at At (At minus
+	// the window): what retired before it is no longer within the window.
+	// Zero keeps only the token this rotation retires in GraceGeneration.
+	GraceFrom time.Time
 }
 
 // Revocation selects sessions of one user to revoke: all unrevoked sessions

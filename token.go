@@ -24,8 +24,14 @@ import (
 // to the live token's hash.
 const tokenPrefix = "rt_"
 
-// maxChainWalk bounds the work spent recognising an old token of a chain.
-const maxChainWalk = 10000
+// maxChainWalk bounds the work spent recognising an old token of a chain:
+// one HMAC per rotation since it was retired, on endpoints that anyone can
+// call (exchange, revoke, logout). A token retired more than maxChainWalk
+// rotations ago is not recognised: it is refused as any unknown token is,
+// and its reuse no longer revokes the session. At one rotation per
+// access-token lifetime (15 minutes by default), that is after 16 hours of
+// use.
+const maxChainWalk = 64
 
 // randomString returns n random bytes, base64url-encoded without padding.
 func randomString(n int) string {

@@ -15,7 +15,7 @@ import (
 // sessionColumns lists the sessions columns in the order scanSession reads them.
 const sessionColumns = `id, user_id, client_id, device_id, description, user_agent, ip,
 	created_at, last_activity, expires_at, revoked_at, revoke_reason,
-	generation, token_hash, prev_hash, rotated_at`
+	generation, token_hash, prev_hash, rotated_at, grace_generation, grace_since`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(row pgx.Row) (refreshing.Session, error) {
@@ -28,14 +28,15 @@ func scanSession(row pgx.Row) (refreshing.Session, error) {
 
 // sessionRow holds the columns of sessionColumns that need converting.
 type sessionRow struct {
-	expires, revoked, rotated *time.Time
+	expires, revoked, rotated, grace *time.Time
+	graceGeneration                  *int64
 }
 
 // dest returns the scan destinations of a row of sessionColumns.
 func (r *sessionRow) dest(s *refreshing.Session) []any {
 	return []any{&s.ID, &s.UserID, &s.ClientID, &s.DeviceID, &s.Description, &s.UserAgent, &s.IP,
 		&s.CreatedAt, &s.LastActivity, &r.expires, &r.revoked, &s.RevokeReason,
-		&s.Generation, &s.TokenHash, &s.PrevHash, &r.rotated}
+		&s.Generation, &s.TokenHash, &s.PrevHash, &r.rotated, &r.graceGeneration, &r.grace}
 }
 
 // into finishes s once scanned.
@@ -45,6 +46,10 @@ func (r *sessionRow) into(s *refreshing.Session) {
 	s.ExpiresAt = timeOf(r.expires)
 	s.RevokedAt = timeOf(r.revoked)
 	s.RotatedAt = timeOf(r.rotated)
+	s.GraceSince = timeOf(r.grace)
+	if r.graceGeneration != nil {
+		s.GraceGeneration = *r.graceGeneration
+	}
 	s.TokenHash = bytesOf(s.TokenHash)
 	s.PrevHash = bytesOf(s.PrevHash)
 }
@@ -87,10 +92,11 @@ func (s *Store) CreateSession(ctx context.Context, sess *refreshing.Session, lim
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 			sess.ID, sess.UserID, sess.ClientID, sess.DeviceID, sess.Description, sess.UserAgent, sess.IP,
 			sess.CreatedAt, sess.LastActivity, nullTime(sess.ExpiresAt), nullTime(sess.RevokedAt), sess.RevokeReason,
-			sess.Generation, notNil(sess.TokenHash), sess.PrevHash, nullTime(sess.RotatedAt)); err != nil {
+			sess.Generation, notNil(sess.TokenHash), sess.PrevHash, nullTime(sess.RotatedAt),
+			graceGeneration(sess), nullTime(sess.GraceSince)); err != nil {
 			return err
 		}
 		if sess.DeviceID != "" {
@@ -170,12 +176,12 @@ func (s *Store) RotateSession(ctx context.Context, r refreshing.Rotation) error 
 		// the update: it tells a lost swap (ErrStale) from a missing session.
 		err := s.pool.QueryRow(ctx, `WITH rotated AS (
 				UPDATE sessions SET prev_hash = token_hash, token_hash = $3, generation = generation + 1,
-					rotated_at = $4, last_activity = $4
+					rotated_at = $4, last_activity = $4, `+graceSet("$4", "$5")+`
 				WHERE id = $1 AND generation = $2 AND revoked_at IS NULL
 				RETURNING 1
 			)
 			SELECT EXISTS (SELECT 1 FROM rotated), EXISTS (SELECT 1 FROM sessions WHERE id = $1)`,
-			r.SessionID, r.Generation, notNil(r.NewHash), r.At).Scan(&rotated, &exists)
+			r.SessionID, r.Generation, notNil(r.NewHash), r.At, nullTime(r.GraceFrom)).Scan(&rotated, &exists)
 		switch {
 		case err != nil:
 			return err
@@ -188,10 +194,30 @@ func (s *Store) RotateSession(ctx context.Context, r refreshing.Rotation) error 
 	})
 }
 
+// graceSet returns a rotation's bookkeeping of the tokens retired within
+// the grace window (refreshing.Store.RotateSession), from the row as it was:
+// at is the parameter holding the rotation's time, from the one holding the
+// start of the window (NULL compares as false).
+func graceSet(at, from string) string {
+	return `grace_generation = CASE WHEN grace_since >= ` + from + ` THEN grace_generation
+			WHEN rotated_at >= ` + from + ` THEN generation - 1 ELSE generation END,
+		grace_since = CASE WHEN grace_since >= ` + from + ` THEN grace_since
+			WHEN rotated_at >= ` + from + ` THEN rotated_at ELSE ` + at + ` END`
+}
+
+// graceGeneration stores a session's GraceGeneration, NULL while its
+// GraceSince is zero.
+func graceGeneration(s *refreshing.Session) any {
+	if s.GraceSince.IsZero() {
+		return nil
+	}
+	return s.GraceGeneration
+}
+
 // rotateMatchingQuery is RotateMatching: RotateSession's swap with every
 // condition of a live token's exchange in its WHERE clause.
-const rotateMatchingQuery = `UPDATE sessions SET prev_hash = token_hash, token_hash = $3, generation = generation + 1,
-		rotated_at = $4, last_activity = $4
+var rotateMatchingQuery = `UPDATE sessions SET prev_hash = token_hash, token_hash = $3, generation = generation + 1,
+		rotated_at = $4, last_activity = $4, ` + graceSet("$4", "$8") + `
 	WHERE id = $1 AND generation = $2 AND token_hash = $5 AND revoked_at IS NULL
 		AND (expires_at IS NULL OR expires_at > $4)
 		AND ($6::timestamptz IS NULL OR last_activity > $6)
@@ -210,7 +236,7 @@ func (s *Store) RotateMatching(ctx context.Context, r refreshing.MatchingRotatio
 	err := s.run(ctx, "rotate matching", func(ctx context.Context) error {
 		var err error
 		sess, err = scanSession(s.pool.QueryRow(ctx, rotateMatchingQuery, r.SessionID, r.Generation, notNil(r.NewHash), r.At,
-			notNil(r.TokenHash), idle, r.ClientID))
+			notNil(r.TokenHash), idle, r.ClientID, nullTime(r.GraceFrom)))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return refreshing.ErrStale
 		}

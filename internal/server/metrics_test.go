@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/refreshing/refreshing"
 )
 
 // scrape fetches GET /metrics and returns each sample line's value by its
@@ -43,7 +45,8 @@ func scrape(t *testing.T, c *apiClient) (map[string]float64, string) {
 }
 
 func TestMetrics(t *testing.T) {
-	c, _ := contractServer(t, nil)
+	// No grace window: a retired token presented again is reuse at once.
+	c, _ := contractServer(t, func(s *refreshing.Settings) { s.ReuseGrace = 0 })
 	before, _ := scrape(t, c)
 	for _, series := range []string{
 		`refreshing_token_exchanges_total{outcome="rotated"}`, `refreshing_token_exchanges_total{outcome="reuse_detected"}`,

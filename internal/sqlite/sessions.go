@@ -15,7 +15,7 @@ import (
 
 // sessionColumns is the column list scanSession reads, in its order.
 const sessionColumns = `id, user_id, client_id, device_id, description, user_agent, ip, created_at, last_activity,
-	expires_at, revoked_at, revoke_reason, generation, token_hash, prev_hash, rotated_at`
+	expires_at, revoked_at, revoke_reason, generation, token_hash, prev_hash, rotated_at, grace_generation, grace_since`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(sc scanner, ss *refreshing.Session) error {
@@ -31,6 +31,7 @@ func scanSession(sc scanner, ss *refreshing.Session) error {
 type sessionRow struct {
 	created, lastActivity     int64
 	expires, revoked, rotated sql.NullInt64
+	graceGeneration, grace    sql.NullInt64
 	tokenHash, prevHash       []byte
 }
 
@@ -38,7 +39,7 @@ type sessionRow struct {
 func (r *sessionRow) dest(ss *refreshing.Session) []any {
 	return []any{&ss.ID, &ss.UserID, &ss.ClientID, &ss.DeviceID, &ss.Description, &ss.UserAgent, &ss.IP,
 		&r.created, &r.lastActivity, &r.expires, &r.revoked, &ss.RevokeReason, &ss.Generation,
-		&r.tokenHash, &r.prevHash, &r.rotated}
+		&r.tokenHash, &r.prevHash, &r.rotated, &r.graceGeneration, &r.grace}
 }
 
 // into stores the converted columns in ss, once scanned.
@@ -46,6 +47,7 @@ func (r *sessionRow) into(ss *refreshing.Session) {
 	ss.CreatedAt, ss.LastActivity = fromMicros(r.created), fromMicros(r.lastActivity)
 	ss.ExpiresAt, ss.RevokedAt, ss.RotatedAt = fromNullMicros(r.expires), fromNullMicros(r.revoked), fromNullMicros(r.rotated)
 	ss.TokenHash, ss.PrevHash = r.tokenHash, r.prevHash
+	ss.GraceGeneration, ss.GraceSince = r.graceGeneration.Int64, fromNullMicros(r.grace)
 }
 
 // scanSessions reads every row of rows, which select sessionColumns.
@@ -70,6 +72,26 @@ func nullBytes(b []byte) any {
 	return b
 }
 
+// graceSet returns a rotation's bookkeeping of the tokens retired within
+// the grace window (refreshing.Store.RotateSession), from the row as it was:
+// at is the parameter holding the rotation's time, from the one holding the
+// start of the window (NULL compares as false).
+func graceSet(at, from string) string {
+	return `grace_generation = CASE WHEN grace_since >= ` + from + ` THEN grace_generation
+			WHEN rotated_at >= ` + from + ` THEN generation - 1 ELSE generation END,
+		grace_since = CASE WHEN grace_since >= ` + from + ` THEN grace_since
+			WHEN rotated_at >= ` + from + ` THEN rotated_at ELSE ` + at + ` END`
+}
+
+// graceGeneration stores a session's GraceGeneration, NULL while its
+// GraceSince is zero.
+func graceGeneration(ss *refreshing.Session) any {
+	if ss.GraceSince.IsZero() {
+		return nil
+	}
+	return ss.GraceGeneration
+}
+
 // notNullBytes stores a nil hash as an empty BLOB, for NOT NULL columns.
 func notNullBytes(b []byte) []byte {
 	if b == nil {
@@ -92,10 +114,11 @@ func (s *Store) CreateSession(ctx context.Context, ss *refreshing.Session, limit
 			return classify(err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			ss.ID, ss.UserID, ss.ClientID, ss.DeviceID, ss.Description, ss.UserAgent, ss.IP,
 			micros(ss.CreatedAt), micros(ss.LastActivity), nullMicros(ss.ExpiresAt), nullMicros(ss.RevokedAt),
 			ss.RevokeReason, ss.Generation, notNullBytes(ss.TokenHash), nullBytes(ss.PrevHash), nullMicros(ss.RotatedAt),
+			graceGeneration(ss), nullMicros(ss.GraceSince),
 		); err != nil {
 			return classify(err)
 		}
@@ -196,19 +219,24 @@ const userSessionsQuery = `SELECT ` + sessionColumns + ` FROM sessions
 
 // The writer's prepared statements of the hot paths.
 const (
-	rotateQuery = `UPDATE sessions
-		SET prev_hash = token_hash, token_hash = ?, generation = generation + 1, rotated_at = ?, last_activity = ?
-		WHERE id = ? AND generation = ? AND revoked_at IS NULL`
 	touchQuery = `UPDATE sessions SET last_activity = ?
 		WHERE id = ? AND revoked_at IS NULL AND last_activity < ?`
 	// sessionStateQuery tells why an update matched nothing: no row means
 	// no session, a row tells whether it is revoked.
 	sessionStateQuery = `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`
+)
+
+var (
+	rotateQuery = `UPDATE sessions
+		SET prev_hash = token_hash, token_hash = ?1, generation = generation + 1, rotated_at = ?2, last_activity = ?2,
+		` + graceSet("?2", "?5") + `
+		WHERE id = ?3 AND generation = ?4 AND revoked_at IS NULL`
 	// rotateMatchingQuery is RotateMatching's swap: rotateQuery with every
 	// condition of a live token's exchange in its WHERE clause, returning
 	// the session as rotated.
 	rotateMatchingQuery = `UPDATE sessions
-		SET prev_hash = token_hash, token_hash = ?1, generation = generation + 1, rotated_at = ?2, last_activity = ?2
+		SET prev_hash = token_hash, token_hash = ?1, generation = generation + 1, rotated_at = ?2, last_activity = ?2,
+		` + graceSet("?2", "?8") + `
 		WHERE id = ?3 AND generation = ?4 AND token_hash = ?5 AND revoked_at IS NULL
 			AND (expires_at IS NULL OR expires_at > ?2) AND last_activity > ?6
 			AND (client_id = '' OR client_id = ?7)
@@ -225,7 +253,8 @@ func (s *Store) RotateMatching(ctx context.Context, r refreshing.MatchingRotatio
 	}
 	err := s.w.doAtomic(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		err := scanSession(tx.StmtContext(ctx, s.rotateMatching).QueryRowContext(ctx,
-			notNullBytes(r.NewHash), micros(r.At), r.SessionID, r.Generation, notNullBytes(r.TokenHash), idle, r.ClientID), &ss)
+			notNullBytes(r.NewHash), micros(r.At), r.SessionID, r.Generation, notNullBytes(r.TokenHash), idle, r.ClientID,
+			nullMicros(r.GraceFrom)), &ss)
 		if errors.Is(err, sql.ErrNoRows) {
 			return refreshing.ErrStale
 		}
@@ -250,8 +279,8 @@ func (s *Store) RotateSession(ctx context.Context, r refreshing.Rotation) error 
 // rotateTx is RotateSession within tx. It leaves tx usable whatever it
 // returns, so that a batch of rotations could share one transaction.
 func (s *Store) rotateTx(ctx context.Context, tx *sql.Tx, r refreshing.Rotation) error {
-	at := micros(r.At)
-	res, err := tx.StmtContext(ctx, s.rotate).ExecContext(ctx, notNullBytes(r.NewHash), at, at, r.SessionID, r.Generation)
+	res, err := tx.StmtContext(ctx, s.rotate).ExecContext(ctx, notNullBytes(r.NewHash), micros(r.At), r.SessionID, r.Generation,
+		nullMicros(r.GraceFrom))
 	if err != nil {
 		return classify(err)
 	}

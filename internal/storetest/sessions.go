@@ -255,8 +255,15 @@ func testRotateSession(t *testing.T, open func(t *testing.T) refreshing.Store) {
 			want.PrevHash, want.TokenHash = want.TokenHash, r.NewHash
 			want.Generation = gen + 1
 			want.RotatedAt, want.LastActivity = r.At, r.At
+			// No GraceFrom: only the token this rotation retires.
+			want.GraceGeneration, want.GraceSince = gen, r.At
 			equalSession(t, getSession(t, st, "s"), &want)
 		}
+	})
+	t.Run("GraceWindow", func(t *testing.T) {
+		testGraceWindow(t, open, func(st refreshing.Store, r refreshing.Rotation) error {
+			return st.RotateSession(t.Context(), r)
+		})
 	})
 	t.Run("ErrStaleGeneration", func(t *testing.T) {
 		st := open(t)

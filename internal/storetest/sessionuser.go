@@ -86,6 +86,7 @@ func testRotateMatching(t *testing.T, open func(t *testing.T) refreshing.Store) 
 		want := *s
 		want.PrevHash, want.TokenHash, want.Generation = s.TokenHash, r.NewHash, 1
 		want.RotatedAt, want.LastActivity = r.At, r.At
+		want.GraceGeneration, want.GraceSince = 0, r.At
 		equalSession(t, sess, &want)
 		equalSession(t, getSession(t, st, "s"), &want)
 
@@ -100,6 +101,20 @@ func testRotateMatching(t *testing.T, open func(t *testing.T) refreshing.Store) 
 		if sess, err := st.RotateMatching(t.Context(), next); err != nil || sess.Generation != 2 {
 			t.Fatalf("the successor: got %v, %v", sess, err)
 		}
+	})
+	t.Run("GraceWindow", func(t *testing.T) {
+		testGraceWindow(t, open, func(st refreshing.Store, r refreshing.Rotation) error {
+			got, err := st.RotateMatching(t.Context(), refreshing.MatchingRotation{
+				Rotation:  r,
+				TokenHash: hash(fmt.Sprintf("%s/%d", r.SessionID, r.Generation)),
+				ClientID:  "web",
+			})
+			if err == nil {
+				// What it returns is the row as rotated.
+				equalSession(t, got, getSession(t, st, r.SessionID))
+			}
+			return err
+		})
 	})
 	t.Run("OKUnboundSession", func(t *testing.T) {
 		st := open(t)
@@ -257,4 +272,49 @@ func testAuthRevision(t *testing.T, open func(t *testing.T) refreshing.Store) {
 		}
 		return err
 	})
+}
+
+// testGraceWindow checks a rotation's bookkeeping of the tokens retired
+// within the grace window (GraceGeneration, GraceSince; see
+// refreshing.Store.RotateSession), through rotate, which rotates with
+// RotateSession or RotateMatching. Session "s"'s token of generation g
+// hashes as hash("s/g").
+func testGraceWindow(t *testing.T, open func(t *testing.T) refreshing.Store, rotate func(refreshing.Store, refreshing.Rotation) error) {
+	st := open(t)
+	u := createUser(t, st, "alice")
+	s := newSession(u.ID, "s", at(time.Minute))
+	s.ExpiresAt = time.Time{}
+	s.TokenHash = hash("s/0")
+	createSession(t, st, s)
+	const grace = 10 * time.Second
+	base := at(time.Hour)
+	sec := func(n int) time.Time { return base.Add(time.Duration(n) * time.Second) }
+	for _, step := range []struct {
+		name      string
+		at        int // seconds after base
+		noFrom    bool
+		wantGen   int64
+		wantSince int
+	}{
+		{"first rotation: the token it retires", 0, false, 0, 0},
+		{"within the window of the first: kept", 6, false, 0, 0},
+		{"first out of the window, last in: the last", 12, false, 1, 6},
+		{"still within the window: kept", 14, false, 1, 6},
+		{"every one out of the window: the token it retires", 40, false, 4, 40},
+		{"no window given: the token it retires", 41, true, 5, 41},
+	} {
+		gen := getSession(t, st, "s").Generation
+		r := refreshing.Rotation{SessionID: "s", Generation: gen, NewHash: hash(fmt.Sprintf("s/%d", gen+1)), At: sec(step.at)}
+		if !step.noFrom {
+			r.GraceFrom = r.At.Add(-grace)
+		}
+		if err := rotate(st, r); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		got := getSession(t, st, "s")
+		if got.GraceGeneration != step.wantGen || !got.GraceSince.Equal(sec(step.wantSince)) {
+			t.Errorf("%s: grace generation %d since %s, want %d since %s", step.name,
+				got.GraceGeneration, fmtTime(got.GraceSince), step.wantGen, fmtTime(sec(step.wantSince)))
+		}
+	}
 }

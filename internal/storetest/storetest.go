@@ -215,6 +215,8 @@ func equalSession(t *testing.T, got, want *refreshing.Session) {
 		{"TokenHash", bytes.Equal(got.TokenHash, want.TokenHash)},
 		{"PrevHash", bytes.Equal(got.PrevHash, want.PrevHash) && (got.PrevHash == nil) == (want.PrevHash == nil)},
 		{"RotatedAt", got.RotatedAt.Equal(want.RotatedAt) && got.RotatedAt.IsZero() == want.RotatedAt.IsZero()},
+		{"GraceGeneration", got.GraceGeneration == want.GraceGeneration},
+		{"GraceSince", got.GraceSince.Equal(want.GraceSince) && got.GraceSince.IsZero() == want.GraceSince.IsZero()},
 	} {
 		if !d.ok {
 			t.Errorf("session %q: %s differs:\n got %s\nwant %s", want.ID, d.name, fmtSession(got), fmtSession(want))
@@ -224,10 +226,10 @@ func equalSession(t *testing.T, got, want *refreshing.Session) {
 
 // fmtSession formats s for a failure message, hashes in short hex.
 func fmtSession(s *refreshing.Session) string {
-	return fmt.Sprintf("{ID:%q UserID:%d ClientID:%q DeviceID:%q Description:%q UserAgent:%q IP:%q CreatedAt:%s LastActivity:%s ExpiresAt:%s RevokedAt:%s RevokeReason:%q Generation:%d TokenHash:%s PrevHash:%s RotatedAt:%s}",
+	return fmt.Sprintf("{ID:%q UserID:%d ClientID:%q DeviceID:%q Description:%q UserAgent:%q IP:%q CreatedAt:%s LastActivity:%s ExpiresAt:%s RevokedAt:%s RevokeReason:%q Generation:%d TokenHash:%s PrevHash:%s RotatedAt:%s GraceGeneration:%d GraceSince:%s}",
 		s.ID, s.UserID, s.ClientID, s.DeviceID, s.Description, s.UserAgent, s.IP,
 		fmtTime(s.CreatedAt), fmtTime(s.LastActivity), fmtTime(s.ExpiresAt), fmtTime(s.RevokedAt), s.RevokeReason,
-		s.Generation, fmtHash(s.TokenHash), fmtHash(s.PrevHash), fmtTime(s.RotatedAt))
+		s.Generation, fmtHash(s.TokenHash), fmtHash(s.PrevHash), fmtTime(s.RotatedAt), s.GraceGeneration, fmtTime(s.GraceSince))
 }
 
 func fmtTime(t time.Time) string {
