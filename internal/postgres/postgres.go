@@ -252,7 +252,8 @@ func (s *Store) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error 
 
 // retryable reports whether an operation that failed with err may simply be
 // run again: PostgreSQL gave up on it for a serialization failure or a
-// deadlock (the transaction rolled back), or the connection failed before
+// deadlock (the transaction rolled back), refused a prepared statement whose
+// result type changed (see staleStatement), or the connection failed before
 // the statement was sent (typically a pooled connection the server closed).
 func retryable(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
@@ -260,7 +261,7 @@ func retryable(ctx context.Context, err error) bool {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+		return pgErr.Code == "40001" || pgErr.Code == "40P01" || staleStatement(pgErr)
 	}
 	var connectErr *pgconn.ConnectError
 	if errors.As(err, &connectErr) {
@@ -269,6 +270,19 @@ func retryable(ctx context.Context, err error) bool {
 		return false
 	}
 	return pgconn.SafeToRetry(err)
+}
+
+// staleStatement reports whether PostgreSQL refused to run a prepared
+// statement because the type of a column it returns changed since pgx
+// prepared and cached it on that connection: "cached plan must not change
+// result type". A migration that another instance applies while this one
+// runs does that, even one that only changes a column's collation.
+// Nothing ran, a transaction is aborted and rolled back, and pgx has dropped
+// the statement from that connection's cache, so running the operation again
+// prepares it anew. The message is localised (lc_messages); the routine name
+// is not.
+func staleStatement(pgErr *pgconn.PgError) bool {
+	return pgErr.Code == "0A000" && pgErr.Routine == "RevalidateCachedQuery"
 }
 
 // wrap translates err into the refreshing.Store error contract and prefixes
