@@ -54,7 +54,8 @@ type Store interface {
 	//     (reason ReasonReplaced), and
 	//   - when limit > 0, the user's least recently active unrevoked sessions
 	//     that are not expired at s.CreatedAt, so that at most limit remain
-	//     (reason ReasonSessionLimit).
+	//     (reason ReasonSessionLimit); among equally recent ones, the last in
+	//     ListSessions' order go first.
 	// Revocations are stamped with s.CreatedAt. It returns ErrConflict if s.ID
 	// is taken and ErrNotFound if the user does not exist.
 	CreateSession(ctx context.Context, s *Session, limit int) error
@@ -84,11 +85,12 @@ type Store interface {
 	// revoked by this call.
 	RevokeSessions(ctx context.Context, r Revocation) (int, error)
 	// UserSessions returns the user's unrevoked sessions whose absolute expiry
-	// is after now (or never), most recently active first. Idle expiry is the
+	// is after now (or never), in ListSessions' order. Idle expiry is the
 	// caller's business.
 	UserSessions(ctx context.Context, userID int64, now time.Time) ([]Session, error)
 	// ListSessions returns sessions in descending (LastActivity, ID) order
-	// after the cursor f describes, at most f.Limit of them.
+	// after the cursor f describes, at most f.Limit of them. IDs compare byte
+	// by byte, whatever the database's collation.
 	ListSessions(ctx context.Context, f SessionFilter) ([]Session, error)
 
 	// Settings returns the persisted runtime settings, or ErrNotFound if none
@@ -100,7 +102,8 @@ type Store interface {
 	// the settings in force afterwards (s, or those saved earlier).
 	InitSettings(ctx context.Context, s Settings) (Settings, error)
 
-	// SigningKeys returns every stored signing key, newest first.
+	// SigningKeys returns every stored signing key, newest first (ties by ID
+	// in descending byte order).
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// AddSigningKey stores k. If onlyIfNone is true and any key exists it
 	// stores nothing and returns nil; this makes first-start key generation

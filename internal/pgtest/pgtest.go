@@ -39,28 +39,61 @@ func DSN(t testing.TB) string {
 // form) whose search_path selects it. The schema is dropped when the test ends.
 func Schema(t testing.TB) string {
 	t.Helper()
-	dsn := DSN(t)
+	return SchemaIn(t, DSN(t))
+}
+
+// SchemaIn is Schema in the database that dsn, a URL, names: one that
+// Database created, say.
+func SchemaIn(t testing.TB, dsn string) string {
+	t.Helper()
 	schema := "rt_" + strings.ToLower(rand.Text())
-	exec := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := exec(`CREATE SCHEMA ` + schema); err != nil {
+	if err := exec(dsn, `CREATE SCHEMA `+schema); err != nil {
 		t.Fatalf("%s is set but the server does not answer: %v", EnvVar, err)
 	}
 	t.Cleanup(func() {
-		if err := exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+		if err := exec(dsn, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
 	return WithParam(t, dsn, "search_path", schema)
+}
+
+// Database creates a database on the test server with CREATE DATABASE's
+// options (such as "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE
+// 'en-US'") and returns a DSN (URL form) that names it, or the error
+// PostgreSQL gave. The database is dropped when the test ends.
+func Database(t testing.TB, options string) (string, error) {
+	t.Helper()
+	dsn := DSN(t)
+	name := "rt_" + strings.ToLower(rand.Text())
+	if err := exec(dsn, `CREATE DATABASE `+name+` `+options); err != nil {
+		return "", err
+	}
+	t.Cleanup(func() {
+		// FORCE: a pooled connection of the test may not be closed yet.
+		if err := exec(dsn, `DROP DATABASE `+name+` WITH (FORCE)`); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// exec runs sql on a connection of its own to the database dsn names.
+func exec(dsn, sql string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
 }
 
 // WithParam returns the URL-form dsn with the query parameter key set to value.

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("RevokeSessions", func(t *testing.T) { testRevokeSessions(t, open) })
 	t.Run("UserSessions", func(t *testing.T) { testUserSessions(t, open) })
 	t.Run("ListSessions", func(t *testing.T) { testListSessions(t, open) })
+	t.Run("ByteOrder", func(t *testing.T) { testByteOrder(t, open) })
 
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
 	t.Run("InitSettings", func(t *testing.T) { testInitSettings(t, open) })

@@ -1,0 +1,37 @@
+-- 0007: session and signing-key ids compare byte by byte, as in SQLite.
+-- Same numbering as internal/sqlite/migrations (where there is nothing to do).
+--
+-- Ties in a listing are broken by id: sessions by (last_activity DESC,
+-- id DESC) in ListSessions, its keyset cursor (BeforeActivity, BeforeID),
+-- UserSessions and CreateSession's session-limit eviction; signing keys by
+-- (created_at DESC, id DESC). The ids are base64url (mixed case, '-' and
+-- '_'). SQLite compares text with BINARY, byte by byte; PostgreSQL with the
+-- column's collation, which was the database's default: byte order only when
+-- that is "C", "POSIX" or C.UTF-8. A linguistic one (an ICU or libc en-US
+-- locale, usual on hosted PostgreSQL) sorts 'a' before 'B', lower case before
+-- upper case, and '-' and '_' before the digits, so the two stores listed
+-- equal-time sessions in different orders, paged them differently and
+-- evicted different ones.
+-- The "C" collation on the columns themselves makes every comparison, ORDER
+-- BY and index on them byte order without touching a query. (roles.name is
+-- ordered with an explicit COLLATE "C" in its one query; no other text
+-- column is ordered or compared by <.)
+--
+-- Cost: the type is unchanged, so the table is not rewritten; only the
+-- indexes holding id are rebuilt (sessions: its primary key,
+-- sessions_activity_id, sessions_revoked_activity; signing_keys: its primary
+-- key), under the ACCESS EXCLUSIVE lock that ALTER TABLE holds until the
+-- migration commits. Sessions can be neither read nor written meanwhile:
+-- about 2.5 s per million sessions, measured on two cores. No foreign key,
+-- view or trigger depends on either column (the 0006 triggers name others).
+--
+-- Several instances: the migration runs in Open's one transaction under
+-- the migration advisory lock; the others wait for it, then find 0007
+-- recorded. Instances already running (of this release or the previous one)
+-- wait for the lock too, and then PostgreSQL refuses once, on each
+-- connection, every statement they had prepared that returns one of these
+-- columns, because its result type changed ("cached plan must not change
+-- result type"). This release runs such an operation again (see
+-- staleStatement in postgres.go); earlier releases fail that one call.
+ALTER TABLE sessions ALTER COLUMN id TYPE text COLLATE "C";
+ALTER TABLE signing_keys ALTER COLUMN id TYPE text COLLATE "C";

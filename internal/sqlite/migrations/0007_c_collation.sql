@@ -1,0 +1,11 @@
+-- 0007: session and signing-key ids compare byte by byte. Same numbering as
+-- internal/postgres/migrations, where it gives sessions.id and
+-- signing_keys.id the "C" collation so that ties in last_activity (and in a
+-- key's created_at) are broken by id in byte order whatever the database's
+-- default collation is.
+--
+-- Nothing to do here: SQLite compares text with the BINARY collation (memcmp
+-- of the UTF-8 bytes) unless a column or an expression names another, and
+-- neither column does. The file exists so that both stores record the same
+-- versions; the runner executes it (a script of comments is no statement)
+-- and records version 7.
