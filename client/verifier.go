@@ -406,16 +406,19 @@ func ClaimsFrom(ctx context.Context) (*Claims, bool) {
 
 // Middleware admits requests that carry a valid access token in an
 // "Authorization: Bearer" header, with the token's claims in the request
-// context (ClaimsFrom). Any other request is answered 401 with
-// `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750), a request
-// without a token included, and never reaches next; when the keys cannot be
-// fetched the answer is 503.
+// context (ClaimsFrom). Any other request is answered 401 and never reaches
+// next, with RFC 6750's challenge (§3): `WWW-Authenticate: Bearer
+// error="invalid_token", error_description="..."` for a token that is
+// invalid or expired, and a bare `WWW-Authenticate: Bearer` for a request
+// without a bearer token (no Authorization header, another scheme, or an
+// empty token), which §3.1 says should carry no error code nor other error
+// information. When the keys cannot be fetched the answer is 503.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		token = strings.TrimSpace(token)
 		if !strings.EqualFold(scheme, "Bearer") || token == "" {
-			unauthorized(w, "no bearer access token")
+			challenge(w)
 			return
 		}
 		c, err := v.Verify(r.Context(), token)
@@ -433,7 +436,15 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// unauthorized answers 401 with RFC 6750's challenge.
+// challenge answers 401 to a request without a bearer token, with RFC 6750's
+// challenge and, as §3.1 asks, no error code in it nor in the body.
+func challenge(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", "Bearer")
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"error_description": "no bearer access token"})
+}
+
+// unauthorized answers 401 to a request whose bearer token is invalid, with
+// RFC 6750's challenge and error code invalid_token.
 func unauthorized(w http.ResponseWriter, description string) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+description+`"`)
 	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": description})

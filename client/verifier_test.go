@@ -358,7 +358,8 @@ func TestMiddleware(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := func(authorization string) (*http.Response, string) {
+	// call returns the answer and, when it is JSON, its members.
+	call := func(authorization string) (*http.Response, map[string]string) {
 		req, _ := http.NewRequest(http.MethodGet, s.URL+"/resource", nil)
 		if authorization != "" {
 			req.Header.Set("Authorization", authorization)
@@ -368,9 +369,13 @@ func TestMiddleware(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
-		var b strings.Builder
-		fmt.Fscan(res.Body, &b)
-		return res, b.String()
+		var body map[string]string
+		if res.Header.Get("Content-Type") == "application/json" {
+			if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+				t.Fatalf("body: %v", err)
+			}
+		}
+		return res, body
 	}
 	t.Run("OK", func(t *testing.T) {
 		before := s.resourceCalls.Load()
@@ -379,27 +384,51 @@ func TestMiddleware(t *testing.T) {
 			t.Fatalf("status %d", res.StatusCode)
 		}
 	})
+	// Without a bearer token, RFC 6750 §3.1: a challenge without an error
+	// code or other error information, and no error code in the body.
 	for name, auth := range map[string]string{
-		"Missing":      "",
-		"Basic":        "Basic YWxhZGRpbjpvcGVuc2VzYW1l",
-		"EmptyBearer":  "Bearer ",
+		"Missing":     "",
+		"Basic":       "Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+		"EmptyBearer": "Bearer ",
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, body := call(auth)
+			if res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401", res.StatusCode)
+			}
+			if got, want := res.Header.Get("WWW-Authenticate"), "Bearer"; got != want {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, want)
+			}
+			if code, ok := body["error"]; ok {
+				t.Errorf("body has error %q, want none", code)
+			}
+		})
+	}
+	for name, auth := range map[string]string{
 		"Garbage":      "Bearer garbage",
 		"RefreshToken": "Bearer " + g.RefreshToken,
 	} {
 		t.Run(name, func(t *testing.T) {
-			res, _ := call(auth)
+			res, body := call(auth)
 			if res.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("status %d, want 401", res.StatusCode)
 			}
-			if got := res.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, `Bearer error="invalid_token"`) {
+			if got := res.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, `Bearer error="invalid_token", error_description="`) {
 				t.Errorf("WWW-Authenticate = %q", got)
+			}
+			if got, want := body["error"], "invalid_token"; got != want {
+				t.Errorf("body error = %q, want %q", got, want)
 			}
 		})
 	}
 	t.Run("Expired", func(t *testing.T) {
 		s.clock.Advance(15 * time.Minute)
-		if res, _ := call("Bearer " + g.AccessToken); res.StatusCode != http.StatusUnauthorized {
+		res, _ := call("Bearer " + g.AccessToken)
+		if res.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("status %d, want 401", res.StatusCode)
+		}
+		if got := res.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, `Bearer error="invalid_token"`) {
+			t.Errorf("WWW-Authenticate = %q", got)
 		}
 	})
 	t.Run("KeysUnavailable", func(t *testing.T) {
