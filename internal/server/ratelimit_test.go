@@ -151,6 +151,45 @@ func TestRateLimitPerIdentifier(t *testing.T) {
 	})
 }
 
+func TestRateLimitChangePassword(t *testing.T) {
+	// change tries currentPassword on POST /api/auth/change-password, from
+	// the address xff when the test trusts its proxy.
+	change := func(e *env, a account, current, xff string) response {
+		e.t.Helper()
+		req := request{method: http.MethodPost, path: "/api/auth/change-password", bearer: a.jwt,
+			body: map[string]any{"currentPassword": current, "password": "a new secret", "passwordConfirmation": "a new secret"}}
+		if xff != "" {
+			req.header = map[string]string{"X-Forwarded-For": xff}
+		}
+		return e.do(req)
+	}
+	t.Run("PerIP", func(t *testing.T) {
+		e := start(t, setup{settings: limits(3, 0, 0)})
+		a := e.register("ada")
+		for range 3 {
+			change(e, a, "not my password", "").want(t, http.StatusBadRequest, "ValidationError", "The provided current password is invalid")
+		}
+		// The right password, with a valid token, is refused all the same.
+		change(e, a, a.password, "").wantRateLimited(t, "1200")
+		// Without a token the request still spends the route's budget.
+		e.do(request{method: http.MethodPost, path: "/api/auth/change-password", body: map[string]any{}}).wantRateLimited(t, "1200")
+		e.tryLogin("/api/auth/local", a.username, "a new secret", "").want(t, http.StatusBadRequest, "ValidationError", "")
+	})
+	t.Run("PerIdentifier", func(t *testing.T) {
+		proxy := netip.MustParsePrefix("127.0.0.1/32")
+		e := start(t, setup{settings: limits(100, 4, 0), trusted: []netip.Prefix{proxy}})
+		a := e.register("ada") // charges ada@example.com once
+		b := e.login(a, nil)   // another session; charges "ada"
+		// From other addresses, with other tokens of the account, and by
+		// sign-in with its email: one budget for ada@example.com.
+		change(e, a, "not my password", "192.0.2.1").want(t, http.StatusBadRequest, "ValidationError", "")
+		change(e, b, "not my password", "192.0.2.2").want(t, http.StatusBadRequest, "ValidationError", "")
+		e.tryLogin("/api/auth/local", " ADA@example.com", "wrong", "192.0.2.3").want(t, http.StatusBadRequest, "ValidationError", "")
+		change(e, a, a.password, "192.0.2.4").wantRateLimited(t, "900")
+		e.tryLogin("/api/auth/local", a.email, a.password, "192.0.2.5").wantRateLimited(t, "900")
+	})
+}
+
 func TestRateLimitIPv6Network(t *testing.T) {
 	proxy := netip.MustParsePrefix("127.0.0.1/32")
 	e := start(t, setup{settings: limits(2, 0, 0), trusted: []netip.Prefix{proxy}})

@@ -97,6 +97,11 @@ func (s *server) handleChangePassword() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		// The current password is checked: charge the account's budget,
+		// shared with sign-in by email, whichever token the caller holds.
+		if !s.limitIdentifier(w, r, p.User.Email) {
+			return
+		}
 		g, err := s.svc.ChangePassword(r.Context(), p, refreshing.PasswordChange{
 			Current: req.CurrentPassword, New: req.Password, Confirmation: req.PasswordConfirmation,
 		}, s.clientInfo(r))
