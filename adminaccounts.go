@@ -43,7 +43,10 @@ const (
 // Failed admin logins are limited per email and per client IP: after
 // adminMaxFailures (per email) or adminMaxIPFailures (per IP) failures
 // within adminFailureWindow, further attempts are refused with
-// ErrTooManyAttempts until the window has passed.
+// ErrTooManyAttempts until the window has passed. An attempt in progress
+// counts as a failure until its password is found right, so at most
+// adminMaxFailures passwords are checked per email and window, however many
+// requests run at once.
 const (
 	adminMaxFailures   = 5
 	adminMaxIPFailures = 20
@@ -105,18 +108,27 @@ type failures struct {
 	first time.Time
 }
 
-// limited reports whether key has used up its failures at now.
-func (a *adminState) limited(key string, max int, now time.Time) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	f, ok := a.fails[key]
-	return ok && now.Sub(f.first) < adminFailureWindow && f.n >= max
+// adminLimit is one budget of failed admin logins: a key ("email:…" or
+// "ip:…") and the failures it allows per adminFailureWindow.
+type adminLimit struct {
+	key string
+	max int
 }
 
-// fail counts one failure for each key.
-func (a *adminState) fail(now time.Time, keys ...string) {
+// reserve counts one attempt against every limit at now, before the
+// password is checked, or counts nothing and reports false when one of them
+// is used up. Counting first, under the lock, is what bounds the password
+// checks per key: parallel requests cannot all pass a check made before
+// any of them has failed. It returns the start of each limit's window, for
+// release.
+func (a *adminState) reserve(now time.Time, limits ...adminLimit) (firsts []time.Time, ok bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	for _, l := range limits {
+		if f, ok := a.fails[l.key]; ok && now.Sub(f.first) < adminFailureWindow && f.n >= l.max {
+			return nil, false
+		}
+	}
 	if a.fails == nil {
 		a.fails = map[string]failures{}
 	}
@@ -130,13 +142,36 @@ func (a *adminState) fail(now time.Time, keys ...string) {
 			clear(a.fails) // under a flood of keys, forget rather than grow
 		}
 	}
-	for _, k := range keys {
-		f := a.fails[k]
+	firsts = make([]time.Time, len(limits))
+	for i, l := range limits {
+		f := a.fails[l.key]
 		if f.n == 0 || now.Sub(f.first) >= adminFailureWindow {
 			f = failures{first: now}
 		}
 		f.n++
-		a.fails[k] = f
+		a.fails[l.key] = f
+		firsts[i] = f.first
+	}
+	return firsts, true
+}
+
+// release gives back the attempt reserve counted against each limit, for
+// an attempt that did not fail (a right password, or an error before any
+// verdict). A limit whose window has restarted since is left alone: the
+// attempt was counted in a window that no longer counts.
+func (a *adminState) release(firsts []time.Time, limits ...adminLimit) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, l := range limits {
+		f, ok := a.fails[l.key]
+		if !ok || !f.first.Equal(firsts[i]) {
+			continue
+		}
+		if f.n--; f.n <= 0 {
+			delete(a.fails, l.key)
+		} else {
+			a.fails[l.key] = f
+		}
 	}
 }
 
@@ -182,11 +217,20 @@ func (s *Service) AdminLogin(ctx context.Context, email, password string, ci Cli
 	email = strings.ToLower(strings.TrimSpace(email))
 	ci, _ = clampInfo(ClientInfo{UserAgent: ci.UserAgent, IP: ci.IP})
 	now := s.clock()
-	emailKey, ipKey := "email:"+email, "ip:"+ci.IP
-	if s.adm.limited(emailKey, adminMaxFailures, now) || s.adm.limited(ipKey, adminMaxIPFailures, now) {
+	// The attempt counts as a failure from here on, before the password is
+	// checked; it is given back unless the password turns out wrong.
+	limits := []adminLimit{{"email:" + email, adminMaxFailures}, {"ip:" + ci.IP, adminMaxIPFailures}}
+	firsts, allowed := s.adm.reserve(now, limits...)
+	if !allowed {
 		s.audit(ctx, AuditEvent{Type: AuditAdminLoginFailed, Actor: "admin " + email, IP: ci.IP, UserAgent: ci.UserAgent, Detail: "refused: too many failed attempts"})
 		return "", nil, ErrTooManyAttempts
 	}
+	failed := false
+	defer func() {
+		if !failed {
+			s.adm.release(firsts, limits...)
+		}
+	}()
 	a, err := s.store.AdminByEmail(ctx, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", nil, fmt.Errorf("find admin: %w", err)
@@ -200,7 +244,7 @@ func (s *Service) AdminLogin(ctx context.Context, email, password string, ci Cli
 		return "", nil, err
 	}
 	if !ok || a == nil {
-		s.adm.fail(now, emailKey, ipKey)
+		failed = true
 		s.audit(ctx, AuditEvent{Type: AuditAdminLoginFailed, Actor: "admin " + email, IP: ci.IP, UserAgent: ci.UserAgent, Detail: "wrong email or password"})
 		return "", nil, ErrInvalidCredentials
 	}
