@@ -217,12 +217,22 @@ func (s *Service) AdminLogin(ctx context.Context, email, password string, ci Cli
 	email = strings.ToLower(strings.TrimSpace(email))
 	ci, _ = clampInfo(ClientInfo{UserAgent: ci.UserAgent, IP: ci.IP})
 	now := s.clock()
+	a, err := s.store.AdminByEmail(ctx, email)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", nil, fmt.Errorf("find admin: %w", err)
+	}
+	// The audit log names an administrator only if one has this email: what
+	// was typed into the field may be a password.
+	actor, hash := "unknown admin", ""
+	if a != nil {
+		actor, hash = "admin "+a.Email, a.PasswordHash
+	}
 	// The attempt counts as a failure from here on, before the password is
 	// checked; it is given back unless the password turns out wrong.
 	limits := []adminLimit{{"email:" + email, adminMaxFailures}, {"ip:" + ci.IP, adminMaxIPFailures}}
 	firsts, allowed := s.adm.reserve(now, limits...)
 	if !allowed {
-		s.audit(ctx, AuditEvent{Type: AuditAdminLoginFailed, Actor: "admin " + email, IP: ci.IP, UserAgent: ci.UserAgent, Detail: "refused: too many failed attempts"})
+		s.audit(ctx, AuditEvent{Type: AuditAdminLoginFailed, Actor: actor, IP: ci.IP, UserAgent: ci.UserAgent, Detail: "refused: too many failed attempts"})
 		return "", nil, ErrTooManyAttempts
 	}
 	failed := false
@@ -231,21 +241,13 @@ func (s *Service) AdminLogin(ctx context.Context, email, password string, ci Cli
 			s.adm.release(firsts, limits...)
 		}
 	}()
-	a, err := s.store.AdminByEmail(ctx, email)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return "", nil, fmt.Errorf("find admin: %w", err)
-	}
-	hash := ""
-	if a != nil {
-		hash = a.PasswordHash
-	}
 	ok, _, err := s.hasher.Verify(ctx, password, hash)
 	if err != nil {
 		return "", nil, err
 	}
 	if !ok || a == nil {
 		failed = true
-		s.audit(ctx, AuditEvent{Type: AuditAdminLoginFailed, Actor: "admin " + email, IP: ci.IP, UserAgent: ci.UserAgent, Detail: "wrong email or password"})
+		s.audit(ctx, AuditEvent{Type: AuditAdminLoginFailed, Actor: actor, IP: ci.IP, UserAgent: ci.UserAgent, Detail: "wrong email or password"})
 		return "", nil, ErrInvalidCredentials
 	}
 	token := rand.Text() + rand.Text() // 2 x 128 bits, base32

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 // it, so that parallel admin logins are all in flight at once.
 type gatedAdmins struct {
 	refreshing.Store
-	arrived chan struct{} // one send per held call; nil: no gate
+	arrived chan struct{} // one send per call, buffered for all of them; nil: no gate
 	gate    chan struct{} // closed to let the held calls through
 }
 
@@ -42,7 +44,7 @@ func TestAdminLoginLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		const n = 25
-		g.arrived, g.gate = make(chan struct{}), make(chan struct{})
+		g.arrived, g.gate = make(chan struct{}, n+1), make(chan struct{})
 		results := make(chan error, n)
 		for range n {
 			go func() {
@@ -50,27 +52,27 @@ func TestAdminLoginLimit(t *testing.T) {
 				results <- err
 			}()
 		}
-		// Wait until every attempt is either held at the lookup or refused,
-		// then let the held ones check their password.
-		held, checked, refused := 0, 0, 0
-		for held+refused < n {
+		// Wait until every attempt is held at the lookup, before its limits
+		// are consulted, then let them all go at once.
+		for i := range n {
 			select {
 			case <-g.arrived:
-				held++
 			case err := <-results:
-				if !errors.Is(err, refreshing.ErrTooManyAttempts) {
-					t.Fatalf("before any check: %v, want ErrTooManyAttempts", err)
-				}
-				refused++
+				t.Fatalf("an attempt ended before the lookup (%d held): %v", i, err)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%d of %d attempts reached the lookup", i, n)
 			}
 		}
 		close(g.gate)
-		for range held {
+		checked, refused := 0, 0
+		for range n {
 			switch err := <-results; {
 			case errors.Is(err, refreshing.ErrInvalidCredentials):
 				checked++
+			case errors.Is(err, refreshing.ErrTooManyAttempts):
+				refused++
 			default:
-				t.Errorf("held attempt: %v, want ErrInvalidCredentials", err)
+				t.Errorf("parallel attempt: %v", err)
 			}
 		}
 		if checked != 5 || refused != n-5 {
@@ -108,6 +110,58 @@ func TestAdminLoginLimit(t *testing.T) {
 		e.clock.Add(15 * time.Minute)
 		if err := login(password); err != nil {
 			t.Fatalf("after the window: %v", err)
+		}
+	})
+}
+
+func TestAdminLoginAudit(t *testing.T) {
+	e := newEnv(t, nil)
+	if _, err := e.svc.CreateAdmin(t.Context(), "ops@example.com", "admin-secret-password"); err != nil {
+		t.Fatal(err)
+	}
+	ci := refreshing.ClientInfo{IP: "192.0.2.1", UserAgent: "test"}
+	// A password typed into the email field, then the known email typed
+	// otherwise, until it is locked out.
+	if _, _, err := e.svc.AdminLogin(t.Context(), "Hunter2-Typed-Here", "wrong guess", ci); !errors.Is(err, refreshing.ErrInvalidCredentials) {
+		t.Fatalf("unknown email: %v", err)
+	}
+	for range 6 {
+		e.svc.AdminLogin(t.Context(), " OPS@Example.com ", "wrong guess", ci)
+	}
+	list, err := e.svc.ListAudit(t.Context(), refreshing.AuditFilter{Type: refreshing.AuditAdminLoginFailed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := len(list) - 1; i >= 0; i-- {
+		if strings.Contains(strings.ToLower(list[i].Actor+list[i].Detail), "hunter2") {
+			t.Errorf("the audit log keeps what was typed as an email: %+v", list[i])
+		}
+		got = append(got, list[i].Actor+": "+list[i].Detail)
+	}
+	want := []string{"unknown admin: wrong email or password"}
+	for range 5 {
+		want = append(want, "admin ops@example.com: wrong email or password")
+	}
+	want = append(want, "admin ops@example.com: refused: too many failed attempts")
+	if !slices.Equal(got, want) {
+		t.Fatalf("failed admin logins in the audit log:\n%q\nwant\n%q", got, want)
+	}
+	t.Run("RefusedUnknownEmail", func(t *testing.T) {
+		for range 6 {
+			e.svc.AdminLogin(t.Context(), "Hunter2-Again", "wrong guess", refreshing.ClientInfo{IP: "192.0.2.2"})
+		}
+		list, err := e.svc.ListAudit(t.Context(), refreshing.AuditFilter{Type: refreshing.AuditAdminLoginFailed, IP: "192.0.2.2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 6 || list[0].Detail != "refused: too many failed attempts" {
+			t.Fatalf("events %+v, want 5 failures and a refusal", list)
+		}
+		for _, ev := range list {
+			if ev.Actor != "unknown admin" {
+				t.Errorf("actor %q, want unknown admin", ev.Actor)
+			}
 		}
 	})
 }

@@ -15,7 +15,7 @@ type AuditEvent struct {
 	ID        int64     // assigned by the Store, increasing
 	At        time.Time // when it happened (the Service's clock)
 	Type      string    // one of the Audit* constants
-	Actor     string    // who did it: "user 12", "admin ops@example.com", "cli", "anonymous"
+	Actor     string    // who did it: "user 12", "admin ops@example.com", "unknown admin", "cli", "anonymous"
 	UserID    int64     // the end user concerned, 0 if none
 	SessionID string    // the session concerned, "" if none
 	IP        string    // the client's address
