@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -145,16 +147,38 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return nil, usagef("REFRESHING_LOG_FORMAT: want text or json, have %q", format)
 }
 
-// redactDSN hides a password in a postgres:// URL before it is logged.
+// redactDSN hides the passwords in a DSN before it is logged. In a
+// postgres:// or postgresql:// URL it masks the user info's password and
+// every query parameter whose name contains "password" (pgx reads password
+// and sslpassword there); a URL that does not parse, or whose "@" did not
+// end up in the user info (a password with an unescaped '/', '?' or '#'), is
+// not shown beyond its scheme. Anything else --db takes for a SQLite path;
+// there it masks a libpq-style password=value, in case a keyword DSN was
+// passed by mistake.
 func redactDSN(dsn string) string {
-	at := strings.LastIndex(dsn, "@")
-	scheme := strings.Index(dsn, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return dsn
+	scheme, rest, ok := strings.Cut(dsn, "://")
+	if !ok || (scheme != "postgres" && scheme != "postgresql") {
+		return keywordPassword.ReplaceAllString(dsn, "${1}xxxxx")
 	}
-	creds := dsn[scheme+3 : at]
-	if user, _, ok := strings.Cut(creds, ":"); ok {
-		return dsn[:scheme+3] + user + ":xxxxx" + dsn[at:]
+	u, err := url.Parse(dsn)
+	if err != nil || (u.User == nil && strings.Contains(rest, "@")) || strings.ContainsRune(u.Path+u.RawQuery+u.Fragment, '@') {
+		return scheme + "://(not shown)"
 	}
-	return dsn
+	if u.RawQuery != "" {
+		params := strings.Split(u.RawQuery, "&")
+		for i, p := range params {
+			raw, _, _ := strings.Cut(p, "=")
+			k, err := url.QueryUnescape(raw)
+			if err != nil || strings.Contains(strings.ToLower(k), "password") {
+				params[i] = raw + "=xxxxx"
+			}
+		}
+		u.RawQuery = strings.Join(params, "&")
+	}
+	return u.Redacted()
 }
+
+// keywordPassword matches password=value (sslpassword too) in a libpq
+// keyword DSN: the value is single-quoted, with backslash escapes, or runs
+// to the next space.
+var keywordPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
