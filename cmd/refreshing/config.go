@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"runtime/debug"
 	"strings"
@@ -64,16 +65,45 @@ func parse(fs *flag.FlagSet, args []string) error {
 // openStore opens the store a DSN names: postgres:// or postgresql:// URLs
 // select PostgreSQL; sqlite:PATH (or a bare path) selects SQLite.
 func openStore(ctx context.Context, dsn string) (refreshing.Store, error) {
+	path, ok := sqlitePath(dsn)
+	if !ok {
+		return postgres.Open(ctx, dsn)
+	}
+	if path == "" {
+		return nil, usagef("--db: empty SQLite path")
+	}
+	return sqlite.Open(ctx, path)
+}
+
+// sqlitePath returns what sqlite.Open takes for a DSN that selects SQLite,
+// and false for one that selects PostgreSQL.
+func sqlitePath(dsn string) (string, bool) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return postgres.Open(ctx, dsn)
+		return "", false
 	case strings.HasPrefix(dsn, "sqlite:"):
 		dsn = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
 	}
-	if dsn == "" {
-		return nil, usagef("--db: empty SQLite path")
+	return dsn, true
+}
+
+// warnExposed logs a warning when files of the SQLite database dsn names
+// can be read or written by group or others: they hold the signing key and
+// the refresh-chain key. New files are private; an existing file's mode is
+// the operator's to change, so this says how rather than changing it.
+func warnExposed(logger *slog.Logger, dsn string) {
+	path, ok := sqlitePath(dsn)
+	if !ok {
+		return
 	}
-	return sqlite.Open(ctx, dsn)
+	files, err := sqlite.Exposed(path)
+	if err != nil {
+		logger.Warn("cannot check the database file's mode", "err", err)
+		return
+	}
+	if len(files) > 0 {
+		logger.Warn("the database is readable by group or others, and it holds the signing and refresh-chain keys: make it private with chmod 600 "+strings.Join(files, " "), "path", files[0])
+	}
 }
 
 // openService opens the store and the Service on it, with settings seeded

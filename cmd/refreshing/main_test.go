@@ -265,3 +265,33 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("version: %v %q", err, out)
 	}
 }
+
+func TestServeWarnsExposedDatabase(t *testing.T) {
+	t.Run("OKNewFileNoWarning", func(t *testing.T) {
+		db := filepath.Join(t.TempDir(), "refreshing.db")
+		in := start(t, db, nil)
+		in.stop(t)
+		if strings.Contains(in.logs.String(), "chmod 600") {
+			t.Errorf("a new database file drew the warning:\n%s", in.logs)
+		}
+	})
+	t.Run("Warning", func(t *testing.T) {
+		// A file an older version created under umask 022, or one copied
+		// in: serve says so and how to fix it, and leaves the mode alone.
+		db := filepath.Join(t.TempDir(), "refreshing.db")
+		if err := os.WriteFile(db, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(db, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		in := start(t, db, nil)
+		in.stop(t)
+		if logs := in.logs.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "chmod 600 "+db) {
+			t.Errorf("no warning naming chmod 600 %s:\n%s", db, logs)
+		}
+		if fi, err := os.Stat(db); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("the file's mode changed: %v, %v", fi.Mode(), err)
+		}
+	})
+}

@@ -55,6 +55,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer st.Close()
 	defer svc.Close()
+	warnExposed(logger, c.db)
 	limiter, closeLimiter, err := openLimiter(ctx, getenv, logger)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -120,6 +121,9 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	}
 	if !readOnly {
 		if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, refreshing.ErrUnavailable, err)
+		}
+		if err := create(abs); err != nil {
 			return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, refreshing.ErrUnavailable, err)
 		}
 	}
@@ -251,6 +255,56 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 		}
 	}
 	return s, nil
+}
+
+// create creates the database file at abs, empty and readable and writable
+// by its owner only, unless it exists: it holds the signing key and the
+// refresh-chain key. SQLite would create it with the umask's mode (often
+// readable by everyone), and its unix VFS gives the -wal and -shm files it
+// creates the database file's mode, so they are private too. SQLite takes an
+// empty file for a new database. An existing file keeps the mode its
+// operator gave it (Exposed reports one others can read).
+func create(abs string) error {
+	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// Exposed returns the files of the database at path (as Open takes it,
+// options included) that group or others can read or write: of the
+// database file and its -wal and -shm files, those that exist. They hold
+// the signing key and the refresh-chain key, and Open creates them for
+// their owner only; a file created otherwise (by an older version, or
+// copied in) keeps its mode, which only its operator should change
+// (chmod 600).
+func Exposed(path string) ([]string, error) {
+	path, _, err := parseOptions(path)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	var exposed []string
+	for _, name := range []string{abs, abs + "-wal", abs + "-shm"} {
+		fi, err := os.Stat(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			exposed = append(exposed, name)
+		}
+	}
+	return exposed, nil
 }
 
 // ping opens db's first connection, which applies the DSN's pragmas. On a
