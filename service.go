@@ -15,7 +15,8 @@ import (
 type Config struct {
 	Store  Store
 	Issuer string // the JWT "iss"; default "http://localhost:1337"
-	// JWTSecret, when not empty, selects Strapi-compatible HS256 signing.
+	// JWTSecret, when not empty, selects Strapi-compatible HS256 signing;
+	// it must then be at least MinJWTSecretLen bytes long.
 	JWTSecret []byte
 	// Settings seed a new database (SettingsFromEnv); default DefaultSettings.
 	Settings *Settings
@@ -29,6 +30,11 @@ type Config struct {
 	// instances' changes take at most this long to apply); default 1s.
 	SettingsTTL time.Duration
 }
+
+// MinJWTSecretLen is the length, in bytes, of the shortest Config.JWTSecret
+// New accepts: one HS256 token is enough to search for a shorter secret
+// offline. Strapi's generated secrets (24 characters) are longer.
+const MinJWTSecretLen = jwt.MinSecretLen
 
 // Service enforces every rule of Refreshing: registration and login, the
 // refresh-token life cycle (issue, rotate, grace, reuse detection, expiry,
@@ -96,6 +102,10 @@ type Principal struct {
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("refreshing: Config.Store is required")
+	}
+	if n := len(cfg.JWTSecret); n > 0 && n < MinJWTSecretLen {
+		// Before anything is written to the store.
+		return nil, fmt.Errorf("refreshing: the JWT secret is %d bytes long; HS256 needs at least %d", n, MinJWTSecretLen)
 	}
 	s := &Service{hasher: cfg.Hasher, now: cfg.Now, ttl: cfg.SettingsTTL}
 	s.store = invalidating{Store: cfg.Store, cache: &s.auth}

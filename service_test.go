@@ -667,3 +667,34 @@ func TestExchangeBlockedWithoutRevocation(t *testing.T) {
 		t.Fatalf("exchange for a blocked user: %v, want outcome revoked", err)
 	}
 }
+
+func TestNewJWTSecret(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		secret string
+		ok     bool
+	}{
+		{"ErrOneByte", "x", false},
+		{"ErrFifteenBytes", "fifteen-bytes!!", false},
+		{"OKSixteenBytes", "sixteen-bytes!!!", true},
+		{"OKStrapiGenerated", "ZtUeuXJl6nZkYdP6q0bV1Q==", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "refreshing.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			svc, err := refreshing.New(t.Context(), refreshing.Config{Store: st, JWTSecret: []byte(tc.secret), Hasher: refreshing.NewHasher(cheap, 0)})
+			if got := err == nil; got != tc.ok {
+				t.Fatalf("New with a %d-byte secret: %v", len(tc.secret), err)
+			}
+			if err == nil {
+				defer svc.Close()
+				if got, want := svc.SigningAlgorithm(), "HS256"; got != want {
+					t.Errorf("SigningAlgorithm = %q, want %q", got, want)
+				}
+			}
+		})
+	}
+}

@@ -51,6 +51,15 @@ func flags(cmd string, getenv func(string) string, c *config) *flag.FlagSet {
 	return fs
 }
 
+// check refuses, as usage errors and before any storage is opened, the
+// values refreshing.New would refuse.
+func (c *config) check() error {
+	if n := len(c.jwtSecret); n > 0 && n < refreshing.MinJWTSecretLen {
+		return usagef("--jwt-secret (REFRESHING_JWT_SECRET): the secret is %d bytes long, short enough to be found offline from a single token; use at least %d (Strapi generates 24 characters)", n, refreshing.MinJWTSecretLen)
+	}
+	return nil
+}
+
 // parse parses args into fs, turning errors into usage errors.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +118,9 @@ func warnExposed(logger *slog.Logger, dsn string) {
 // openService opens the store and the Service on it, with settings seeded
 // from the environment for a new database.
 func openService(ctx context.Context, c *config, getenv func(string) string) (*refreshing.Service, refreshing.Store, error) {
+	if err := c.check(); err != nil {
+		return nil, nil, err
+	}
 	seed, err := refreshing.SettingsFromEnv(getenv)
 	if err != nil {
 		return nil, nil, usagef("%v", err)

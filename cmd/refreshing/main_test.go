@@ -295,3 +295,41 @@ func TestServeWarnsExposedDatabase(t *testing.T) {
 		}
 	})
 }
+
+func TestServeBadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // in the error
+	}{
+		{"ShortJWTSecretEnv", nil, map[string]string{"REFRESHING_JWT_SECRET": "x"}, "--jwt-secret"},
+		{"ShortJWTSecretFlag", []string{"--jwt-secret", "fifteen-bytes!!"}, nil, "at least 16"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "refreshing.db")
+			env := map[string]string{"REFRESHING_DB": "sqlite:" + db}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			// A server that starts anyway stops after a while, and fails.
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			err := run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, tc.args...), func(k string) string { return env[k] }, &stdout, &stderr)
+			if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("serve = %v (exit %d), want a usage error about %q", err, exitCode(err), tc.want)
+			}
+			if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the database was opened before the configuration was checked: %v", err)
+			}
+		})
+	}
+	t.Run("OKJWTSecret16Bytes", func(t *testing.T) {
+		in := start(t, filepath.Join(t.TempDir(), "refreshing.db"), map[string]string{"REFRESHING_JWT_SECRET": "sixteen-bytes!!!"})
+		in.stop(t)
+		if logs := in.logs.String(); !strings.Contains(logs, "alg=HS256") {
+			t.Errorf("not started in HS256 mode:\n%s", logs)
+		}
+	})
+}

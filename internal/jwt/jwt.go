@@ -143,10 +143,17 @@ func NewEdDSA(issuer string, keys []Key, now func() time.Time) (*Signer, error) 
 	return s, nil
 }
 
-// NewHS256 returns a Strapi-compatible Signer that signs and verifies with secret.
+// MinSecretLen is the length, in bytes, of the shortest HS256 secret
+// NewHS256 accepts: one token is enough to search for a shorter one offline
+// (a 1-character secret was found that way). Strapi generates 24-character
+// secrets, so its own pass.
+const MinSecretLen = 16
+
+// NewHS256 returns a Strapi-compatible Signer that signs and verifies with
+// secret, which must be at least MinSecretLen bytes long.
 func NewHS256(issuer string, secret []byte, now func() time.Time) (*Signer, error) {
-	if len(secret) == 0 {
-		return nil, errors.New("jwt: empty HS256 secret")
+	if len(secret) < MinSecretLen {
+		return nil, fmt.Errorf("jwt: the HS256 secret is %d bytes long; at least %d are required", len(secret), MinSecretLen)
 	}
 	s := &Signer{issuer: issuer, secret: secret, now: now}
 	s.keys.Store(&keyset{jwks: []byte(`{"keys":[]}`), verified: &verified{}})

@@ -194,14 +194,14 @@ func TestKeyMaterial(t *testing.T) {
 
 func TestHS256(t *testing.T) {
 	c := &clock{time.Unix(1_800_000_000, 0)}
-	s, err := jwt.NewHS256("iss", []byte("strapi-secret"), c.now)
+	s, err := jwt.NewHS256("iss", []byte("strapi-jwt-secret-24chars"), c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tok, _ := s.Sign(claims(c.t))
 	// A Strapi server verifies with the plain library and the shared secret.
 	mc := gojwt.MapClaims{}
-	if _, err := gojwt.ParseWithClaims(tok, mc, func(*gojwt.Token) (any, error) { return []byte("strapi-secret"), nil },
+	if _, err := gojwt.ParseWithClaims(tok, mc, func(*gojwt.Token) (any, error) { return []byte("strapi-jwt-secret-24chars"), nil },
 		gojwt.WithValidMethods([]string{"HS256"}), gojwt.WithTimeFunc(c.now)); err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestHS256(t *testing.T) {
 	if _, err := s.Verify(tok); err != nil {
 		t.Fatal(err)
 	}
-	other, _ := jwt.NewHS256("iss", []byte("other"), c.now)
+	other, _ := jwt.NewHS256("iss", []byte("another-secret-16"), c.now)
 	if _, err := other.Verify(tok); !errors.Is(err, jwt.ErrInvalid) {
 		t.Fatalf("err = %v", err)
 	}
@@ -219,6 +219,18 @@ func TestHS256(t *testing.T) {
 	edTok, _ := ed.Sign(claims(c.t))
 	if _, err := s.Verify(edTok); !errors.Is(err, jwt.ErrInvalid) {
 		t.Fatalf("EdDSA token accepted by HS256 signer: %v", err)
+	}
+}
+
+func TestHS256SecretLength(t *testing.T) {
+	// A short secret falls to an offline search from a single token.
+	for _, secret := range []string{"", "x", "fifteen-bytes!!"} {
+		if _, err := jwt.NewHS256("iss", []byte(secret), time.Now); err == nil {
+			t.Errorf("NewHS256 with a %d-byte secret: no error", len(secret))
+		}
+	}
+	if _, err := jwt.NewHS256("iss", []byte("sixteen-bytes!!!"), time.Now); err != nil {
+		t.Errorf("NewHS256 with a %d-byte secret: %v", jwt.MinSecretLen, err)
 	}
 }
 
