@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,8 +16,11 @@ import (
 
 // Config configures a Service. Store is required; everything else has a default.
 type Config struct {
-	Store  Store
-	Issuer string // the JWT "iss"; default "http://localhost:1337"
+	Store Store
+	// Issuer is the JWT "iss" and the OAuth issuer, whose URL the metadata's
+	// endpoints are named under; default "http://localhost:1337". It must
+	// pass ValidateIssuer.
+	Issuer string
 	// JWTSecret, when not empty, selects Strapi-compatible HS256 signing;
 	// it must then be at least MinJWTSecretLen bytes long.
 	JWTSecret []byte
@@ -29,6 +35,40 @@ type Config struct {
 	// SettingsTTL is how long the Service trusts the settings it read (other
 	// instances' changes take at most this long to apply); default 1s.
 	SettingsTTL time.Duration
+}
+
+// ValidateIssuer reports why issuer cannot be the OAuth issuer, or nil if
+// it can. RFC 8414 §2 wants an https URL with no query or fragment
+// component; plain http is accepted for this machine only (localhost and
+// loopback addresses), for development, as the default issuer is. A path,
+// with or without a trailing slash, is fine.
+func ValidateIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return fmt.Errorf("issuer %q is not a URL: %w", issuer, err)
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http" || u.Opaque != "" || u.Host == "":
+		return fmt.Errorf("issuer %q is not an https:// URL with a host", issuer)
+	case u.Scheme == "http" && !loopback(u.Hostname()):
+		return fmt.Errorf("issuer %q is not https: plain http is for localhost only", issuer)
+	case u.User != nil:
+		return fmt.Errorf("issuer %q has user information", issuer)
+	case strings.Contains(issuer, "?"):
+		return fmt.Errorf("issuer %q has a query component, which RFC 8414 forbids", issuer)
+	case strings.Contains(issuer, "#"):
+		return fmt.Errorf("issuer %q has a fragment component, which RFC 8414 forbids", issuer)
+	}
+	return nil
+}
+
+// loopback reports whether host names this machine.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // MinJWTSecretLen is the length, in bytes, of the shortest Config.JWTSecret
@@ -124,6 +164,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	issuer := cfg.Issuer
 	if issuer == "" {
 		issuer = "http://localhost:1337"
+	}
+	if err := ValidateIssuer(issuer); err != nil {
+		return nil, fmt.Errorf("refreshing: %w", err)
 	}
 	s.issuer = issuer
 	seed := DefaultSettings()

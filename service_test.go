@@ -698,3 +698,54 @@ func TestNewJWTSecret(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateIssuer(t *testing.T) {
+	for _, tc := range []struct {
+		issuer string
+		ok     bool
+	}{
+		{"https://auth.example.com", true},
+		{"https://auth.example.com/", true},
+		{"https://auth.example.com:8443/tenant-a", true},
+		{"http://localhost:1337", true},
+		{"http://127.0.0.1:1337/", true},
+		{"http://[::1]:1337", true},
+		{"https://auth.example.com/?tenant=a#frag", false},
+		{"https://auth.example.com/?tenant=a", false},
+		{"https://auth.example.com?", false},
+		{"https://auth.example.com#frag", false},
+		{"https://auth.example.com/#", false},
+		{"http://auth.example.com", false},
+		{"http://localhost.example.com", false},
+		{"https://user:pw@auth.example.com", false},
+		{"ftp://auth.example.com", false},
+		{"https:auth.example.com", false},
+		{"https:///path", false},
+		{"auth.example.com", false},
+		{"/relative", false},
+		{"", false},
+	} {
+		if err := refreshing.ValidateIssuer(tc.issuer); (err == nil) != tc.ok {
+			t.Errorf("ValidateIssuer(%q) = %v, want ok %v", tc.issuer, err, tc.ok)
+		}
+	}
+}
+
+func TestNewIssuer(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "refreshing.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := refreshing.New(t.Context(), refreshing.Config{Store: st, Issuer: "https://auth.example.com/?tenant=a#frag"}); err == nil {
+		t.Fatal("New accepted an issuer with a query and a fragment")
+	}
+	svc, err := refreshing.New(t.Context(), refreshing.Config{Store: st, Hasher: refreshing.NewHasher(cheap, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if got, want := svc.Issuer(), "http://localhost:1337"; got != want {
+		t.Errorf("default Issuer = %q, want %q", got, want)
+	}
+}

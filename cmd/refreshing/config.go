@@ -54,6 +54,9 @@ func flags(cmd string, getenv func(string) string, c *config) *flag.FlagSet {
 // check refuses, as usage errors and before any storage is opened, the
 // values refreshing.New would refuse.
 func (c *config) check() error {
+	if err := refreshing.ValidateIssuer(c.issuer); c.issuer != "" && err != nil { // "" is New's default
+		return usagef("--issuer (REFRESHING_ISSUER): %v", err)
+	}
 	if n := len(c.jwtSecret); n > 0 && n < refreshing.MinJWTSecretLen {
 		return usagef("--jwt-secret (REFRESHING_JWT_SECRET): the secret is %d bytes long, short enough to be found offline from a single token; use at least %d (Strapi generates 24 characters)", n, refreshing.MinJWTSecretLen)
 	}

@@ -305,6 +305,10 @@ func TestServeBadConfig(t *testing.T) {
 	}{
 		{"ShortJWTSecretEnv", nil, map[string]string{"REFRESHING_JWT_SECRET": "x"}, "--jwt-secret"},
 		{"ShortJWTSecretFlag", []string{"--jwt-secret", "fifteen-bytes!!"}, nil, "at least 16"},
+		{"IssuerQueryAndFragment", []string{"--issuer", "https://auth.example.com/?tenant=a#frag"}, nil, "--issuer"},
+		{"IssuerFragmentEnv", nil, map[string]string{"REFRESHING_ISSUER": "https://auth.example.com#frag"}, "fragment"},
+		{"IssuerPlainHTTP", []string{"--issuer", "http://auth.example.com"}, nil, "not https"},
+		{"IssuerNotURL", []string{"--issuer", "auth.example.com"}, nil, "--issuer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "refreshing.db")
@@ -325,6 +329,14 @@ func TestServeBadConfig(t *testing.T) {
 			}
 		})
 	}
+	t.Run("OKIssuerTrailingSlash", func(t *testing.T) {
+		in := start(t, filepath.Join(t.TempDir(), "refreshing.db"), map[string]string{"REFRESHING_ISSUER": "https://auth.example.com/"})
+		status, body := in.get(t, "/.well-known/oauth-authorization-server", "")
+		m, _ := body.(map[string]any)
+		if status != http.StatusOK || m["issuer"] != "https://auth.example.com/" || m["token_endpoint"] != "https://auth.example.com/oauth/token" {
+			t.Errorf("metadata: %d %v", status, body)
+		}
+	})
 	t.Run("OKJWTSecret16Bytes", func(t *testing.T) {
 		in := start(t, filepath.Join(t.TempDir(), "refreshing.db"), map[string]string{"REFRESHING_JWT_SECRET": "sixteen-bytes!!!"})
 		in.stop(t)
