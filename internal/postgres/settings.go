@@ -137,12 +137,21 @@ func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
 // value if it does not exist yet. However many callers race, in however many
 // processes, they all get the value that was stored first: the insert waits
 // for a concurrent one to commit and then does nothing, and the following
-// read sees the winner's row.
+// read sees the winner's row. Like the SQLite store, it refuses to create a
+// secret from an empty value; an existing secret is returned whatever value
+// says.
 func (s *Store) Secret(ctx context.Context, name string, value []byte) ([]byte, error) {
 	var stored []byte
 	err := s.run(ctx, "secret", func(ctx context.Context) error {
+		if len(value) == 0 {
+			err := s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&stored)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errNoSecretValue
+			}
+			return err
+		}
 		err := s.pool.QueryRow(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2)
-			ON CONFLICT (name) DO NOTHING RETURNING value`, name, notNil(value)).Scan(&stored)
+			ON CONFLICT (name) DO NOTHING RETURNING value`, name, value).Scan(&stored)
 		if errors.Is(err, pgx.ErrNoRows) {
 			err = s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&stored)
 		}
@@ -153,3 +162,7 @@ func (s *Store) Secret(ctx context.Context, name string, value []byte) ([]byte, 
 	}
 	return stored, nil
 }
+
+// errNoSecretValue is Secret's answer to an empty value for a secret that
+// does not exist.
+var errNoSecretValue = errors.New("no value to create it with")

@@ -285,6 +285,24 @@ func testSecret(t *testing.T, open func(t *testing.T) refreshing.Store) {
 			}
 		}
 	})
+	t.Run("ErrNoValue", func(t *testing.T) {
+		// A secret is not created from an empty value: an empty HMAC key
+		// would sign anything anyone can compute.
+		st := open(t)
+		for _, value := range [][]byte{nil, {}} {
+			if got, err := st.Secret(t.Context(), "new", value); err == nil {
+				t.Fatalf("Secret(%q, %#v) = %q, want an error", "new", value, got)
+			}
+		}
+		// Nothing was stored: the first real value is the secret.
+		got, err := st.Secret(t.Context(), "new", []byte("value"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []byte("value"); !bytes.Equal(got, want) {
+			t.Fatalf("Secret after refusing empty values = %q, want %q", got, want)
+		}
+	})
 	t.Run("OKConcurrent", func(t *testing.T) {
 		st := open(t)
 		const n = 10
