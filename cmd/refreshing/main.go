@@ -74,7 +74,8 @@ Flags of serve:
                              localhost only; no query or fragment
   --jwt-secret S             Strapi-compatible HS256 signing with this secret (at least
                              16 bytes; prefer REFRESHING_JWT_SECRET: flags show in ps)
-  --trusted-proxies CIDRS    comma-separated proxies whose X-Forwarded-For is believed
+  --trusted-proxies CIDRS    comma-separated proxies whose X-Forwarded-For and
+                             X-Forwarded-Proto are believed
 `
 
 // command splits the command (serve when none is named) from its arguments.

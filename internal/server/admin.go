@@ -240,9 +240,11 @@ func notice(r *http.Request) string {
 // secureCookies reports whether cookies for r need Secure: always, except
 // for plain-HTTP requests to this machine (a browser would drop a Secure
 // cookie set over http://127.0.0.1 by some versions, and nothing travels
-// beyond the machine there).
-func secureCookies(r *http.Request) bool {
-	if r.TLS != nil {
+// beyond the machine there). A request that reached a trusted proxy over
+// HTTPS (see scheme) gets Secure whatever its Host: nginx, for one, sends
+// the proxy_pass address (Host: 127.0.0.1:1338) by default.
+func (s *server) secureCookies(r *http.Request) bool {
+	if s.scheme(r) == "https" {
 		return true
 	}
 	host, _, err := net.SplitHostPort(r.Host)
@@ -278,7 +280,7 @@ func (a *adminUI) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: token, Path: "/admin", HttpOnly: true,
-		Secure: secureCookies(r), SameSite: http.SameSiteStrictMode, MaxAge: int(refreshing.AdminSessionLifetime.Seconds())})
+		Secure: a.s.secureCookies(r), SameSite: http.SameSiteStrictMode, MaxAge: int(refreshing.AdminSessionLifetime.Seconds())})
 	http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)
 }
 
@@ -295,7 +297,7 @@ func (a *adminUI) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: "", Path: "/admin", HttpOnly: true,
-		Secure: secureCookies(r), SameSite: http.SameSiteStrictMode, MaxAge: -1})
+		Secure: a.s.secureCookies(r), SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 }
 

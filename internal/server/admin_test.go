@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -163,6 +164,44 @@ func TestAdminLogin(t *testing.T) {
 		resp.Body.Close()
 		if sc := resp.Header.Get("Set-Cookie"); !strings.Contains(sc, "Secure") {
 			t.Errorf("Set-Cookie for admin.example.com %q is not Secure", sc)
+		}
+	})
+	t.Run("CookieSecureBehindTLSProxy", func(t *testing.T) {
+		// nginx terminating TLS sends its proxy_pass address as Host by
+		// default, here the test server's own 127.0.0.1:port, and says
+		// X-Forwarded-Proto: https. The cookie is Secure when that header
+		// comes from a trusted proxy, and only then.
+		for _, tc := range []struct {
+			name    string
+			trusted []netip.Prefix
+			proto   string
+			secure  bool
+		}{
+			{"TrustedHTTPS", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "https", true},
+			{"TrustedHTTPSLastOfList", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "http, https", true},
+			{"TrustedHTTP", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "http", false},
+			{"UntrustedPeer", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, "https", false},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e := start(t, setup{trusted: tc.trusted})
+				if _, err := e.svc.CreateAdmin(t.Context(), "ops@example.com", adminPassword); err != nil {
+					t.Fatal(err)
+				}
+				e.remember(adminPassword)
+				form := url.Values{"email": {"ops@example.com"}, "password": {adminPassword}}
+				c := e.adminClient()
+				r := c.post("/admin/login", form, map[string]string{"X-Forwarded-Proto": tc.proto})
+				if r.status != http.StatusSeeOther {
+					t.Fatalf("login: %d", r.status)
+				}
+				if got := strings.Contains(r.header.Get("Set-Cookie"), "Secure"); got != tc.secure {
+					t.Errorf("Set-Cookie %q: Secure %v, want %v", r.header.Get("Set-Cookie"), got, tc.secure)
+				}
+				r = c.post("/admin/logout", nil, map[string]string{"X-Forwarded-Proto": tc.proto})
+				if got := strings.Contains(r.header.Get("Set-Cookie"), "Secure"); got != tc.secure {
+					t.Errorf("logout's Set-Cookie %q: Secure %v, want %v", r.header.Get("Set-Cookie"), got, tc.secure)
+				}
+			})
 		}
 	})
 	t.Run("WrongPassword", func(t *testing.T) {

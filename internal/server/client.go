@@ -42,6 +42,36 @@ func (s *server) clientIP(r *http.Request) string {
 	return addr.String()
 }
 
+// scheme returns the scheme the client reached this server with, "https"
+// or "http", or "" when it is not known. A TLS connection says https.
+// Behind a trusted proxy (see clientIP) X-Forwarded-Proto says, and its
+// last entry counts: the one the proxy that talks to this server set or
+// appended. A plain-HTTP request from any other peer may still have come
+// through a TLS-terminating proxy that is not configured as trusted, so its
+// scheme is unknown rather than http.
+func (s *server) scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !s.isTrusted(peer.Addr().Unmap()) {
+		return ""
+	}
+	vs := r.Header.Values("X-Forwarded-Proto")
+	if len(vs) == 0 {
+		return ""
+	}
+	v := vs[len(vs)-1]
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	switch v = strings.ToLower(strings.TrimSpace(v)); v {
+	case "https", "http":
+		return v
+	}
+	return ""
+}
+
 // parseHop parses one X-Forwarded-For entry: an address, possibly with a port.
 func parseHop(v string) (netip.Addr, bool) {
 	v = strings.TrimSpace(v)

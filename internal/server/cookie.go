@@ -71,10 +71,12 @@ func (s *server) cookieToken(r *http.Request) (string, error) {
 }
 
 // checkOrigin accepts r only if its Origin header names this server (the
-// host the request was sent to) or one of the allowed origins. A request
-// without Origin is refused too: browsers send it on every POST, so only
-// a non-browser client would omit it, and such a client has no business
-// authenticating with a browser's cookie.
+// host the request was sent to, with the scheme it was sent with when that
+// is known: see scheme) or one of the allowed origins. A request without
+// Origin is refused too: browsers send it on every POST, so only a
+// non-browser client would omit it, and such a client has no business
+// authenticating with a browser's cookie. The refresh cookie itself is
+// always Secure (setRefreshCookie), whatever the scheme.
 func (s *server) checkOrigin(r *http.Request) error {
 	origin := r.Header.Get("Origin")
 	if origin == "" || origin == "null" {
@@ -85,7 +87,12 @@ func (s *server) checkOrigin(r *http.Request) error {
 		return refreshing.ErrForbidden
 	}
 	if strings.EqualFold(u.Host, r.Host) {
-		return nil
+		// http://host and https://host are different origins: a page
+		// served over plain HTTP, which anyone on the path can rewrite,
+		// is not this HTTPS server's.
+		if scheme := s.scheme(r); scheme == "" || strings.EqualFold(u.Scheme, scheme) {
+			return nil
+		}
 	}
 	st, err := s.svc.Settings(r.Context())
 	if err != nil {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,35 @@ func TestCookieMode(t *testing.T) {
 		r.want(t, http.StatusOK, "", "")
 		e.remember(refreshCookieOf(r).Value)
 		refreshWithCookie(e, c, "https://other.example.com").want(t, http.StatusForbidden, "ForbiddenError", "")
+	})
+	t.Run("OriginSchemeBehindTLSProxy", func(t *testing.T) {
+		// Behind a trusted proxy that says the client came over HTTPS, a
+		// page of http://host is another origin than https://host.
+		e := start(t, setup{trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+		c := cookieLogin(t, e, e.register("ada"))
+		host := strings.TrimPrefix(e.srv.URL, "http://")
+		refresh := func(c *http.Cookie, origin, proto string) response {
+			return e.do(request{method: http.MethodPost, path: "/api/auth/refresh",
+				header: map[string]string{"Cookie": c.Name + "=" + c.Value, "Origin": origin, "X-Forwarded-Proto": proto}})
+		}
+		refresh(c, "http://"+host, "https").want(t, http.StatusForbidden, "ForbiddenError", "")
+		refresh(c, "https://"+host, "http").want(t, http.StatusForbidden, "ForbiddenError", "")
+		r := refresh(c, "https://"+host, "https")
+		r.want(t, http.StatusOK, "", "")
+		next := refreshCookieOf(r)
+		e.remember(next.Value)
+		// Without the header the scheme is unknown, and the host decides.
+		refresh(next, "http://"+host, "").want(t, http.StatusOK, "", "")
+	})
+	t.Run("OriginSchemeUnknownFromUntrustedPeer", func(t *testing.T) {
+		// X-Forwarded-Proto from a peer that is not a trusted proxy proves
+		// nothing: the scheme stays unknown and the host decides.
+		e := start(t, setup{})
+		c := cookieLogin(t, e, e.register("ada"))
+		r := e.do(request{method: http.MethodPost, path: "/api/auth/refresh",
+			header: map[string]string{"Cookie": c.Name + "=" + c.Value, "Origin": e.srv.URL, "X-Forwarded-Proto": "https"}})
+		r.want(t, http.StatusOK, "", "")
+		e.remember(refreshCookieOf(r).Value)
 	})
 	t.Run("Logout", func(t *testing.T) {
 		e := start(t, setup{})

@@ -25,8 +25,9 @@ type Options struct {
 	// never sees request bodies, tokens, passwords, Authorization or cookies.
 	// Nil discards everything.
 	Logger *slog.Logger
-	// TrustedProxies are the networks whose X-Forwarded-For header is
-	// believed. A request from any other peer is attributed to the peer.
+	// TrustedProxies are the networks whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed. A request from any other peer
+	// is attributed to the peer, and its scheme is unknown unless TLS.
 	TrustedProxies []netip.Prefix
 	// Limiter keeps the rate-limit budgets (see ratelimit.go); nil keeps
 	// them in this process's memory (ratelimit.NewMemory). Several instances
