@@ -38,10 +38,11 @@ type Config struct {
 }
 
 // ValidateIssuer reports why issuer cannot be the OAuth issuer, or nil if
-// it can. RFC 8414 §2 wants an https URL with no query or fragment
-// component; plain http is accepted for this machine only (localhost and
-// loopback addresses), for development, as the default issuer is. A path,
-// with or without a trailing slash, is fine.
+// it can: an absolute http or https URL with a host and no user
+// information, query or fragment (RFC 8414 §2). A path, with or without a
+// trailing slash, is fine. RFC 8414 wants https; plain http passes, for
+// development and for networks where TLS ends in front of the service
+// under an internal name, and InsecureIssuer tells a caller to warn.
 func ValidateIssuer(issuer string) error {
 	u, err := url.Parse(issuer)
 	if err != nil {
@@ -50,8 +51,6 @@ func ValidateIssuer(issuer string) error {
 	switch {
 	case u.Scheme != "https" && u.Scheme != "http" || u.Opaque != "" || u.Host == "":
 		return fmt.Errorf("issuer %q is not an https:// URL with a host", issuer)
-	case u.Scheme == "http" && !loopback(u.Hostname()):
-		return fmt.Errorf("issuer %q is not https: plain http is for localhost only", issuer)
 	case u.User != nil:
 		return fmt.Errorf("issuer %q has user information", issuer)
 	case strings.Contains(issuer, "?"):
@@ -60,6 +59,13 @@ func ValidateIssuer(issuer string) error {
 		return fmt.Errorf("issuer %q has a fragment component, which RFC 8414 forbids", issuer)
 	}
 	return nil
+}
+
+// InsecureIssuer reports whether a valid issuer is plain http on a host
+// other than this machine's (localhost or a loopback address).
+func InsecureIssuer(issuer string) bool {
+	u, err := url.Parse(issuer)
+	return err == nil && u.Scheme == "http" && !loopback(u.Hostname())
 }
 
 // loopback reports whether host names this machine.

@@ -715,8 +715,8 @@ func TestValidateIssuer(t *testing.T) {
 		{"https://auth.example.com?", false},
 		{"https://auth.example.com#frag", false},
 		{"https://auth.example.com/#", false},
-		{"http://auth.example.com", false},
-		{"http://localhost.example.com", false},
+		{"http://auth.example.com", true},
+		{"http://refreshing:1337", true},
 		{"https://user:pw@auth.example.com", false},
 		{"ftp://auth.example.com", false},
 		{"https:auth.example.com", false},
@@ -727,6 +727,14 @@ func TestValidateIssuer(t *testing.T) {
 	} {
 		if err := refreshing.ValidateIssuer(tc.issuer); (err == nil) != tc.ok {
 			t.Errorf("ValidateIssuer(%q) = %v, want ok %v", tc.issuer, err, tc.ok)
+		}
+	}
+	for issuer, want := range map[string]bool{
+		"http://auth.example.com": true, "http://localhost.example.com": true, "http://refreshing:1337": true,
+		"http://localhost:1337": false, "http://127.0.0.1:1337": false, "http://[::1]:1337": false, "https://auth.example.com": false,
+	} {
+		if got := refreshing.InsecureIssuer(issuer); got != want {
+			t.Errorf("InsecureIssuer(%q) = %v, want %v", issuer, got, want)
 		}
 	}
 }

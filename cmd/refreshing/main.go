@@ -70,8 +70,8 @@ Flags common to every command (or the REFRESHING_* environment variable):
   --db DSN                   storage: sqlite:PATH (default sqlite:data/refreshing.db) or postgres://...
 Flags of serve:
   --addr ADDR                listen address (default :1337)
-  --issuer URL               JWT issuer (default http://localhost:1337): https, or http for
-                             localhost only; no query or fragment
+  --issuer URL               JWT issuer (default http://localhost:1337): an https URL (http
+                             is accepted, with a warning off localhost); no query or fragment
   --jwt-secret S             Strapi-compatible HS256 signing with this secret (at least
                              16 bytes; prefer REFRESHING_JWT_SECRET: flags show in ps)
   --trusted-proxies CIDRS    comma-separated proxies whose X-Forwarded-For and

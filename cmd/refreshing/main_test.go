@@ -307,7 +307,7 @@ func TestServeBadConfig(t *testing.T) {
 		{"ShortJWTSecretFlag", []string{"--jwt-secret", "fifteen-bytes!!"}, nil, "at least 16"},
 		{"IssuerQueryAndFragment", []string{"--issuer", "https://auth.example.com/?tenant=a#frag"}, nil, "--issuer"},
 		{"IssuerFragmentEnv", nil, map[string]string{"REFRESHING_ISSUER": "https://auth.example.com#frag"}, "fragment"},
-		{"IssuerPlainHTTP", []string{"--issuer", "http://auth.example.com"}, nil, "not https"},
+		{"IssuerUserInfo", []string{"--issuer", "https://me:pw@auth.example.com"}, nil, "user information"},
 		{"IssuerNotURL", []string{"--issuer", "auth.example.com"}, nil, "--issuer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -335,6 +335,20 @@ func TestServeBadConfig(t *testing.T) {
 		m, _ := body.(map[string]any)
 		if status != http.StatusOK || m["issuer"] != "https://auth.example.com/" || m["token_endpoint"] != "https://auth.example.com/oauth/token" {
 			t.Errorf("metadata: %d %v", status, body)
+		}
+	})
+	t.Run("OKIssuerPlainHTTPWarns", func(t *testing.T) {
+		// An internal name with TLS ending in front: accepted, with a
+		// warning; the default (localhost) draws none.
+		in := start(t, filepath.Join(t.TempDir(), "refreshing.db"), map[string]string{"REFRESHING_ISSUER": "http://refreshing:1337"})
+		in.stop(t)
+		if logs := in.logs.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "issuer is plain http") {
+			t.Errorf("no warning about the plain-http issuer:\n%s", logs)
+		}
+		in = start(t, filepath.Join(t.TempDir(), "refreshing.db"), nil)
+		in.stop(t)
+		if logs := in.logs.String(); strings.Contains(logs, "issuer is plain http") {
+			t.Errorf("the default issuer drew the warning:\n%s", logs)
 		}
 	})
 	t.Run("OKJWTSecret16Bytes", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/server"
 )
@@ -56,6 +57,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer st.Close()
 	defer svc.Close()
 	warnExposed(logger, c.db)
+	if refreshing.InsecureIssuer(c.issuer) {
+		logger.Warn("the issuer is plain http: OAuth clients reading the metadata will send tokens and secrets unencrypted unless TLS ends in front of this service under that name", "issuer", c.issuer)
+	}
 	limiter, closeLimiter, err := openLimiter(ctx, getenv, logger)
 	if err != nil {
 		return err
