@@ -114,7 +114,8 @@ type Store interface {
 
 	// Secret returns the server secret with the given name, creating it with
 	// value if it does not exist yet. Every caller gets the same stored value,
-	// however many race to create it.
+	// however many race to create it. An empty value only reads: a secret
+	// that does not exist yet is then an error, never an empty secret.
 	Secret(ctx context.Context, name string, value []byte) ([]byte, error)
 
 	// OAuth clients (clients.go).
