@@ -140,7 +140,9 @@ func TestPostgresReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatalf("REFRESHING_TEST_POSTGRES is set but the server does not answer: %v", err)
 	}
-	defer admin.Close(context.Background())
+	// Cleanups run last first: the database is dropped, then the
+	// connection that drops it closed.
+	t.Cleanup(func() { admin.Close(context.Background()) })
 	exec := func(sql string) {
 		t.Helper()
 		if _, err := admin.Exec(context.Background(), sql); err != nil {
@@ -148,7 +150,11 @@ func TestPostgresReadOnly(t *testing.T) {
 		}
 	}
 	exec("CREATE DATABASE " + name)
-	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	t.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop the test's database %s: %v", name, err)
+		}
+	})
 
 	px, via := pgtest.NewProxy(t, dsn)
 	u, err := url.Parse(pgtest.WithParam(t, via, "connect_timeout", "1"))
