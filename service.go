@@ -25,6 +25,7 @@ type Config struct {
 	// it must then be at least MinJWTSecretLen bytes long.
 	JWTSecret []byte
 	// Settings seed a new database (SettingsFromEnv); default DefaultSettings.
+	// ApplyEnvSettings makes variables win over an existing database's.
 	Settings *Settings
 	// Hasher hashes passwords; default NewHasher(DefaultArgon2Params, 0).
 	Hasher *Hasher
@@ -98,8 +99,9 @@ type Service struct {
 
 	mu         sync.Mutex
 	settings   Settings
-	settingsAt time.Time // when settings were read; zero forces a read
-	reloadedAt time.Time // when an unknown kid last caused a key reload
+	settingsAt time.Time         // when settings were read; zero forces a read
+	reloadedAt time.Time         // when an unknown kid last caused a key reload
+	envPinned  map[string]string // settings set by variables at start (ApplyEnvSettings)
 
 	adm  adminState // the admin features: role cache, audit writer, admin login limits
 	auth authCache  // sessions and users Authenticate found active, while no revocation could have ended them

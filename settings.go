@@ -9,8 +9,9 @@ import (
 
 // Settings is the runtime policy: what an administrator may change while the
 // service runs. A new database starts from DefaultSettings overridden by the
-// REFRESHING_* environment variables (see SettingsFromEnv); afterwards the
-// persisted value wins.
+// REFRESHING_* environment variables (see SettingsFromEnv); at every start
+// of serve the variables that are set replace the persisted values again
+// (Service.ApplyEnvSettings): flags > environment > stored settings.
 type Settings struct {
 	AccessTTL         time.Duration // lifetime of a JWT access token
 	RefreshTTL        time.Duration // absolute lifetime of a session; 0 = never expires
@@ -91,7 +92,15 @@ func (s Settings) Validate() error {
 // REFRESHING_* variables, read through getenv. It fails on an unparsable
 // value, naming the variable.
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
-	s := DefaultSettings()
+	return DefaultSettings().WithEnv(getenv)
+}
+
+// WithEnv returns s overridden by the REFRESHING_* variables that are set,
+// read through getenv: the environment wins over stored settings (see
+// Service.ApplyEnvSettings). Each setting's variable is its JSON name in
+// upper snake case (accessTTL: REFRESHING_ACCESS_TTL; see SettingVars). It
+// fails on an unparsable or invalid value, naming the variable.
+func (s Settings) WithEnv(getenv func(string) string) (Settings, error) {
 	durations := []struct {
 		name string
 		dst  *time.Duration
@@ -154,6 +163,30 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 			*n.dst = x
 		}
 	}
+	// ops (issue 19): the settings that had no variable.
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"REFRESHING_COOKIE_MODE", &s.CookieMode}} {
+		if v := getenv(b.name); v != "" {
+			x, err := strconv.ParseBool(v)
+			if err != nil {
+				return s, fmt.Errorf("%s: %w", b.name, err)
+			}
+			*b.dst = x
+		}
+	}
+	if v := getenv("REFRESHING_AUDIT_RETENTION"); v != "" {
+		x, err := time.ParseDuration(v)
+		if err != nil {
+			return s, fmt.Errorf("REFRESHING_AUDIT_RETENTION: %w", err)
+		}
+		s.AuditRetention = x
+	}
+	if v := getenv("REFRESHING_ALLOWED_ORIGINS"); v != "" {
+		s.AllowedOrigins = v
+	}
+	// end ops (issue 19)
 	if err := s.Validate(); err != nil {
 		return s, fmt.Errorf("settings from environment: %w", err)
 	}

@@ -2,38 +2,250 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/refreshing/refreshing"
+	"github.com/spf13/cobra"
 )
 
-// adminCmd runs "admin create": an administrator of the /admin screens,
-// apart from end users.
-func adminCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	_, args, err := subcommand("admin", args, "create")
-	if err != nil {
-		return err
+// manager is the part of the root Service that the admin HTTP API's branch
+// (issue 19, adminmanage.go) adds: listing and deleting administrators and
+// OAuth clients, and setting passwords. The commands below reach it through
+// this interface so that this branch builds before that one is merged; once
+// it is, *refreshing.Service satisfies it and every command works (the lead
+// may then call the methods directly and drop errUnavailable).
+type manager interface {
+	SetUserPassword(ctx context.Context, userID int64, password string) (*refreshing.User, error)
+	Admins(ctx context.Context) ([]refreshing.Admin, error)
+	FindAdmin(ctx context.Context, email string) (*refreshing.Admin, error)
+	DeleteAdmin(ctx context.Context, id int64) error
+	SetAdminPassword(ctx context.Context, id int64, password string) error
+	Clients(ctx context.Context) ([]refreshing.Client, error)
+	Client(ctx context.Context, id string) (*refreshing.Client, error)
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// errUnavailable is the error of a command whose Service methods this build lacks.
+var errUnavailable = errors.New("this command needs the Service of the admin API (issue 19), which this build lacks")
+
+// manage returns svc as a manager, or errUnavailable.
+func manage(svc *refreshing.Service) (manager, error) {
+	m, ok := any(svc).(manager)
+	if !ok {
+		return nil, errUnavailable
 	}
-	var c config
+	return m, nil
+}
+
+func (a *app) usersSetPasswordCmd() *cobra.Command {
+	var (
+		ref      userRef
+		password string
+	)
+	cmd := &cobra.Command{
+		Use:   "set-password",
+		Short: "Set a user's password and end every session of theirs",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ref.check("users set-password"); err != nil {
+				return err
+			}
+			if password == "" {
+				return usagef("users set-password: --password is required")
+			}
+			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
+				m, err := manage(svc)
+				if err != nil {
+					return err
+				}
+				u, err := ref.find(cmd.Context(), svc, "users set-password")
+				if err != nil {
+					return err
+				}
+				if _, err := m.SetUserPassword(cmd.Context(), u.ID, password); err != nil {
+					return cliError(err)
+				}
+				fmt.Fprintf(a.stdout, "set the password of user %d (%s); their sessions are revoked\n", u.ID, u.Email)
+				return nil
+			})
+		},
+	}
+	ref.flags(cmd)
+	cmd.Flags().StringVar(&password, "password", "", "the new password (flags show in ps: clear your shell history)")
+	return cmd
+}
+
+// adminJSON is an administrator as the CLI prints it: never the password hash.
+type adminJSON struct {
+	ID        int64     `json:"id"`
+	Email     string    `json:"email"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func (a *app) adminsCmd() *cobra.Command {
+	g := group("admins", "Manage the administrators of the /admin screens: list, create, delete, set-password",
+		a.adminsListCmd(), a.adminsCreateCmd(), a.adminsDeleteCmd(), a.adminsSetPasswordCmd())
+	g.Aliases = []string{"admin"} // `admin create`, as before
+	return g
+}
+
+func (a *app) adminsListCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the administrators",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
+				m, err := manage(svc)
+				if err != nil {
+					return err
+				}
+				list, err := m.Admins(cmd.Context())
+				if err != nil {
+					return err
+				}
+				out := make([]adminJSON, len(list))
+				for i, ad := range list {
+					out[i] = adminJSON{ID: ad.ID, Email: ad.Email, CreatedAt: ad.CreatedAt}
+				}
+				if asJSON {
+					return writeJSON(a.stdout, out)
+				}
+				tw := tabwriter.NewWriter(a.stdout, 2, 8, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tEMAIL\tCREATED")
+				for _, ad := range out {
+					fmt.Fprintf(tw, "%d\t%s\t%s\n", ad.ID, ad.Email, ad.CreatedAt.Format(time.RFC3339))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) adminsCreateCmd() *cobra.Command {
+	var (
+		email, password string
+		asJSON          bool
+	)
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Create an administrator of the /admin screens",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if email == "" || password == "" {
+				return usagef("admins create: --email and --password are required")
+			}
+			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
+				ad, err := svc.CreateAdmin(cmd.Context(), email, password)
+				if err != nil {
+					return cliError(err)
+				}
+				if asJSON {
+					return writeJSON(a.stdout, adminJSON{ID: ad.ID, Email: ad.Email, CreatedAt: ad.CreatedAt})
+				}
+				fmt.Fprintf(a.stdout, "created administrator %d (%s); sign in at /admin\n", ad.ID, ad.Email)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&email, "email", "", "the administrator's email")
+	cmd.Flags().StringVar(&password, "password", "", "the password (at least 10 characters)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// findAdmin returns the administrator with that email.
+func findAdmin(ctx context.Context, m manager, email, cmd string) (*refreshing.Admin, error) {
+	ad, err := m.FindAdmin(ctx, email)
+	if errors.Is(err, refreshing.ErrNotFound) {
+		return nil, fmt.Errorf("%s: no administrator with that email: %s", cmd, email)
+	}
+	return ad, err
+}
+
+func (a *app) adminsDeleteCmd() *cobra.Command {
+	var email string
+	cmd := &cobra.Command{
+		Use:   "delete",
+		Short: "Delete an administrator (not the last one) and their admin sessions",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if email == "" {
+				return usagef("admins delete: --email is required")
+			}
+			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
+				m, err := manage(svc)
+				if err != nil {
+					return err
+				}
+				ad, err := findAdmin(cmd.Context(), m, email, "admins delete")
+				if err != nil {
+					return err
+				}
+				if err := m.DeleteAdmin(cmd.Context(), ad.ID); err != nil {
+					return cliError(err)
+				}
+				fmt.Fprintf(a.stdout, "deleted administrator %d (%s)\n", ad.ID, ad.Email)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&email, "email", "", "the administrator's email")
+	return cmd
+}
+
+func (a *app) adminsSetPasswordCmd() *cobra.Command {
 	var email, password string
-	fs := flags("admin create", getenv, &c)
-	fs.StringVar(&email, "email", "", "the administrator's email")
-	fs.StringVar(&password, "password", "", "the password (at least 10 characters)")
-	if err := parse(fs, args); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "set-password",
+		Short: "Set an administrator's password (a lost one is reset this way) and end their admin sessions",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if email == "" || password == "" {
+				return usagef("admins set-password: --email and --password are required")
+			}
+			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
+				m, err := manage(svc)
+				if err != nil {
+					return err
+				}
+				ad, err := findAdmin(cmd.Context(), m, email, "admins set-password")
+				if err != nil {
+					return err
+				}
+				if err := m.SetAdminPassword(cmd.Context(), ad.ID, password); err != nil {
+					return cliError(err)
+				}
+				fmt.Fprintf(a.stdout, "set the password of administrator %d (%s)\n", ad.ID, ad.Email)
+				return nil
+			})
+		},
 	}
-	if email == "" || password == "" {
-		return usagef("admin create: --email and --password are required")
+	cmd.Flags().StringVar(&email, "email", "", "the administrator's email")
+	cmd.Flags().StringVar(&password, "password", "", "the new password (at least 10 characters)")
+	return cmd
+}
+
+// jwksKids returns the key ids a JSON Web Key Set lists.
+func jwksKids(jwks []byte) []string {
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
 	}
-	svc, st, err := openService(ctx, &c, getenv)
-	if err != nil {
-		return err
+	if json.Unmarshal(jwks, &set) != nil {
+		return nil
 	}
-	defer st.Close()
-	defer svc.Close() // writes the audit event before the store closes
-	a, err := svc.CreateAdmin(ctx, email, password)
-	if err != nil {
-		return cliError(err)
+	kids := make([]string, len(set.Keys))
+	for i, k := range set.Keys {
+		kids[i] = k.Kid
 	}
-	fmt.Fprintf(stdout, "created administrator %d (%s); sign in at /admin\n", a.ID, a.Email)
-	return nil
+	return kids
 }

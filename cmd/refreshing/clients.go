@@ -1,72 +1,193 @@
 package main
 
 import (
-	"context"
-	"flag"
+	"errors"
 	"fmt"
-	"io"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/refreshing/refreshing"
+	"github.com/spf13/cobra"
 )
 
-// clients runs `clients create --id ID [--secret S] [--grant password]`:
+// clientJSON is an OAuth client as the CLI prints it: never its secret's hash.
+type clientJSON struct {
+	ID           string    `json:"id"`
+	Confidential bool      `json:"confidential"`
+	Grants       []string  `json:"grants"`
+	CreatedAt    time.Time `json:"createdAt"`
+	// Secret is set only by clients create with a generated secret: the
+	// only time it is shown.
+	Secret string `json:"secret,omitempty"`
+}
+
+func clientView(c *refreshing.Client) clientJSON {
+	return clientJSON{ID: c.ID, Confidential: c.Confidential(), Grants: append([]string{refreshing.GrantRefreshToken}, c.Grants...), CreatedAt: c.CreatedAt}
+}
+
+func (c clientJSON) kind() string {
+	if c.Confidential {
+		return "confidential"
+	}
+	return "public"
+}
+
+func (a *app) clientsCmd() *cobra.Command {
+	return group("clients", "Manage OAuth clients: list, show, create, delete",
+		a.clientsListCmd(), a.clientsShowCmd(), a.clientsCreateCmd(), a.clientsDeleteCmd())
+}
+
+func (a *app) clientsListCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the OAuth clients",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
+				m, err := manage(svc)
+				if err != nil {
+					return err
+				}
+				list, err := m.Clients(cmd.Context())
+				if err != nil {
+					return err
+				}
+				out := make([]clientJSON, len(list))
+				for i := range list {
+					out[i] = clientView(&list[i])
+				}
+				if asJSON {
+					return writeJSON(a.stdout, out)
+				}
+				tw := tabwriter.NewWriter(a.stdout, 2, 8, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tKIND\tGRANTS\tCREATED")
+				for _, c := range out {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.kind(), strings.Join(c.Grants, ","), c.CreatedAt.Format(time.RFC3339))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) clientsShowCmd() *cobra.Command {
+	var (
+		id     string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "Show one OAuth client (never its secret)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if id == "" {
+				return usagef("clients show: --id is required")
+			}
+			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
+				m, err := manage(svc)
+				if err != nil {
+					return err
+				}
+				c, err := m.Client(cmd.Context(), id)
+				if errors.Is(err, refreshing.ErrNotFound) {
+					return fmt.Errorf("clients show: no client %q", id)
+				}
+				if err != nil {
+					return err
+				}
+				v := clientView(c)
+				if asJSON {
+					return writeJSON(a.stdout, v)
+				}
+				fmt.Fprintf(a.stdout, "id\t%s\nkind\t%s\ngrants\t%s\ncreated\t%s\n", v.ID, v.kind(), strings.Join(v.Grants, ", "), v.CreatedAt.Format(time.RFC3339))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&id, "id", "", "the client id")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// clientsCreateCmd is `clients create --id ID [--secret S] [--grant password]`:
 // without --secret the client is public; with --secret S it is confidential
 // with that secret (at least refreshing.MinClientSecretLen characters); with
 // --secret "" a secret is generated and printed, once.
-func clients(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	_, args, err := subcommand("clients", args, "create")
-	if err != nil {
-		return err
-	}
+func (a *app) clientsCreateCmd() *cobra.Command {
 	var (
-		c          config
 		id, secret string
-		grants     grantFlag
+		grants     []string
+		asJSON     bool
 	)
-	fs := flags("clients create", getenv, &c)
-	fs.StringVar(&id, "id", "", "the client id")
-	fs.StringVar(&secret, "secret", "", `the client secret; "" generates one`)
-	fs.Var(&grants, "grant", "a grant the client may use besides refresh_token: password")
-	if err := parse(fs, args); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Create an OAuth client: public without --secret, confidential with one",
+		Long: `Create an OAuth client. Without --secret it is public; with --secret S it is
+confidential with that secret (at least 32 characters); --secret "" generates
+one and prints it, once (only its hash is stored). --grant password allows the
+password grant besides refresh_token.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if id == "" {
+				return usagef("clients create: --id is required")
+			}
+			spec := refreshing.ClientSpec{ID: id, Secret: secret, GenerateSecret: cmd.Flags().Changed("secret") && secret == "", Grants: grants}
+			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
+				cl, plain, err := svc.CreateClient(cmd.Context(), spec)
+				if err != nil {
+					return cliError(err)
+				}
+				v := clientView(cl)
+				if asJSON {
+					if spec.GenerateSecret {
+						v.Secret = plain
+					}
+					return writeJSON(a.stdout, v)
+				}
+				fmt.Fprintf(a.stdout, "created %s client %s (grants: %s)\n", v.kind(), v.ID, strings.Join(v.Grants, ", "))
+				if spec.GenerateSecret {
+					fmt.Fprintf(a.stdout, "client secret (shown only now; only its hash is stored): %s\n", plain)
+				}
+				return nil
+			})
+		},
 	}
-	secretGiven := false
-	fs.Visit(func(f *flag.Flag) { secretGiven = secretGiven || f.Name == "secret" })
-	if id == "" {
-		return usagef("clients create: --id is required")
-	}
-	spec := refreshing.ClientSpec{ID: id, Secret: secret, GenerateSecret: secretGiven && secret == "", Grants: grants}
-	svc, st, err := openService(ctx, &c, getenv)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	cl, plain, err := svc.CreateClient(ctx, spec)
-	if err != nil {
-		return cliError(err)
-	}
-	kind := "public"
-	if cl.Confidential() {
-		kind = "confidential"
-	}
-	fmt.Fprintf(stdout, "created %s client %s (grants: %s)\n", kind, cl.ID, strings.Join(append([]string{refreshing.GrantRefreshToken}, cl.Grants...), ", "))
-	if spec.GenerateSecret {
-		fmt.Fprintf(stdout, "client secret (shown only now; only its hash is stored): %s\n", plain)
-	}
-	return nil
+	cmd.Flags().StringVar(&id, "id", "", "the client id")
+	cmd.Flags().StringVar(&secret, "secret", "", `the client secret; "" generates one`)
+	cmd.Flags().StringSliceVar(&grants, "grant", nil, "a grant the client may use besides refresh_token: password (repeatable or comma-separated)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
 }
 
-// grantFlag collects --grant, which may be repeated or comma-separated.
-type grantFlag []string
-
-func (g *grantFlag) String() string { return strings.Join(*g, ",") }
-
-func (g *grantFlag) Set(v string) error {
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			*g = append(*g, s)
-		}
+func (a *app) clientsDeleteCmd() *cobra.Command {
+	var id string
+	cmd := &cobra.Command{
+		Use:   "delete",
+		Short: "Delete an OAuth client: its secret stops working at once",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if id == "" {
+				return usagef("clients delete: --id is required")
+			}
+			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
+				m, err := manage(svc)
+				if err != nil {
+					return err
+				}
+				if err := m.DeleteClient(cmd.Context(), id); errors.Is(err, refreshing.ErrNotFound) {
+					return fmt.Errorf("clients delete: no client %q", id)
+				} else if err != nil {
+					return cliError(err)
+				}
+				fmt.Fprintln(a.stdout, "deleted client", id)
+				return nil
+			})
+		},
 	}
-	return nil
+	cmd.Flags().StringVar(&id, "id", "", "the client id")
+	return cmd
 }

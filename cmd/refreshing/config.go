@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
+	"io/fs"
 	"log/slog"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -15,16 +16,21 @@ import (
 	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/postgres"
 	"github.com/refreshing/refreshing/internal/sqlite"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // config is the bootstrap configuration: what must be known before the
-// database is open. Runtime policy lives in refreshing.Settings.
+// database is open. Every value comes from its flag, else its REFRESHING_*
+// variable, else the default, and is never stored. Runtime policy lives in
+// refreshing.Settings (see Service.ApplyEnvSettings).
 type config struct {
 	addr           string
 	db             string
 	issuer         string
 	jwtSecret      string
 	trustedProxies string
+	redis          string
 	logFormat      string
 	logLevel       string
 
@@ -32,23 +38,37 @@ type config struct {
 	metrics *metrics.Metrics
 }
 
-// flags returns a FlagSet for cmd whose defaults come from the environment,
-// so that a flag wins over its REFRESHING_* variable, which wins over the default.
-func flags(cmd string, getenv func(string) string, c *config) *flag.FlagSet {
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
+// defaultDB is the database when neither --db nor REFRESHING_DB names one.
+const defaultDB = "sqlite:data/refreshing.db"
+
+// envFlag defines a string flag whose variable stands in for it when it is
+// not given (see resolve): the default shown in help is the built-in one,
+// never the environment's, which may be a secret.
+func (a *app) envFlag(fs *pflag.FlagSet, p *string, name, env, def, usage string) {
+	fs.StringVar(p, name, def, usage+" [$"+env+"]")
+	fs.SetAnnotation(name, "env", []string{env}) //nolint:errcheck // the flag was just defined
+}
+
+// resolve fills every flag the command line left unset from its variable,
+// and records where each value came from.
+func (a *app) resolve(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		env := f.Annotations["env"]
+		switch {
+		case err != nil:
+		case f.Changed:
+			a.sources[f.Name] = "flag --" + f.Name
+		case len(env) == 1 && a.getenv(env[0]) != "":
+			if e := f.Value.Set(a.getenv(env[0])); e != nil {
+				err = usagef("%s: %v", env[0], e)
+			}
+			a.sources[f.Name] = "environment " + env[0]
+		default:
+			a.sources[f.Name] = "default"
 		}
-		return def
-	}
-	fs.StringVar(&c.db, "db", env("REFRESHING_DB", "sqlite:data/refreshing.db"), "storage DSN")
-	fs.StringVar(&c.issuer, "issuer", env("REFRESHING_ISSUER", "http://localhost:1337"), "JWT issuer")
-	fs.StringVar(&c.jwtSecret, "jwt-secret", env("REFRESHING_JWT_SECRET", ""), "HS256 secret (Strapi-compatible mode)")
-	c.logFormat = env("REFRESHING_LOG_FORMAT", "text")
-	c.logLevel = env("REFRESHING_LOG_LEVEL", "info")
-	return fs
+	})
+	return err
 }
 
 // check refuses, as usage errors and before any storage is opened, the
@@ -59,17 +79,6 @@ func (c *config) check() error {
 	}
 	if n := len(c.jwtSecret); n > 0 && n < refreshing.MinJWTSecretLen {
 		return usagef("--jwt-secret (REFRESHING_JWT_SECRET): the secret is %d bytes long, short enough to be found offline from a single token; use at least %d (Strapi generates 24 characters)", n, refreshing.MinJWTSecretLen)
-	}
-	return nil
-}
-
-// parse parses args into fs, turning errors into usage errors.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return usagef("%s: %v", fs.Name(), err)
-	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
 	return nil
 }
@@ -116,6 +125,47 @@ func warnExposed(logger *slog.Logger, dsn string) {
 	if len(files) > 0 {
 		logger.Warn("the database is readable by group or others, and it holds the signing and refresh-chain keys: make it private with chmod 600 "+strings.Join(files, " "), "path", files[0])
 	}
+}
+
+// errNoDatabase is the error of a command other than serve and migrate
+// pointed at a SQLite database that does not exist.
+var errNoDatabase = errors.New("database does not exist")
+
+// existing checks, for commands other than serve and migrate, that the
+// database dsn names exists (they never create one: a typo in --db or a
+// command run from another directory must not start an empty database),
+// and names it on stderr. PostgreSQL never creates a database on connect,
+// so only SQLite paths are checked.
+func (a *app) existing(dsn string) error {
+	path, ok := sqlitePath(dsn)
+	if ok && path != "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			abs = path
+		}
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s (start 'refreshing serve' or run 'refreshing migrate' to create it, or point --db or REFRESHING_DB at the right one)", errNoDatabase, abs)
+		} else if err != nil {
+			return fmt.Errorf("database %s: %w", abs, err)
+		}
+		fmt.Fprintln(a.stderr, "database: sqlite:"+abs)
+		return nil
+	}
+	fmt.Fprintln(a.stderr, "database:", redactDSN(dsn))
+	return nil
+}
+
+// open opens the existing database and the Service on it, for a command
+// other than serve and migrate. The caller closes both (the Service
+// first, so that its buffered audit events are written).
+func (a *app) open(ctx context.Context) (*refreshing.Service, refreshing.Store, error) {
+	if err := a.c.check(); err != nil {
+		return nil, nil, err
+	}
+	if err := a.existing(a.c.db); err != nil {
+		return nil, nil, err
+	}
+	return openService(ctx, &a.c, a.getenv)
 }
 
 // openService opens the store and the Service on it, with settings seeded

@@ -11,34 +11,44 @@ import (
 
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/strapi"
+	"github.com/spf13/cobra"
 )
 
-// importCmd runs `refreshing import strapi --from DSN [--dry-run]`: users,
-// roles and the "refreshing" plugin's refresh tokens from a Strapi database
-// into this one. It is idempotent: what is already here is left alone.
-func importCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	_, args, err := subcommand("import", args, "strapi")
-	if err != nil {
-		return err
+func (a *app) importCmd() *cobra.Command {
+	var (
+		from   string
+		dryRun bool
+	)
+	strapiCmd := &cobra.Command{
+		Use:   "strapi",
+		Short: "Import users, roles and the refreshing plugin's refresh tokens from a Strapi v4/v5 database",
+		Long: `Import users, roles and the "refreshing" plugin's refresh tokens from a
+Strapi v4/v5 database (a SQLite file or a postgres:// URL) into this one.
+Running it again changes nothing: what is already here is left alone.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if from == "" {
+				return usagef("import strapi: --from is required (a Strapi SQLite file or a postgres:// URL)")
+			}
+			return a.importStrapi(cmd.Context(), from, dryRun)
+		},
 	}
-	var c config
-	var from string
-	var dryRun bool
-	fs := flags("import strapi", getenv, &c)
-	fs.StringVar(&from, "from", "", "the Strapi database: a SQLite file or a postgres:// URL")
-	fs.BoolVar(&dryRun, "dry-run", false, "read and compare, write nothing")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if from == "" {
-		return usagef("import strapi: --from is required (a Strapi SQLite file or a postgres:// URL)")
-	}
+	strapiCmd.Flags().StringVar(&from, "from", "", "the Strapi database: a SQLite file or a postgres:// URL")
+	strapiCmd.Flags().BoolVar(&dryRun, "dry-run", false, "read and compare, write nothing")
+	return group("import", "Import accounts from another system", strapiCmd)
+}
+
+// importStrapi runs `refreshing import strapi --from DSN [--dry-run]`:
+// users, roles and the "refreshing" plugin's refresh tokens from a Strapi
+// database into this one. It is idempotent: what is already here is left alone.
+func (a *app) importStrapi(ctx context.Context, from string, dryRun bool) error {
+	stdout, stderr := a.stdout, a.stderr
 	src, err := strapi.Open(ctx, from)
 	if err != nil {
 		return fmt.Errorf("import strapi: %s: %w", redactDSN(from), err)
 	}
 	defer src.Close()
-	svc, st, err := openService(ctx, &c, getenv)
+	svc, st, err := a.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,9 @@ func TestImportStrapi(t *testing.T) {
 				err := run(context.Background(), args, func(k string) string { return env[k] }, &out, io.Discard)
 				return out.String(), err
 			}
+			if _, err := cli("migrate"); err != nil { // only serve and migrate create a database
+				t.Fatal(err)
+			}
 			out, err := cli("import", "strapi", "--from", from, "--dry-run")
 			if err != nil || !strings.Contains(out, "dry run: nothing was written") || !strings.Contains(out, "would import "+users+",") {
 				t.Fatalf("dry run: %v\n%s", err, out)

@@ -1,22 +1,27 @@
 // Command refreshing runs the Refreshing service and its administration
-// commands. `serve` is the default command; `refreshing help` lists the others.
+// commands. `serve` is the default command; `refreshing help` lists the
+// others, and `refreshing help COMMAND` (or COMMAND --help) explains one,
+// with its flags and the environment variables that stand in for them.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/refreshing/refreshing"
+	"github.com/spf13/cobra"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if cmd, _ := command(os.Args[1:]); cmd == "serve" {
+	if args := defaultCommand(os.Args[1:]); len(args) > 0 && args[0] == "serve" {
 		// Password hashes get processors of their own, on low-priority
 		// threads, beside those serving requests.
 		refreshing.ReserveHashProcs(os.Getenv)
@@ -29,7 +34,8 @@ func main() {
 
 // exitCode is 2 for usage errors and 1 for everything else.
 func exitCode(err error) int {
-	if _, ok := err.(usageError); ok {
+	var ue usageError
+	if errors.As(err, &ue) {
 		return 2
 	}
 	return 1
@@ -42,77 +48,120 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-const usage = `Usage: refreshing [command] [flags]
-
-Commands:
-  serve                      run the HTTP service (the default)
-  migrate                    apply database migrations and exit
-  users create --username U --email E --password P
-  users block --email E      block a user and revoke their sessions
-  users unblock --email E
-  sessions list [--email E] [--all] [--limit N]
-  sessions revoke --id ID    revoke one session
-  sessions revoke --email E  revoke every session of a user
-  admin create --email E --password P
-                             create an administrator of the /admin screens
-  keys rotate                add a new JWT signing key (EdDSA mode); forget keys no live token can use
-  clients create --id ID [--secret S] [--grant password]
-                             an OAuth client: public without --secret, confidential with one
-                             (at least 32 characters; --secret "" generates and prints one);
-                             --grant password allows the password grant
-  import strapi --from DSN [--dry-run]
-                             users, roles and the refreshing plugin's refresh tokens from a
-                             Strapi v4/v5 database (a SQLite file or a postgres:// URL);
-                             running it again changes nothing
-  version                    print the version
-
-Flags common to every command (or the REFRESHING_* environment variable):
-  --db DSN                   storage: sqlite:PATH (default sqlite:data/refreshing.db) or postgres://...
-Flags of serve:
-  --addr ADDR                listen address (default :1337)
-  --issuer URL               JWT issuer (default http://localhost:1337): an https URL (http
-                             is accepted, with a warning off localhost); no query or fragment
-  --jwt-secret S             Strapi-compatible HS256 signing with this secret (at least
-                             16 bytes; prefer REFRESHING_JWT_SECRET: flags show in ps)
-  --trusted-proxies CIDRS    comma-separated proxies whose X-Forwarded-For and
-                             X-Forwarded-Proto are believed
-`
-
-// command splits the command (serve when none is named) from its arguments.
-func command(args []string) (string, []string) {
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		return args[0], args[1:]
+// defaultCommand returns args with "serve" in front when they name no
+// command: none at all, or flags first (`refreshing --addr :8080`), except
+// a request for help.
+func defaultCommand(args []string) []string {
+	if len(args) == 0 {
+		return []string{"serve"}
 	}
-	return "serve", args
+	if strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
+		return append([]string{"serve"}, args...)
+	}
+	return args
 }
 
 // run is the whole program: main only adds the process's context, arguments,
 // environment and streams, so tests run it in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cmd, args := command(args)
-	switch cmd {
-	case "serve":
-		return serve(ctx, args, getenv, stdout, stderr)
-	case "migrate":
-		return migrate(ctx, args, getenv, stdout)
-	case "users":
-		return users(ctx, args, getenv, stdout)
-	case "sessions":
-		return sessions(ctx, args, getenv, stdout)
-	case "keys":
-		return keys(ctx, args, getenv, stdout)
-	case "admin":
-		return adminCmd(ctx, args, getenv, stdout)
-	case "clients":
-		return clients(ctx, args, getenv, stdout)
-	case "import":
-		return importCmd(ctx, args, getenv, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "refreshing", version())
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
+	a := &app{getenv: getenv, stdout: stdout, stderr: stderr, sources: map[string]string{}}
+	root := a.commands()
+	root.SetArgs(defaultCommand(args))
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
+}
+
+// app is what every command shares: the process's environment and streams,
+// and the bootstrap configuration the common flags fill.
+type app struct {
+	getenv         func(string) string
+	stdout, stderr io.Writer
+	c              config
+	// sources says where each flag's value came from: "flag",
+	// "environment (REFRESHING_X)" or "default", by flag name.
+	sources map[string]string
+}
+
+// commands returns the command tree.
+func (a *app) commands() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "refreshing [command]",
+		Short: "Refresh-token and session service for JWT APIs",
+		Long: `Refreshing is a refresh-token and session service for JWT APIs: accounts,
+per-device sessions, rotation with reuse detection, the Strapi users-permissions
+HTTP API and OAuth 2.0. Without a command it serves (refreshing serve).`,
+		SilenceErrors: true, // main prints the error once
+		SilenceUsage:  true,
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usagef("unknown command %q (see 'refreshing help')", args[0])
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return a.resolve(cmd)
+		},
 	}
-	return usagef("unknown command %q (see 'refreshing help')", cmd)
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usagef("%s: %v", cmd.CommandPath(), err)
+	})
+	root.SetUsageTemplate(root.UsageTemplate() + envUsage)
+	pf := root.PersistentFlags()
+	a.envFlag(pf, &a.c.db, "db", "REFRESHING_DB", defaultDB, "storage: sqlite:PATH or postgres://...")
+	a.envFlag(pf, &a.c.issuer, "issuer", "REFRESHING_ISSUER", "http://localhost:1337", "JWT issuer: an https URL (http is accepted, with a warning off localhost); no query or fragment")
+	a.envFlag(pf, &a.c.jwtSecret, "jwt-secret", "REFRESHING_JWT_SECRET", "", "Strapi-compatible HS256 signing with this secret (at least 16 bytes; prefer the variable: flags show in ps)")
+	root.Annotations = map[string]string{"env": runtimeEnvHelp()}
+
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.configCmd(), a.usersCmd(), a.sessionsCmd(),
+		a.clientsCmd(), a.adminsCmd(), a.keysCmd(), a.importCmd(), a.versionCmd())
+	return root
+}
+
+// envUsage ends every command's help: the runtime settings' variables on
+// the commands that read them, a pointer to them elsewhere.
+const envUsage = `{{if .Annotations.env}}
+{{.Annotations.env}}{{else}}
+Environment:
+  Each flag's REFRESHING_* variable (shown beside it) is used when the flag
+  is not given. 'refreshing help serve' lists every variable.
+{{end}}`
+
+// group returns a command that only holds subcommands: run alone or with an
+// unknown subcommand, it is a usage error naming them.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	g := &cobra.Command{Use: use, Short: short, Args: cobra.ArbitraryArgs}
+	g.AddCommand(subs...)
+	g.RunE = func(cmd *cobra.Command, args []string) error {
+		var names []string
+		for _, s := range cmd.Commands() {
+			if s.IsAvailableCommand() {
+				names = append(names, s.Name())
+			}
+		}
+		if len(args) == 0 {
+			return usagef("%s: missing command (one of %s; see 'refreshing help %s')", use, strings.Join(names, ", "), use)
+		}
+		return usagef("%s: unknown command %q (one of %s)", use, args[0], strings.Join(names, ", "))
+	}
+	return g
+}
+
+// noArgs refuses positional arguments as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s: unexpected argument %q", cmd.CommandPath(), args[0])
+	}
+	return nil
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintln(a.stdout, "refreshing", version())
+			return nil
+		},
+	}
 }

@@ -1,15 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -57,23 +58,44 @@ func start(t *testing.T, db string, env map[string]string) *instance {
 func startWith(t *testing.T, env map[string]string) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
 	in := &instance{env: map[string]string{"REFRESHING_LOG_LEVEL": "debug"}, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	for k, v := range env {
 		in.env[k] = v
 	}
 	go func() {
-		in.done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, in.getenv, pw, in.logs)
-		pw.Close()
+		in.done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, in.getenv, io.Discard, in.logs)
 	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
+	url, err := listeningURL(in.logs.String, in.done)
 	if err != nil {
+		cancel()
+		in.cancel = nil
 		t.Fatalf("server did not start: %v\n%s", err, in.logs)
 	}
-	go io.Copy(io.Discard, pr)
-	in.url = strings.TrimSpace(strings.TrimPrefix(line, "refreshing listening on "))
+	in.url = url
 	t.Cleanup(func() { in.stop(t) })
 	return in
+}
+
+// listeningRE finds the URL in serve's "listening" log line, text or JSON.
+var listeningRE = regexp.MustCompile(`(?m)^.*"?msg"?[=:]"?listening\b.*?"?url"?[=:]"?(http://[^" ]+)`)
+
+// listeningURL waits until logs() has serve's "listening" line and returns
+// its URL, or returns the error serve ended with first.
+func listeningURL(logs func() string, done chan error) (string, error) {
+	deadline := time.After(60 * time.Second)
+	for {
+		if m := listeningRE.FindStringSubmatch(logs()); m != nil {
+			return m[1], nil
+		}
+		select {
+		case err := <-done:
+			done <- err
+			return "", fmt.Errorf("serve returned %v", err)
+		case <-deadline:
+			return "", errors.New("no listening line in 60s")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 func (in *instance) stop(t *testing.T) {
@@ -231,6 +253,10 @@ func TestCommands(t *testing.T) {
 		var out bytes.Buffer
 		err := run(context.Background(), args, getenv, &out, io.Discard)
 		return out.String(), err
+	}
+	// Only serve and migrate create a database.
+	if out, err := cli("migrate"); err != nil {
+		t.Fatalf("migrate: %v %q", err, out)
 	}
 	for _, bad := range [][]string{
 		{"frobnicate"}, {"users"}, {"users", "create", "--email", "x@example.com"},

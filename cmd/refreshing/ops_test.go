@@ -60,7 +60,7 @@ func TestServeOperations(t *testing.T) {
 			continue
 		}
 		seen = true
-		for _, k := range []string{"time", "level", "request_id", "method", "route", "status", "duration"} {
+		for _, k := range []string{"time", "level", "request_id", "method", "route", "status", "duration_ms"} {
 			if _, ok := rec[k]; !ok {
 				t.Errorf("access line %s has no %q", line, k)
 			}

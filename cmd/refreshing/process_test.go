@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -13,7 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"regexp"
 	"sync"
 	"syscall"
 	"testing"
@@ -95,10 +94,6 @@ func startProc(t *testing.T, env []string) *proc {
 	p.cmd = exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0")
 	p.cmd.Env = env
 	p.cmd.Stderr = lockedWriter{p.mu, p.logs}
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -109,12 +104,11 @@ func startProc(t *testing.T, env []string) *proc {
 			<-p.done
 		}
 	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	url, err := listeningURL(p.Logs, p.done)
 	if err != nil {
 		t.Fatalf("server did not start: %v\n%s", err, p.Logs())
 	}
-	go io.Copy(io.Discard, stdout)
-	p.url = strings.TrimSpace(strings.TrimPrefix(line, "refreshing listening on "))
+	p.url = url
 	return p
 }
 
@@ -231,4 +225,27 @@ func killed(err error) bool {
 	}
 	ws, ok := ee.Sys().(syscall.WaitStatus)
 	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}
+
+// listeningRE finds the URL in serve's "listening" log line, text or JSON
+// (the same as main_test.go's, which this external package cannot see).
+var listeningRE = regexp.MustCompile(`(?m)^.*"?msg"?[=:]"?listening\b.*?"?url"?[=:]"?(http://[^" ]+)`)
+
+// listeningURL waits until logs() has serve's "listening" line and returns
+// its URL, or returns the error the process ended with first.
+func listeningURL(logs func() string, done chan error) (string, error) {
+	deadline := time.After(60 * time.Second)
+	for {
+		if m := listeningRE.FindStringSubmatch(logs()); m != nil {
+			return m[1], nil
+		}
+		select {
+		case err := <-done:
+			done <- err
+			return "", fmt.Errorf("serve exited: %v", err)
+		case <-deadline:
+			return "", errors.New("no listening line in 60s")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }

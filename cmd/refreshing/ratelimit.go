@@ -10,13 +10,12 @@ import (
 	"github.com/refreshing/refreshing/internal/ratelimit"
 )
 
-// openLimiter returns the rate limiter REFRESHING_REDIS selects: budgets
+// openLimiter returns the rate limiter --redis (REFRESHING_REDIS) selects: budgets
 // shared through that Redis by every instance, or (unset) kept in this
 // process. A Redis that does not answer at start is only warned about: until
 // it does, each instance enforces the budgets on its own (see SECURITY.md).
 // The returned function releases the limiter.
-func openLimiter(ctx context.Context, getenv func(string) string, logger *slog.Logger) (ratelimit.Limiter, func() error, error) {
-	url := getenv("REFRESHING_REDIS")
+func openLimiter(ctx context.Context, url string, logger *slog.Logger) (ratelimit.Limiter, func() error, error) {
 	if url == "" {
 		return ratelimit.NewMemory(nil, 0), func() error { return nil }, nil
 	}

@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/server"
+	"github.com/spf13/cobra"
 )
 
 // shutdownGrace is how long in-flight requests may take to finish after
@@ -31,16 +33,29 @@ const keyReload = time.Second
 // are deleted (they leave the JWKS at the first reload after that already).
 const keyPrune = time.Minute
 
+func (a *app) serveCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP service (the default command)",
+		Long: `Run the HTTP service until SIGINT or SIGTERM, then shut down gracefully.
+It creates the database (and applies migrations) if needed, and applies the
+runtime settings the environment sets (see below), logging each change.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return serve(cmd.Context(), &a.c, a.getenv, a.stderr)
+		},
+	}
+	a.serveFlags(cmd.Flags())
+	cmd.Annotations = map[string]string{"env": runtimeEnvHelp()}
+	return cmd
+}
+
 // serve runs the HTTP service until ctx is done, then shuts down gracefully:
 // the listener closes, in-flight requests finish, and the store is closed.
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var c config
-	fs := flags("serve", getenv, &c)
-	fs.StringVar(&c.addr, "addr", envOr(getenv, "REFRESHING_ADDR", ":1337"), "listen address")
-	fs.StringVar(&c.trustedProxies, "trusted-proxies", getenv("REFRESHING_TRUSTED_PROXIES"), "trusted proxy CIDRs")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+// Everything it says goes through one slog logger on stderr; the line that
+// says it listens ("listening", with addr and url) comes once the listener
+// accepts connections.
+func serve(ctx context.Context, c *config, getenv func(string) string, stderr io.Writer) error {
 	proxies, err := parseProxies(c.trustedProxies)
 	if err != nil {
 		return err
@@ -50,17 +65,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	c.metrics = metrics.New()
-	svc, st, err := openService(ctx, &c, getenv)
+	c.metrics.SetBuildInfo(version(), runtime.Version())
+	svc, st, err := openService(ctx, c, getenv)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	defer svc.Close()
+	c.metrics.WatchAuditDropped(svc.AuditDropped)
 	warnExposed(logger, c.db)
+	// The environment wins over the stored settings: say what it replaced.
+	changes, err := svc.ApplyEnvSettings(ctx, getenv)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	for _, ch := range changes {
+		logger.Info("runtime setting from the environment replaces the stored value",
+			"setting", ch.Name, "env", ch.Env, "stored", ch.From, "value", ch.To)
+	}
 	if refreshing.InsecureIssuer(c.issuer) {
 		logger.Warn("the issuer is plain http: OAuth clients reading the metadata will send tokens and secrets unencrypted unless TLS ends in front of this service under that name", "issuer", c.issuer)
 	}
-	limiter, closeLimiter, err := openLimiter(ctx, getenv, logger)
+	limiter, closeLimiter, err := openLimiter(ctx, c.redis, logger)
 	if err != nil {
 		return err
 	}
@@ -81,8 +107,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "refreshing listening on http://%s\n", ln.Addr())
-	logger.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(c.db), "alg", svc.SigningAlgorithm())
+	logger.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String(),
+		"db", redactDSN(c.db), "alg", svc.SigningAlgorithm(), "version", version())
 	stopBackground := background(ctx, svc, c.metrics, logger)
 
 	reload := time.NewTicker(keyReload)
@@ -129,18 +155,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-func envOr(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // newLogger returns a text (or JSON) slog logger at the given level.
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, usagef("REFRESHING_LOG_LEVEL: %v", err)
+		return nil, usagef("--log-level (REFRESHING_LOG_LEVEL): %v", err)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
@@ -149,7 +168,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, usagef("REFRESHING_LOG_FORMAT: want text or json, have %q", format)
+	return nil, usagef("--log-format (REFRESHING_LOG_FORMAT): want text or json, have %q", format)
 }
 
 // redactDSN hides the passwords in a DSN before it is logged. In a

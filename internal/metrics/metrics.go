@@ -119,6 +119,38 @@ func (m *Metrics) Handler() http.Handler {
 // probes of random paths cannot create series.
 const unmatched = "unmatched"
 
+// Route returns the route label of a request whose ServeMux pattern is
+// pattern: the pattern, or "unmatched" when none matched. Access logs use it
+// too, so that logs and metrics name routes alike.
+func Route(pattern string) string {
+	if pattern == "" {
+		return unmatched
+	}
+	return pattern
+}
+
+// SetBuildInfo exports refreshing_build_info{version,goversion} 1: which
+// build runs, for dashboards and for spotting instances left on an old one.
+func (m *Metrics) SetBuildInfo(version, goversion string) {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "refreshing_build_info",
+		Help: "Always 1; its labels name the version and Go toolchain of the running binary.",
+	}, []string{"version", "goversion"})
+	g.WithLabelValues(version, goversion).Set(1)
+	m.reg.MustRegister(g)
+}
+
+// WatchAuditDropped exports refreshing_audit_events_dropped_total, read from
+// dropped (Service.AuditDropped) at each scrape: audit events dropped because
+// the audit writer's buffer was full. Any increase means the audit log has
+// gaps.
+func (m *Metrics) WatchAuditDropped(dropped func() int64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "refreshing_audit_events_dropped_total",
+		Help: "Audit events dropped because the audit writer could not keep up (the audit log has gaps).",
+	}, func() float64 { return float64(dropped()) }))
+}
+
 // statusClass returns "2xx", "4xx"... for an HTTP status.
 func statusClass(status int) string {
 	if status < 100 || status > 599 {
@@ -130,9 +162,7 @@ func statusClass(status int) string {
 // Request records one answered request: route is the ServeMux pattern that
 // matched ("" when none did), status the HTTP status sent.
 func (m *Metrics) Request(route string, status int, d time.Duration) {
-	if route == "" {
-		route = unmatched
-	}
+	route = Route(route)
 	code := statusClass(status)
 	m.requests.WithLabelValues(route, code).Inc()
 	m.latency.WithLabelValues(route, code).Observe(d.Seconds())

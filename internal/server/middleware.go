@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/refreshing/refreshing/internal/metrics"
 )
 
 type ctxKey int
@@ -54,8 +56,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// accessLog writes one line per request: method, route pattern, status,
-// duration and request id. It deliberately logs nothing else: no path
+// accessLog writes one line per request: method, route pattern (or
+// "unmatched", as in the metrics), status, duration in milliseconds
+// (duration_ms, a number with microsecond precision) and request id. It deliberately logs nothing else: no path
 // values, query, headers or bodies, which may carry tokens or passwords.
 func (s *server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,8 +73,8 @@ func (s *server) accessLog(next http.Handler) http.Handler {
 		d := time.Since(start)
 		s.metrics.Request(r.Pattern, sw.status, d)
 		s.log.InfoContext(r.Context(), "request",
-			"method", r.Method, "route", r.Pattern, "status", sw.status,
-			"duration", d, "request_id", requestIDFrom(r.Context()))
+			"method", r.Method, "route", metrics.Route(r.Pattern), "status", sw.status,
+			"duration_ms", float64(d.Microseconds())/1000, "request_id", requestIDFrom(r.Context()))
 	})
 }
 

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/refreshing/refreshing"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// serveFlags defines the bootstrap flags of serve (config shows them too).
+func (a *app) serveFlags(fs *pflag.FlagSet) {
+	a.envFlag(fs, &a.c.addr, "addr", "REFRESHING_ADDR", ":1337", "listen address")
+	a.envFlag(fs, &a.c.trustedProxies, "trusted-proxies", "REFRESHING_TRUSTED_PROXIES", "", "comma-separated proxies (CIDRs or addresses) whose X-Forwarded-For and X-Forwarded-Proto are believed")
+	a.envFlag(fs, &a.c.redis, "redis", "REFRESHING_REDIS", "", "redis://... URL whose Redis shares the rate-limit budgets between instances (unset: each instance keeps its own)")
+	a.envFlag(fs, &a.c.logFormat, "log-format", "REFRESHING_LOG_FORMAT", "text", "log format: text or json")
+	a.envFlag(fs, &a.c.logLevel, "log-level", "REFRESHING_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+}
+
+// runtimeEnvHelp is the help's account of every variable, ending the help
+// of the commands that read them (serve, config, and the root).
+func runtimeEnvHelp() string {
+	var b strings.Builder
+	b.WriteString(`Configuration (docs/operations.md):
+  Bootstrap values (the flags above, each with its variable) come from the
+  flag, else the variable, else the default, and are never stored.
+  Runtime settings are stored in the database and edited on /admin; a
+  variable below that is set (not empty) replaces the stored value at every
+  start of serve, which logs each value it replaced. Precedence:
+  flags > environment > stored settings > defaults. 'refreshing config'
+  prints what is in force and where each value comes from.
+
+Runtime settings (variable, default):
+`)
+	tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', 0)
+	for _, v := range refreshing.SettingVars() {
+		if v.Env != "" {
+			fmt.Fprintf(tw, "  %s\t%s\n", v.Env, v.Default)
+		}
+	}
+	tw.Flush()
+	b.WriteString(`  Durations are Go durations (90s, 15m, 720h); 0 turns a rate limit off
+  and means "never" or "unlimited" for lifetimes, idle time and sessions.
+
+Other variables:
+  GOMAXPROCS  threads for requests; serve adds low-priority ones for password hashing
+`)
+	return b.String()
+}
+
+// configEntry is one line of `refreshing config`.
+type configEntry struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Source string `json:"source"`
+	Env    string `json:"env,omitempty"`
+	Stored string `json:"stored,omitempty"` // the stored value a variable replaces at the next start
+}
+
+// configReport is `refreshing config --json`.
+type configReport struct {
+	Database  string        `json:"database"`
+	Exists    bool          `json:"exists"`
+	Bootstrap []configEntry `json:"bootstrap"`
+	Settings  []configEntry `json:"settings"`
+}
+
+func (a *app) configCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Print the configuration in force and where each value comes from (secrets masked)",
+		Long: `Print the effective configuration: the bootstrap values (flags, variables,
+defaults) and the runtime settings serve would use if it started now with
+this environment (the variables over the stored settings), each with its
+source. Secrets are masked. The database is read, never created.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rep, err := a.config(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, rep)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 2, 8, 2, ' ', 0)
+			fmt.Fprintln(tw, "BOOTSTRAP\tVALUE\tSOURCE")
+			for _, e := range rep.Bootstrap {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, e.Value, e.Source)
+			}
+			fmt.Fprintln(tw, "\t\t")
+			fmt.Fprintln(tw, "RUNTIME SETTING\tVALUE\tSOURCE")
+			for _, e := range rep.Settings {
+				src := e.Source
+				if e.Stored != "" {
+					src += " (stored " + e.Stored + ": replaced at the next start of serve)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, e.Value, src)
+			}
+			return tw.Flush()
+		},
+	}
+	a.serveFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Annotations = map[string]string{"env": runtimeEnvHelp()}
+	return cmd
+}
+
+// config gathers the effective configuration.
+func (a *app) config(ctx context.Context, cmd *cobra.Command) (*configReport, error) {
+	rep := &configReport{Database: redactDSN(a.c.db)}
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		env := f.Annotations["env"]
+		if len(env) != 1 {
+			return
+		}
+		v := f.Value.String()
+		switch f.Name {
+		case "jwt-secret":
+			if v != "" {
+				v = fmt.Sprintf("(set, %d bytes, not shown)", len(v))
+			}
+		case "db":
+			v = redactDSN(v)
+		case "redis":
+			v = redactURL(v)
+		}
+		rep.Bootstrap = append(rep.Bootstrap, configEntry{Name: f.Name, Value: v, Source: a.sources[f.Name], Env: env[0]})
+	})
+	if err := a.c.check(); err != nil {
+		return nil, err
+	}
+	stored := refreshing.DefaultSettings()
+	source := "default"
+	err := a.existing(a.c.db)
+	switch {
+	case errors.Is(err, errNoDatabase):
+		fmt.Fprintln(a.stderr, "the database does not exist yet: the runtime settings shown are the defaults and the environment's")
+	case err != nil:
+		return nil, err
+	default:
+		rep.Exists = true
+		st, err := openStore(ctx, a.c.db)
+		if err != nil {
+			return nil, fmt.Errorf("open storage: %w", err)
+		}
+		s, err := st.Settings(ctx)
+		st.Close()
+		switch {
+		case errors.Is(err, refreshing.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("read settings: %w", err)
+		default:
+			stored, source = s, "stored"
+		}
+	}
+	effective, err := stored.WithEnv(a.getenv)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	envOf := map[string]string{}
+	for _, v := range refreshing.SettingVars() {
+		envOf[v.Name] = v.Env
+	}
+	before := refreshing.SettingsFields(stored)
+	for i, f := range refreshing.SettingsFields(effective) {
+		e := configEntry{Name: f.Name, Value: f.Value, Source: source, Env: envOf[f.Name]}
+		if e.Env != "" && a.getenv(e.Env) != "" {
+			e.Source = "environment " + e.Env
+			if rep.Exists && i < len(before) && before[i].Value != f.Value && source == "stored" {
+				e.Stored = before[i].Value
+			}
+		}
+		if secretName.MatchString(f.Name) && e.Value != "" {
+			e.Value = "(set, not shown)"
+			if e.Stored != "" {
+				e.Stored = "(not shown)"
+			}
+		}
+		rep.Settings = append(rep.Settings, e)
+	}
+	return rep, nil
+}
+
+// secretName matches the names of settings whose values are never printed.
+var secretName = regexp.MustCompile(`(?i)secret|password|passwd|apikey|privatekey|token$`)
+
+// redactURL hides the password of a URL (redis://:pw@host).
+func redactURL(s string) string {
+	if s == "" {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(not shown: does not parse as a URL)"
+	}
+	return u.Redacted()
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w interface{ Write([]byte) (int, error) }, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
