@@ -252,7 +252,7 @@ func (a *app) usersCreateCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&username, "username", "", "the username")
 	cmd.Flags().StringVar(&email, "email", "", "the email (required)")
-	cmd.Flags().StringVar(&password, "password", "", "the password (prefer a prompt-free secret store: flags show in ps)")
+	cmd.Flags().StringVar(&password, "password", "", "the password (flags show in ps: clear your shell history)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

@@ -29,7 +29,7 @@ func (a *app) serveFlags(fs *pflag.FlagSet) {
 func runtimeEnvHelp() string {
 	var b strings.Builder
 	b.WriteString(`Configuration (docs/operations.md):
-  Bootstrap values (the flags above, each with its variable) come from the
+  Bootstrap values (the flags, each with its variable) come from the
   flag, else the variable, else the default, and are never stored.
   Runtime settings are stored in the database and edited on /admin; a
   variable below that is set (not empty) replaces the stored value at every
@@ -37,9 +37,24 @@ func runtimeEnvHelp() string {
   flags > environment > stored settings > defaults. 'refreshing config'
   prints what is in force and where each value comes from.
 
-Runtime settings (variable, default):
+Bootstrap variables (flag, default):
 `)
 	tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', 0)
+	var x app
+	fs := pflag.NewFlagSet("", pflag.ContinueOnError)
+	x.commonFlags(fs)
+	x.serveFlags(fs)
+	fs.VisitAll(func(f *pflag.Flag) {
+		def := f.DefValue
+		if def == "" {
+			def = "(unset)"
+		}
+		fmt.Fprintf(tw, "  %s\t--%s\t%s\n", f.Annotations["env"][0], f.Name, def)
+	})
+	tw.Flush()
+	b.WriteString(`
+Runtime settings (variable, default):
+`)
 	for _, v := range refreshing.SettingVars() {
 		if v.Env != "" {
 			fmt.Fprintf(tw, "  %s\t%s\n", v.Env, v.Default)

@@ -43,16 +43,16 @@ Running it again changes nothing: what is already here is left alone.`,
 // database into this one. It is idempotent: what is already here is left alone.
 func (a *app) importStrapi(ctx context.Context, from string, dryRun bool) error {
 	stdout, stderr := a.stdout, a.stderr
-	src, err := strapi.Open(ctx, from)
-	if err != nil {
-		return fmt.Errorf("import strapi: %s: %w", redactDSN(from), err)
-	}
-	defer src.Close()
 	svc, st, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	src, err := strapi.Open(ctx, from)
+	if err != nil {
+		return fmt.Errorf("import strapi: %s: %w", redactDSN(from), err)
+	}
+	defer src.Close()
 
 	users, err := src.Users(ctx)
 	if err != nil {

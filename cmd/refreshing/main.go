@@ -16,6 +16,7 @@ import (
 
 	"github.com/refreshing/refreshing"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func main() {
@@ -106,15 +107,19 @@ HTTP API and OAuth 2.0. Without a command it serves (refreshing serve).`,
 		return usagef("%s: %v", cmd.CommandPath(), err)
 	})
 	root.SetUsageTemplate(root.UsageTemplate() + envUsage)
-	pf := root.PersistentFlags()
-	a.envFlag(pf, &a.c.db, "db", "REFRESHING_DB", defaultDB, "storage: sqlite:PATH or postgres://...")
-	a.envFlag(pf, &a.c.issuer, "issuer", "REFRESHING_ISSUER", "http://localhost:1337", "JWT issuer: an https URL (http is accepted, with a warning off localhost); no query or fragment")
-	a.envFlag(pf, &a.c.jwtSecret, "jwt-secret", "REFRESHING_JWT_SECRET", "", "Strapi-compatible HS256 signing with this secret (at least 16 bytes; prefer the variable: flags show in ps)")
+	a.commonFlags(root.PersistentFlags())
 	root.Annotations = map[string]string{"env": runtimeEnvHelp()}
 
 	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.configCmd(), a.usersCmd(), a.sessionsCmd(),
 		a.clientsCmd(), a.adminsCmd(), a.keysCmd(), a.importCmd(), a.versionCmd())
 	return root
+}
+
+// commonFlags defines the flags every command has.
+func (a *app) commonFlags(pf *pflag.FlagSet) {
+	a.envFlag(pf, &a.c.db, "db", "REFRESHING_DB", defaultDB, "storage: sqlite:PATH or postgres://...")
+	a.envFlag(pf, &a.c.issuer, "issuer", "REFRESHING_ISSUER", "http://localhost:1337", "JWT issuer: an https URL (http is accepted, with a warning off localhost); no query or fragment")
+	a.envFlag(pf, &a.c.jwtSecret, "jwt-secret", "REFRESHING_JWT_SECRET", "", "Strapi-compatible HS256 signing with this secret (at least 16 bytes; prefer the variable: flags show in ps)")
 }
 
 // envUsage ends every command's help: the runtime settings' variables on

@@ -46,6 +46,12 @@ func TestServeOperations(t *testing.T) {
 	if !strings.Contains(text, "refreshing_store_operation_duration_seconds_count{op=\"rotate_matching\",result=\"ok\"} 2") {
 		t.Error("GET /metrics does not time the store's rotations (rotate_matching)")
 	}
+	for _, want := range []string{"\nrefreshing_build_info{goversion=\"go", "\nrefreshing_audit_events_dropped_total 0\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("GET /metrics lacks %q", want)
+		}
+	}
+	get("/no/such/path")
 	if code, ctype, doc := get("/openapi.json"); code != http.StatusOK || !strings.HasPrefix(ctype, "application/json") || !strings.Contains(doc, `"openapi": "3.1.0"`) {
 		t.Errorf("GET /openapi.json = %d %s", code, ctype)
 	}
@@ -64,6 +70,14 @@ func TestServeOperations(t *testing.T) {
 			if _, ok := rec[k]; !ok {
 				t.Errorf("access line %s has no %q", line, k)
 			}
+		}
+	}
+	if !strings.Contains(in.logs.String(), `"route":"unmatched","status":404`) {
+		t.Errorf("no access line with route unmatched for GET /no/such/path:\n%s", in.logs)
+	}
+	for _, l := range []string{"refreshing listening on", "\nlistening"} {
+		if strings.Contains(in.logs.String(), l) {
+			t.Errorf("a plain line beside the JSON ones: %q", l)
 		}
 	}
 	if !seen {
