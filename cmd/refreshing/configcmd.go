@@ -108,16 +108,16 @@ source. Secrets are masked. The database is read, never created.`,
 			tw := tabwriter.NewWriter(a.stdout, 2, 8, 2, ' ', 0)
 			fmt.Fprintln(tw, "BOOTSTRAP\tVALUE\tSOURCE")
 			for _, e := range rep.Bootstrap {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, e.Value, e.Source)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, orUnset(e.Value), e.Source)
 			}
-			fmt.Fprintln(tw, "\t\t")
+			fmt.Fprintln(tw)
 			fmt.Fprintln(tw, "RUNTIME SETTING\tVALUE\tSOURCE")
 			for _, e := range rep.Settings {
 				src := e.Source
 				if e.Stored != "" {
 					src += " (stored " + e.Stored + ": replaced at the next start of serve)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, e.Value, src)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, orUnset(e.Value), src)
 			}
 			return tw.Flush()
 		},
@@ -202,6 +202,14 @@ func (a *app) config(ctx context.Context, cmd *cobra.Command) (*configReport, er
 		rep.Settings = append(rep.Settings, e)
 	}
 	return rep, nil
+}
+
+// orUnset shows an empty value as "(unset)".
+func orUnset(v string) string {
+	if v == "" {
+		return "(unset)"
+	}
+	return v
 }
 
 // secretName matches the names of settings whose values are never printed.
