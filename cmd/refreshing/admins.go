@@ -45,6 +45,7 @@ func (a *app) usersSetPasswordCmd() *cobra.Command {
 	var (
 		ref      userRef
 		password string
+		asJSON   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "set-password",
@@ -66,8 +67,11 @@ func (a *app) usersSetPasswordCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if _, err := m.SetUserPassword(cmd.Context(), u.ID, password); err != nil {
+				if u, err = m.SetUserPassword(cmd.Context(), u.ID, password); err != nil {
 					return cliError(err)
+				}
+				if asJSON {
+					return writeJSON(a.stdout, userView(u))
 				}
 				fmt.Fprintf(a.stdout, "set the password of user %d (%s); their sessions are revoked\n", u.ID, u.Email)
 				return nil
@@ -76,6 +80,7 @@ func (a *app) usersSetPasswordCmd() *cobra.Command {
 	}
 	ref.flags(cmd)
 	cmd.Flags().StringVar(&password, "password", "", "the new password (flags show in ps: clear your shell history)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
@@ -171,7 +176,10 @@ func findAdmin(ctx context.Context, m manager, email, cmd string) (*refreshing.A
 }
 
 func (a *app) adminsDeleteCmd() *cobra.Command {
-	var email string
+	var (
+		email  string
+		asJSON bool
+	)
 	cmd := &cobra.Command{
 		Use:   "delete",
 		Short: "Delete an administrator (not the last one) and their admin sessions",
@@ -192,17 +200,24 @@ func (a *app) adminsDeleteCmd() *cobra.Command {
 				if err := m.DeleteAdmin(cmd.Context(), ad.ID); err != nil {
 					return cliError(err)
 				}
+				if asJSON {
+					return writeJSON(a.stdout, map[string]any{"deleted": true, "id": ad.ID, "email": ad.Email})
+				}
 				fmt.Fprintf(a.stdout, "deleted administrator %d (%s)\n", ad.ID, ad.Email)
 				return nil
 			})
 		},
 	}
 	cmd.Flags().StringVar(&email, "email", "", "the administrator's email")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
 func (a *app) adminsSetPasswordCmd() *cobra.Command {
-	var email, password string
+	var (
+		email, password string
+		asJSON          bool
+	)
 	cmd := &cobra.Command{
 		Use:   "set-password",
 		Short: "Set an administrator's password (a lost one is reset this way) and end their admin sessions",
@@ -223,6 +238,9 @@ func (a *app) adminsSetPasswordCmd() *cobra.Command {
 				if err := m.SetAdminPassword(cmd.Context(), ad.ID, password); err != nil {
 					return cliError(err)
 				}
+				if asJSON {
+					return writeJSON(a.stdout, adminJSON{ID: ad.ID, Email: ad.Email, CreatedAt: ad.CreatedAt})
+				}
 				fmt.Fprintf(a.stdout, "set the password of administrator %d (%s)\n", ad.ID, ad.Email)
 				return nil
 			})
@@ -230,6 +248,7 @@ func (a *app) adminsSetPasswordCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&email, "email", "", "the administrator's email")
 	cmd.Flags().StringVar(&password, "password", "", "the new password (at least 10 characters)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 

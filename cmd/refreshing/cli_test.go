@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -73,6 +74,17 @@ func TestHelpEverywhere(t *testing.T) {
 			})
 		}
 	}
+	t.Run("JSONEverywhere", func(t *testing.T) {
+		for _, path := range paths {
+			if len(path) != 2 || !slices.Contains([]string{"users", "sessions", "clients", "admins", "keys"}, path[0]) {
+				continue
+			}
+			out, _, err := runCLI(nil, append(path, "--help")...)
+			if err != nil || !strings.Contains(out, "--json") {
+				t.Errorf("%v has no --json: %v", path, err)
+			}
+		}
+	})
 	t.Run("ServeFlagsWithEnv", func(t *testing.T) {
 		out, _, err := runCLI(nil, "serve", "--help")
 		if err != nil {

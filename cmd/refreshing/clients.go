@@ -164,7 +164,10 @@ password grant besides refresh_token.`,
 }
 
 func (a *app) clientsDeleteCmd() *cobra.Command {
-	var id string
+	var (
+		id     string
+		asJSON bool
+	)
 	cmd := &cobra.Command{
 		Use:   "delete",
 		Short: "Delete an OAuth client: its secret stops working at once",
@@ -183,11 +186,15 @@ func (a *app) clientsDeleteCmd() *cobra.Command {
 				} else if err != nil {
 					return cliError(err)
 				}
+				if asJSON {
+					return writeJSON(a.stdout, map[string]any{"deleted": true, "id": id})
+				}
 				fmt.Fprintln(a.stdout, "deleted client", id)
 				return nil
 			})
 		},
 	}
 	cmd.Flags().StringVar(&id, "id", "", "the client id")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
