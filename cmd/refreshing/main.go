@@ -28,10 +28,17 @@ func main() {
 		refreshing.ReserveHashProcs(os.Getenv)
 	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "refreshing:", err)
+		if !errors.As(err, new(loggedError)) {
+			fmt.Fprintln(os.Stderr, "refreshing:", err)
+		}
 		os.Exit(exitCode(err))
 	}
 }
+
+// loggedError is an error serve already logged: main only exits with it.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
 
 // exitCode is 2 for usage errors and 1 for everything else.
 func exitCode(err error) int {

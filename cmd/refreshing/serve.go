@@ -55,7 +55,7 @@ runtime settings the environment sets (see below), logging each change.`,
 // Everything it says goes through one slog logger on stderr; the line that
 // says it listens ("listening", with addr and url) comes once the listener
 // accepts connections.
-func serve(ctx context.Context, c *config, getenv func(string) string, stderr io.Writer) error {
+func serve(ctx context.Context, c *config, getenv func(string) string, stderr io.Writer) (err error) {
 	proxies, err := parseProxies(c.trustedProxies)
 	if err != nil {
 		return err
@@ -64,6 +64,14 @@ func serve(ctx context.Context, c *config, getenv func(string) string, stderr io
 	if err != nil {
 		return err
 	}
+	// From here on the logger says why serve stops, so that JSON logs stay
+	// JSON to the last line; main then prints nothing more.
+	defer func() {
+		if err != nil {
+			logger.Error("serve stopped", "err", err)
+			err = loggedError{err}
+		}
+	}()
 	c.metrics = metrics.New()
 	c.metrics.SetBuildInfo(version(), runtime.Version())
 	svc, st, err := openService(ctx, c, getenv)
