@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/refreshing/refreshing/internal/pgtest"
+	"github.com/refreshing/refreshing/internal/postgres"
 	"github.com/spf13/cobra"
 )
 
@@ -135,6 +137,23 @@ func TestMissingDatabase(t *testing.T) {
 		}
 		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("config created %s: %v", dir, err)
+		}
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		dsn := pgtest.Schema(t) // an empty schema: the database exists, Refreshing's tables do not
+		env := map[string]string{"REFRESHING_DB": dsn}
+		_, _, err := runCLI(env, "users", "list")
+		if !errors.Is(err, errNoDatabase) || !strings.Contains(err.Error(), "no Refreshing tables") {
+			t.Fatalf("users list on an empty schema: %v", err)
+		}
+		if ok, err := postgres.Initialized(t.Context(), dsn); ok || err != nil {
+			t.Fatalf("the refused command created the tables: %v %v", ok, err)
+		}
+		if _, _, err := runCLI(env, "migrate"); err != nil {
+			t.Fatal(err)
+		}
+		if _, stderr, err := runCLI(env, "users", "list"); err != nil || !strings.Contains(stderr, "database: postgres://") {
+			t.Fatalf("users list after migrate: %v, stderr %q", err, stderr)
 		}
 	})
 	t.Run("OKNamesTheDatabase", func(t *testing.T) {

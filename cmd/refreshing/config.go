@@ -134,9 +134,9 @@ var errNoDatabase = errors.New("database does not exist")
 // existing checks, for commands other than serve and migrate, that the
 // database dsn names exists (they never create one: a typo in --db or a
 // command run from another directory must not start an empty database),
-// and names it on stderr. PostgreSQL never creates a database on connect,
-// so only SQLite paths are checked.
-func (a *app) existing(dsn string) error {
+// and names it on stderr. A PostgreSQL database must have Refreshing's
+// tables already: the command would otherwise create them.
+func (a *app) existing(ctx context.Context, dsn string) error {
 	path, ok := sqlitePath(dsn)
 	if ok && path != "" {
 		abs, err := filepath.Abs(path)
@@ -151,6 +151,15 @@ func (a *app) existing(dsn string) error {
 		fmt.Fprintln(a.stderr, "database: sqlite:"+abs)
 		return nil
 	}
+	// PostgreSQL: the database exists (the server never creates one on
+	// connect), but its schema must have been set up by serve or migrate.
+	ok, err := postgres.Initialized(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("database %s: %w", redactDSN(dsn), err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s has no Refreshing tables (start 'refreshing serve' or run 'refreshing migrate' to create them, or point --db or REFRESHING_DB at the right database)", errNoDatabase, redactDSN(dsn))
+	}
 	fmt.Fprintln(a.stderr, "database:", redactDSN(dsn))
 	return nil
 }
@@ -162,7 +171,7 @@ func (a *app) open(ctx context.Context) (*refreshing.Service, refreshing.Store, 
 	if err := a.c.check(); err != nil {
 		return nil, nil, err
 	}
-	if err := a.existing(a.c.db); err != nil {
+	if err := a.existing(ctx, a.c.db); err != nil {
 		return nil, nil, err
 	}
 	return openService(ctx, &a.c, a.getenv)

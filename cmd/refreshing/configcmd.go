@@ -154,7 +154,7 @@ func (a *app) config(ctx context.Context, cmd *cobra.Command) (*configReport, er
 	}
 	stored := refreshing.DefaultSettings()
 	source := "default"
-	err := a.existing(a.c.db)
+	err := a.existing(ctx, a.c.db)
 	switch {
 	case errors.Is(err, errNoDatabase):
 		fmt.Fprintln(a.stderr, "the database does not exist yet: the runtime settings shown are the defaults and the environment's")
