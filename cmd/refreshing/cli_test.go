@@ -431,3 +431,17 @@ func TestManagementCommands(t *testing.T) {
 		t.Errorf("admin login with the reset password: %d", resp.StatusCode)
 	}
 }
+
+func TestDefaultCommand(t *testing.T) {
+	for _, tc := range []struct{ args, want []string }{
+		{nil, []string{"serve"}},
+		{[]string{"--addr", ":8080"}, []string{"serve", "--addr", ":8080"}},
+		{[]string{"-h"}, []string{"-h"}},
+		{[]string{"--help"}, []string{"--help"}},
+		{[]string{"users", "list"}, []string{"users", "list"}},
+	} {
+		if got := defaultCommand(tc.args); !slices.Equal(got, tc.want) {
+			t.Errorf("defaultCommand(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
