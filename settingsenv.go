@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
-	"unicode"
 )
 
 // The configuration story (docs/operations.md): bootstrap configuration
@@ -26,73 +26,100 @@ type SettingVar struct {
 	Default string // the default, as JSON shows it ("15m0s", "true", "30")
 }
 
-// SettingVars lists every runtime setting in the order of Settings, with the
-// variable that sets it. A variable is a setting's JSON name in upper snake
-// case under REFRESHING_; Settings.WithEnv is the authority on which exist.
+// SettingVars lists every runtime setting in the order of Settings (a
+// nested group's fields by dotted name: "mail.serviceName"), with the
+// variable that sets it. Settings.WithEnv is the only authority on the
+// variables: the list is found by asking it which variables it reads and
+// which setting each one changes, so it cannot drift from it.
 func SettingVars() []SettingVar {
-	read := map[string]bool{}
-	DefaultSettings().WithEnv(func(name string) string { read[name] = true; return "" }) //nolint:errcheck // defaults are valid
-	var out []SettingVar
-	for _, f := range SettingsFields(DefaultSettings()) {
-		v := SettingVar{Name: f.Name, Default: f.Value}
-		if env := SettingEnvName(f.Name); read[env] {
-			v.Env = env
+	var read []string
+	DefaultSettings().WithEnv(func(name string) string { //nolint:errcheck // defaults are valid
+		if !slices.Contains(read, name) {
+			read = append(read, name)
 		}
-		out = append(out, v)
+		return ""
+	})
+	base := SettingsFields(DefaultSettings())
+	envOf := map[string]string{}
+	for _, name := range read {
+		for _, probe := range envProbes {
+			s, err := DefaultSettings().WithEnv(func(k string) string {
+				if k == name {
+					return probe
+				}
+				return ""
+			})
+			if err != nil {
+				continue
+			}
+			changed := false
+			for i, f := range SettingsFields(s) {
+				if i < len(base) && base[i].Value != f.Value {
+					envOf[f.Name], changed = name, true
+				}
+			}
+			if changed {
+				break
+			}
+		}
+	}
+	out := make([]SettingVar, 0, len(base))
+	for _, f := range base {
+		out = append(out, SettingVar{Name: f.Name, Default: f.Value, Env: envOf[f.Name]})
 	}
 	return out
 }
 
-// SettingEnvName returns the variable name for the setting with JSON name
-// field: "rateLimitIP" gives "REFRESHING_RATE_LIMIT_IP".
-func SettingEnvName(field string) string {
-	rs := []rune(field)
-	var b strings.Builder
-	b.WriteString("REFRESHING_")
-	for i, r := range rs {
-		if i > 0 && unicode.IsUpper(r) && (unicode.IsLower(rs[i-1]) || (i+1 < len(rs) && unicode.IsLower(rs[i+1]))) {
-			b.WriteByte('_')
-		}
-		b.WriteRune(unicode.ToUpper(r))
-	}
-	return b.String()
-}
+// envProbes are the values SettingVars tries on each variable until one is
+// accepted and changes a setting: a boolean either way, numbers, durations,
+// an origin (a URL) and a word.
+var envProbes = []string{"false", "true", "7", "17", "3m7s", "1h7m3s", "https://probe.example.com", "probe"}
 
 // SettingField is one runtime setting's name and value as JSON shows them.
 type SettingField struct {
-	Name  string // JSON name ("accessTTL")
+	Name  string // JSON name ("accessTTL"); dotted inside a group ("mail.serviceName")
 	Value string // "15m0s", "true", "30", "https://a.example.com"
 }
 
 // SettingsFields returns st's fields in declaration order, with their values
-// as text (strings unquoted).
+// as text (strings unquoted); a group's fields (a JSON object) come one by
+// one under dotted names.
 func SettingsFields(st Settings) []SettingField {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if _, err := dec.Token(); err != nil { // {
-		return nil
-	}
 	var out []SettingField
+	flattenJSON(json.NewDecoder(bytes.NewReader(b)), "", &out)
+	return out
+}
+
+// flattenJSON appends the fields of the JSON object dec is at, prefixed.
+func flattenJSON(dec *json.Decoder, prefix string, out *[]SettingField) {
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return
+	}
 	for dec.More() {
 		k, err := dec.Token()
 		if err != nil {
-			return out
+			return
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return out
+			return
+		}
+		name := prefix + k.(string)
+		if len(raw) > 0 && raw[0] == '{' {
+			flattenJSON(json.NewDecoder(bytes.NewReader(raw)), name+".", out)
+			continue
 		}
 		v := string(raw)
 		var str string
 		if json.Unmarshal(raw, &str) == nil {
 			v = str
 		}
-		out = append(out, SettingField{Name: k.(string), Value: v})
+		*out = append(*out, SettingField{Name: name, Value: v})
 	}
-	return out
 }
 
 // SettingChange is a stored runtime setting that a variable replaced.

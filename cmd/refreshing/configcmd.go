@@ -204,10 +204,18 @@ func (a *app) config(ctx context.Context, cmd *cobra.Command) (*configReport, er
 	return rep, nil
 }
 
-// orUnset shows an empty value as "(unset)".
+// orUnset shows an empty value as "(unset)", and a long one (a mail
+// template) by its start and length: --json prints it whole.
 func orUnset(v string) string {
-	if v == "" {
+	switch {
+	case v == "":
 		return "(unset)"
+	case len(v) > 60 || strings.ContainsAny(v, "\n\t"):
+		short := []rune(strings.Join(strings.Fields(v), " "))
+		if len(short) > 40 {
+			short = short[:40]
+		}
+		return fmt.Sprintf("%s... (%d bytes)", string(short), len(v))
 	}
 	return v
 }
