@@ -69,7 +69,7 @@ func (a *adminUI) sessions(w http.ResponseWriter, r *http.Request, auth *refresh
 	d.Back = withQuery("/admin/sessions", filters)
 	sq := refreshing.SessionQuery{State: d.State, IP: d.IP, UserAgent: d.UserAgent}
 	var err error
-	if sq.BeforeActivity, sq.BeforeID, err = parseCursor(q.Get("before")); err != nil {
+	if sq.After.CreatedAt, sq.After.ID, err = parseCursor(q.Get("before")); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -107,7 +107,7 @@ func (a *adminUI) sessions(w http.ResponseWriter, r *http.Request, auth *refresh
 		for k, val := range filters {
 			next[k] = val
 		}
-		next.Set("before", cursor(last.LastActivity, last.ID))
+		next.Set("before", cursor(last.CreatedAt, last.ID))
 		d.Next = withQuery("/admin/sessions", next)
 	}
 	a.render(w, r, http.StatusOK, "sessions", v)
