@@ -55,10 +55,18 @@ type UserQuery struct {
 	Limit         int // 1 to MaxPageSize; 0 means DefaultPageSize
 }
 
+// UserPage is one page of FindUsers, in the listing's order.
+type UserPage struct {
+	Users []User
+	// HasNext says that users follow the last one; HasPrev that users
+	// precede the first one (the page was reached by a cursor).
+	HasNext, HasPrev bool
+}
+
 // FindUsers lists users for the admin API and screens, newest first unless
 // q.Oldest, one keyset page at a time in either direction. The page is
 // always in the listing's order, whichever way it was reached.
-func (s *Service) FindUsers(ctx context.Context, q UserQuery) ([]User, error) {
+func (s *Service) FindUsers(ctx context.Context, q UserQuery) (*UserPage, error) {
 	if err := checkText("q", q.Query, false, MaxIdentifierLen); err != nil {
 		return nil, err
 	}
@@ -69,7 +77,8 @@ func (s *Service) FindUsers(ctx context.Context, q UserQuery) ([]User, error) {
 	if q.After < 0 || q.Before < 0 || (q.After != 0 && q.Before != 0) {
 		return nil, Invalid("after", "give one page cursor at most, a user id")
 	}
-	f := UserFilter{Query: strings.TrimSpace(q.Query), Ascending: q.Oldest, AfterID: q.After, Limit: limit}
+	// One more than asked for tells whether the listing goes on.
+	f := UserFilter{Query: strings.TrimSpace(q.Query), Ascending: q.Oldest, AfterID: q.After, Limit: limit + 1}
 	if q.Before != 0 {
 		f.Ascending, f.AfterID = !q.Oldest, q.Before
 	}
@@ -77,10 +86,16 @@ func (s *Service) FindUsers(ctx context.Context, q UserQuery) ([]User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find users: %w", err)
 	}
+	more := len(users) > limit
+	if more {
+		users = users[:limit]
+	}
+	p := &UserPage{Users: users, HasNext: more, HasPrev: q.After != 0}
 	if q.Before != 0 {
 		slices.Reverse(users)
+		p.HasNext, p.HasPrev = true, more
 	}
-	return users, nil
+	return p, nil
 }
 
 // CountUsers returns how many users exist.

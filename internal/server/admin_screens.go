@@ -97,12 +97,12 @@ func (a *adminUI) sessions(w http.ResponseWriter, r *http.Request, auth *refresh
 		a.render(w, r, status, "sessions", v)
 		return
 	}
-	if d.Rows, err = a.sessionRows(r, list); err != nil {
+	if d.Rows, err = a.sessionRows(r, list.Sessions); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if len(list) == 50 {
-		last := list[len(list)-1]
+	if list.HasNext {
+		last := list.Sessions[len(list.Sessions)-1]
 		next := url.Values{}
 		for k, val := range filters {
 			next[k] = val
@@ -220,7 +220,7 @@ func (a *adminUI) user(w http.ResponseWriter, r *http.Request, auth *refreshing.
 	d := userData{User: u, Back: "/admin/users/" + strconv.FormatInt(id, 10)}
 	list, err := a.s.svc.FindSessions(r.Context(), refreshing.SessionQuery{UserID: id, Limit: 50})
 	if err == nil {
-		d.Rows, err = a.sessionRows(r, list)
+		d.Rows, err = a.sessionRows(r, list.Sessions)
 	}
 	if err == nil {
 		d.Events, err = a.s.svc.ListAudit(r.Context(), refreshing.AuditFilter{UserID: id, Limit: 20})
