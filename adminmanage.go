@@ -268,7 +268,8 @@ func (s *Service) CreateAdminToken(ctx context.Context, adminID int64, name stri
 	if ttl < 0 || ttl > MaxAdminTokenTTL {
 		return nil, "", Invalid("ttl", "ttl must be between 0 (never expires) and %s", MaxAdminTokenTTL)
 	}
-	if _, err := s.Admin(ctx, adminID); err != nil {
+	a, err := s.Admin(ctx, adminID)
+	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, "", Invalid("adminId", "no administrator has id %d", adminID)
 		}
@@ -286,7 +287,7 @@ func (s *Service) CreateAdminToken(ctx context.Context, adminID int64, name stri
 		}
 		return nil, "", fmt.Errorf("create admin token: %w", err)
 	}
-	s.audit(ctx, AuditEvent{Type: AuditAdminTokenCreate, Detail: fmt.Sprintf("admin API token %d %q created for administrator %d", t.ID, t.Name, adminID)})
+	s.audit(ctx, AuditEvent{Type: AuditAdminTokenCreate, Detail: fmt.Sprintf("admin API token %d %q created for %s", t.ID, t.Name, a.Email)})
 	return t, token, nil
 }
 

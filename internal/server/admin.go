@@ -93,6 +93,7 @@ func newAdminUI(s *server) *adminUI {
 		"when":   when,
 		"day":    func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 		"short":  whenShort,
+		"dur":    fmtDuration,
 		"ago":    ago,
 		"device": refreshing.DeviceName,
 		"state": func(sess refreshing.Session, st refreshing.Settings, now time.Time) string {
