@@ -36,9 +36,10 @@ const adminCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-act
 
 // adminUI serves /admin.
 type adminUI struct {
-	s     *server
-	pages map[string]*template.Template
-	csrf  *http.CrossOriginProtection
+	s      *server
+	pages  map[string]*template.Template
+	csrf   *http.CrossOriginProtection
+	totals countCache // the users' and live sessions' counts (admin_screens.go)
 }
 
 // adminRoutes registers the admin screens on mux.

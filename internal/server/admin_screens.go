@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/refreshing/refreshing"
@@ -38,20 +40,57 @@ type sessionsData struct {
 // counts are the totals the screens show above their lists.
 type counts struct {
 	Users, ActiveSessions int64
+	At                    time.Time // when they were counted
 }
 
-// counts reads the totals: the users' count reads the users table's
-// smallest index, the live sessions' the partial index of live sessions.
+// countsMaxAge is how old the totals on the screens may be. Counting live
+// sessions reads the whole partial index of live sessions (about 0.3 s per
+// million on two cores), too slow for every page: the screens show the
+// last totals and, when they are older than this, count again in the
+// background, so that no page waits for a count.
+const countsMaxAge = 30 * time.Second
+
+// countCache holds the last totals.
+type countCache struct {
+	mu       sync.Mutex
+	last     *counts
+	counting bool
+}
+
+// counts returns the last totals (nil before the first count ends) and
+// starts a count in the background when they are missing or stale.
 func (a *adminUI) counts(r *http.Request) (*counts, error) {
-	u, err := a.s.svc.CountUsers(r.Context())
-	if err != nil {
-		return nil, err
+	c := &a.totals
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.counting && (c.last == nil || a.s.svc.Now().Sub(c.last.At) >= countsMaxAge) {
+		c.counting = true
+		ctx := context.WithoutCancel(r.Context())
+		go a.count(ctx)
 	}
-	n, err := a.s.svc.ActiveSessions(r.Context())
-	if err != nil {
-		return nil, err
+	return c.last, nil
+}
+
+// count reads the totals into the cache: the users' count reads the users
+// table's smallest index, the live sessions' the partial index of live
+// sessions. A failure is logged and keeps the last totals.
+func (a *adminUI) count(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	u, err := a.s.svc.CountUsers(ctx)
+	var n int64
+	if err == nil {
+		n, err = a.s.svc.ActiveSessions(ctx)
 	}
-	return &counts{Users: u, ActiveSessions: n}, nil
+	c := &a.totals
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.counting = false
+	if err != nil {
+		a.s.log.WarnContext(ctx, "admin screens: count users and sessions", "err", err)
+		return
+	}
+	c.last = &counts{Users: u, ActiveSessions: n, At: a.s.svc.Now()}
 }
 
 // sessionRows adds to each session its user and its state: one read of the
