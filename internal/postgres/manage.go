@@ -30,6 +30,16 @@ func (s *Store) queryUsers(ctx context.Context, op, q string, args ...any) ([]re
 	return users, nil
 }
 
+// asciiLower lowers the ASCII letters of v and nothing else.
+func asciiLower(v string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, v)
+}
+
 // FindUsers implements refreshing.ManageStore. It walks the primary key
 // from the cursor and stops after limit matches.
 func (s *Store) FindUsers(ctx context.Context, f refreshing.UserFilter) ([]refreshing.User, error) {
@@ -53,8 +63,12 @@ func (s *Store) FindUsers(ctx context.Context, f refreshing.UserFilter) ([]refre
 		where = append(where, "id "+cmp+" "+arg(f.AfterID))
 	}
 	if f.Query != "" {
-		p := arg(likePattern(f.Query))
-		where = append(where, "(email ILIKE "+p+` ESCAPE '\' OR username ILIKE `+p+` ESCAPE '\')`)
+		// lower() in the "C" collation folds ASCII letters only, as
+		// SQLite's LIKE does, and with LIKE reads a hundred thousand users
+		// two to four times faster than ILIKE (measured on two shared cores:
+		// 120-170 ms against 270-660 ms for a search that matches few).
+		p := arg(likePattern(asciiLower(f.Query)))
+		where = append(where, `(lower(email COLLATE "C") LIKE `+p+` ESCAPE '\' OR lower(username COLLATE "C") LIKE `+p+` ESCAPE '\')`)
 	}
 	q := `SELECT ` + userColumns + ` FROM users`
 	if len(where) > 0 {
