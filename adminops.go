@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -36,17 +37,40 @@ type SessionQuery struct {
 	State     string // "", StateActive, StateExpired or StateRevoked
 	IP        string
 	UserAgent string
-	// Keyset cursor: sessions after (BeforeActivity, BeforeID) in
-	// descending (LastActivity, ID) order.
-	BeforeActivity time.Time
-	BeforeID       string
-	Limit          int // 1 to 500; 0 means 50
+	// Oldest lists the oldest sign-ins first; newest first otherwise. The
+	// order is sign-in time (CreatedAt), not last activity: see
+	// Store.ListSessions.
+	Oldest bool
+	// Keyset cursors, at most one of them: After asks for the page after
+	// that session in the listing's order, Before for the page before it
+	// (the previous page). Each is the session's CreatedAt and ID.
+	After, Before SessionCursor
+	Limit         int // 1 to 500; 0 means 50
 }
 
-// FindSessions lists sessions for the sessions screen, newest activity first.
+// SessionCursor is a position in the sessions listing.
+type SessionCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// IsZero reports whether c is no position (the start).
+func (c SessionCursor) IsZero() bool { return c.CreatedAt.IsZero() && c.ID == "" }
+
+// SessionPage is one page of FindSessions, in the listing's order.
+type SessionPage struct {
+	Sessions []Session
+	// HasNext says that sessions follow the last one; HasPrev that
+	// sessions precede the first one (the page was reached by a cursor).
+	HasNext, HasPrev bool
+}
+
+// FindSessions lists sessions for the sessions screen and the admin API,
+// newest sign-in first unless q.Oldest, one keyset page at a time in either
+// direction; the page is always in the listing's order.
 // The state is decided here (the idle timeout comes from the settings), and
 // the Store only filters on the times it is given.
-func (s *Service) FindSessions(ctx context.Context, q SessionQuery) ([]Session, error) {
+func (s *Service) FindSessions(ctx context.Context, q SessionQuery) (*SessionPage, error) {
 	if err := checkText("ip", q.IP, false, 64); err != nil {
 		return nil, err
 	}
@@ -64,8 +88,15 @@ func (s *Service) FindSessions(ctx context.Context, q SessionQuery) ([]Session, 
 		return nil, err
 	}
 	now := s.clock()
+	if !q.After.IsZero() && !q.Before.IsZero() {
+		return nil, Invalid("before", "give one page cursor at most")
+	}
+	// One more than asked for tells whether the listing goes on.
 	f := SessionFilter{UserID: q.UserID, IP: q.IP, UserAgent: q.UserAgent, ActiveAt: now,
-		BeforeActivity: q.BeforeActivity, BeforeID: q.BeforeID, Limit: q.Limit}
+		Ascending: q.Oldest, AfterCreated: q.After.CreatedAt, AfterID: q.After.ID, Limit: q.Limit + 1}
+	if !q.Before.IsZero() {
+		f.Ascending, f.AfterCreated, f.AfterID = !q.Oldest, q.Before.CreatedAt, q.Before.ID
+	}
 	if st.RefreshIdle > 0 {
 		f.IdleBefore = now.Add(-st.RefreshIdle)
 	}
@@ -84,7 +115,16 @@ func (s *Service) FindSessions(ctx context.Context, q SessionQuery) ([]Session, 
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
-	return list, nil
+	more := len(list) > q.Limit
+	if more {
+		list = list[:q.Limit]
+	}
+	p := &SessionPage{Sessions: list, HasNext: more, HasPrev: !q.After.IsZero()}
+	if !q.Before.IsZero() {
+		slices.Reverse(list)
+		p.HasNext, p.HasPrev = true, more
+	}
+	return p, nil
 }
 
 // Session returns any session by id (ErrNotFound), for administrators.

@@ -44,18 +44,31 @@ const (
 	AuditAdminLoginFailed = "admin.login.failed"
 	AuditAdminLogout      = "admin.logout"
 	AuditAdminCreate      = "admin.create"
+	// The admin API and screens of issue 19.
+	AuditAdminDelete      = "admin.delete"
+	AuditAdminPassword    = "admin.password"     // an administrator's password was reset
+	AuditAdminTokenCreate = "admin.token.create" // Detail names the token, never its value
+	AuditAdminTokenRevoke = "admin.token.revoke"
+	AuditPasswordReset    = "password.reset" // an administrator set a user's password
+	AuditClientCreate     = "client.create"
+	AuditClientDelete     = "client.delete"
+	AuditKeyRotate        = "key.rotate"
 )
 
 // byAdmin are the event types only an administrator causes.
 var byAdmin = map[string]bool{AuditAdminRevoke: true, AuditBlock: true, AuditUnblock: true, AuditUserCreate: true,
-	AuditUserDelete: true, AuditSettingsChange: true, AuditRoleChange: true, AuditAdminCreate: true}
+	AuditUserDelete: true, AuditSettingsChange: true, AuditRoleChange: true, AuditAdminCreate: true,
+	AuditAdminDelete: true, AuditAdminPassword: true, AuditAdminTokenCreate: true, AuditAdminTokenRevoke: true,
+	AuditPasswordReset: true, AuditClientCreate: true, AuditClientDelete: true, AuditKeyRotate: true}
 
 // AuditTypes lists every event type, for filters.
 func AuditTypes() []string {
 	return []string{AuditLogin, AuditLoginFailed, AuditRegister, AuditExchange, AuditExchangeFailed,
 		AuditReuseDetected, AuditRevoke, AuditPasswordChange, AuditAdminRevoke, AuditBlock, AuditUnblock,
 		AuditUserCreate, AuditUserDelete, AuditSettingsChange, AuditRoleChange, AuditAdminLogin,
-		AuditAdminLoginFailed, AuditAdminLogout, AuditAdminCreate}
+		AuditAdminLoginFailed, AuditAdminLogout, AuditAdminCreate,
+		AuditAdminDelete, AuditAdminPassword, AuditAdminTokenCreate, AuditAdminTokenRevoke,
+		AuditPasswordReset, AuditClientCreate, AuditClientDelete, AuditKeyRotate}
 }
 
 // AuditFilter selects events for ListAudit. Zero fields do not filter.
@@ -65,6 +78,7 @@ type AuditFilter struct {
 	IP     string    // exact address
 	Actor  string    // exact actor
 	Since  time.Time // At >= Since
+	Until  time.Time // At < Until, when not zero (the admin screens' date range)
 	// Keyset cursor: events strictly before (BeforeAt, BeforeID) in
 	// descending (At, ID) order. Zero BeforeAt starts from the newest.
 	BeforeAt time.Time

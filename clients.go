@@ -127,6 +127,7 @@ func (s *Service) CreateClient(ctx context.Context, spec ClientSpec) (*Client, s
 		}
 		return nil, "", fmt.Errorf("create client: %w", err)
 	}
+	s.audit(ctx, AuditEvent{Type: AuditClientCreate, Detail: "OAuth client " + c.ID + " created"})
 	return c, secret, nil
 }
 

@@ -29,6 +29,9 @@ type Store interface {
 	AdminStore
 	RoleStore
 	AuditStore
+	// The admin API's and screens' listings, counts, tokens and deletions
+	// (issue 19, adminstore.go).
+	ManageStore
 
 	// CreateUser inserts u and sets u.ID. It returns ErrConflict if u.Email
 	// or u.Username (compared exactly; the Service lower-cases email) is taken.
@@ -54,8 +57,8 @@ type Store interface {
 	//     (reason ReasonReplaced), and
 	//   - when limit > 0, the user's least recently active unrevoked sessions
 	//     that are not expired at s.CreatedAt, so that at most limit remain
-	//     (reason ReasonSessionLimit); among equally recent ones, the last in
-	//     ListSessions' order go first.
+	//     (reason ReasonSessionLimit); among equally recent ones, the one
+	//     with the smallest ID (byte order) goes first.
 	// Revocations are stamped with s.CreatedAt. It returns ErrConflict if s.ID
 	// is taken and ErrNotFound if the user does not exist.
 	CreateSession(ctx context.Context, s *Session, limit int) error
@@ -85,12 +88,14 @@ type Store interface {
 	// revoked by this call.
 	RevokeSessions(ctx context.Context, r Revocation) (int, error)
 	// UserSessions returns the user's unrevoked sessions whose absolute expiry
-	// is after now (or never), in ListSessions' order. Idle expiry is the
+	// is after now (or never), in descending (LastActivity, ID) order. Idle expiry is the
 	// caller's business.
 	UserSessions(ctx context.Context, userID int64, now time.Time) ([]Session, error)
-	// ListSessions returns sessions in descending (LastActivity, ID) order
-	// after the cursor f describes, at most f.Limit of them. IDs compare byte
-	// by byte, whatever the database's collation.
+	// ListSessions returns sessions in descending (CreatedAt, ID) order, or
+	// ascending when f.Ascending, after the cursor f describes, at most
+	// f.Limit of them. IDs compare byte by byte, whatever the database's
+	// collation. The order is sign-in time, which never changes, so that no
+	// index the exchange moves is needed for it (migration 0013).
 	ListSessions(ctx context.Context, f SessionFilter) ([]Session, error)
 
 	// Settings returns the persisted runtime settings, or ErrNotFound if none
@@ -166,11 +171,14 @@ type SessionFilter struct {
 	Revoked   bool
 	IP        string // when not empty, only sessions from this exact address
 	UserAgent string // when not empty, only user agents containing it (case-insensitive for ASCII)
-	// Keyset cursor: return sessions strictly after (BeforeActivity, BeforeID)
-	// in descending order. Zero BeforeActivity starts from the newest.
-	BeforeActivity time.Time
-	BeforeID       string
-	Limit          int // at most this many; 0 means 100
+	// Ascending lists the oldest sign-ins first: (CreatedAt, ID) ascending.
+	Ascending bool
+	// Keyset cursor: return sessions strictly after (AfterCreated, AfterID)
+	// in the listing's order (older ones, unless Ascending). Zero
+	// AfterCreated starts from the first.
+	AfterCreated time.Time
+	AfterID      string
+	Limit        int // at most this many; 0 means 100
 }
 
 // SigningKey is a JWT signing key as stored. Material is the private key (an

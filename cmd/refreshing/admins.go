@@ -12,35 +12,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// manager is the part of the root Service that the admin HTTP API's branch
-// (issue 19, adminmanage.go) adds: listing and deleting administrators and
-// OAuth clients, and setting passwords. The commands below reach it through
-// this interface so that this branch builds before that one is merged; once
-// it is, *refreshing.Service satisfies it and every command works (the lead
-// may then call the methods directly and drop errUnavailable).
-type manager interface {
-	SetUserPassword(ctx context.Context, userID int64, password string) (*refreshing.User, error)
-	Admins(ctx context.Context) ([]refreshing.Admin, error)
-	FindAdmin(ctx context.Context, email string) (*refreshing.Admin, error)
-	DeleteAdmin(ctx context.Context, id int64) error
-	SetAdminPassword(ctx context.Context, id int64, password string) error
-	Clients(ctx context.Context) ([]refreshing.Client, error)
-	Client(ctx context.Context, id string) (*refreshing.Client, error)
-	DeleteClient(ctx context.Context, id string) error
-}
-
-// errUnavailable is the error of a command whose Service methods this build lacks.
-var errUnavailable = errors.New("this command needs the Service of the admin API (issue 19), which this build lacks")
-
-// manage returns svc as a manager, or errUnavailable.
-func manage(svc *refreshing.Service) (manager, error) {
-	m, ok := any(svc).(manager)
-	if !ok {
-		return nil, errUnavailable
-	}
-	return m, nil
-}
-
 func (a *app) usersSetPasswordCmd() *cobra.Command {
 	var (
 		ref      userRef
@@ -59,10 +30,7 @@ func (a *app) usersSetPasswordCmd() *cobra.Command {
 				return usagef("users set-password: --password is required")
 			}
 			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
-				m, err := manage(svc)
-				if err != nil {
-					return err
-				}
+				m := svc
 				u, err := ref.find(cmd.Context(), svc, "users set-password")
 				if err != nil {
 					return err
@@ -106,10 +74,7 @@ func (a *app) adminsListCmd() *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
-				m, err := manage(svc)
-				if err != nil {
-					return err
-				}
+				m := svc
 				list, err := m.Admins(cmd.Context())
 				if err != nil {
 					return err
@@ -167,7 +132,7 @@ func (a *app) adminsCreateCmd() *cobra.Command {
 }
 
 // findAdmin returns the administrator with that email.
-func findAdmin(ctx context.Context, m manager, email, cmd string) (*refreshing.Admin, error) {
+func findAdmin(ctx context.Context, m *refreshing.Service, email, cmd string) (*refreshing.Admin, error) {
 	ad, err := m.FindAdmin(ctx, email)
 	if errors.Is(err, refreshing.ErrNotFound) {
 		return nil, fmt.Errorf("%s: no administrator with that email: %s", cmd, email)
@@ -189,10 +154,7 @@ func (a *app) adminsDeleteCmd() *cobra.Command {
 				return usagef("admins delete: --email is required")
 			}
 			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
-				m, err := manage(svc)
-				if err != nil {
-					return err
-				}
+				m := svc
 				ad, err := findAdmin(cmd.Context(), m, email, "admins delete")
 				if err != nil {
 					return err
@@ -227,10 +189,7 @@ func (a *app) adminsSetPasswordCmd() *cobra.Command {
 				return usagef("admins set-password: --email and --password are required")
 			}
 			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
-				m, err := manage(svc)
-				if err != nil {
-					return err
-				}
+				m := svc
 				ad, err := findAdmin(cmd.Context(), m, email, "admins set-password")
 				if err != nil {
 					return err

@@ -46,10 +46,7 @@ func (a *app) clientsListCmd() *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
-				m, err := manage(svc)
-				if err != nil {
-					return err
-				}
+				m := svc
 				list, err := m.Clients(cmd.Context())
 				if err != nil {
 					return err
@@ -88,10 +85,7 @@ func (a *app) clientsShowCmd() *cobra.Command {
 				return usagef("clients show: --id is required")
 			}
 			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
-				m, err := manage(svc)
-				if err != nil {
-					return err
-				}
+				m := svc
 				c, err := m.Client(cmd.Context(), id)
 				if errors.Is(err, refreshing.ErrNotFound) {
 					return fmt.Errorf("clients show: no client %q", id)
@@ -177,10 +171,7 @@ func (a *app) clientsDeleteCmd() *cobra.Command {
 				return usagef("clients delete: --id is required")
 			}
 			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
-				m, err := manage(svc)
-				if err != nil {
-					return err
-				}
+				m := svc
 				if err := m.DeleteClient(cmd.Context(), id); errors.Is(err, refreshing.ErrNotFound) {
 					return fmt.Errorf("clients delete: no client %q", id)
 				} else if err != nil {

@@ -245,6 +245,9 @@ func (s *Store) ListAudit(ctx context.Context, f refreshing.AuditFilter) ([]refr
 	if !f.Since.IsZero() {
 		where = append(where, "at >= "+arg(f.Since))
 	}
+	if !f.Until.IsZero() {
+		where = append(where, "at < "+arg(f.Until))
+	}
 	if !f.BeforeAt.IsZero() {
 		where = append(where, "(at, id) < ("+arg(f.BeforeAt)+", "+arg(f.BeforeID)+")")
 	}

@@ -65,7 +65,8 @@ func BenchmarkListSessions(b *testing.B) {
 		f    refreshing.SessionFilter
 	}{
 		{"FirstPage", refreshing.SessionFilter{}},
-		{"DeepPage", refreshing.SessionFilter{BeforeActivity: middle, BeforeID: "s99999999"}},
+		{"DeepPage", refreshing.SessionFilter{AfterCreated: middle, AfterID: "s99999999"}},
+		{"PreviousPage", refreshing.SessionFilter{Ascending: true, AfterCreated: middle, AfterID: "s99999999"}},
 		{"Active", refreshing.SessionFilter{Active: true, ActiveAt: now, IdleBefore: now.Add(-240 * time.Hour)}},
 		{"Revoked", refreshing.SessionFilter{Revoked: true}},
 		{"Expired", refreshing.SessionFilter{Expired: true, ActiveAt: now, IdleBefore: now.Add(-240 * time.Hour)}},

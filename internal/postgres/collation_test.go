@@ -133,8 +133,8 @@ func TestICUCollation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantIdx := []indexColl{{"sessions_activity_id", "C"}, {"sessions_pkey", "C"},
-			{"sessions_revoked_activity", "C"}, {"signing_keys_pkey", "C"}}
+		wantIdx := []indexColl{{"sessions_created_id", "C"}, {"sessions_pkey", "C"},
+			{"sessions_revoked_created", "C"}, {"signing_keys_pkey", "C"}}
 		if !slices.Equal(got, wantIdx) {
 			t.Errorf("indexes on the ids and their collations = %v, want %v", got, wantIdx)
 		}

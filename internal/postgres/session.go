@@ -334,9 +334,9 @@ func (s *Store) UserSessions(ctx context.Context, userID int64, now time.Time) (
 	return sessions, nil
 }
 
-// ListSessions returns sessions in descending (LastActivity, ID) order after
-// the cursor f describes, at most f.Limit of them (100 if f.Limit is not
-// positive).
+// ListSessions returns sessions in descending (CreatedAt, ID) order, or
+// ascending when f.Ascending, after the cursor f describes, at most f.Limit
+// of them (100 if f.Limit is not positive).
 func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([]refreshing.Session, error) {
 	var where []string
 	var args []any
@@ -361,7 +361,7 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 		where = append(where, "revoked_at IS NULL AND (expires_at <= "+arg(f.ActiveAt)+" OR "+idle+")")
 	}
 	if f.Revoked {
-		// Literally so, for the partial index sessions_revoked_activity.
+		// Literally so, for the partial index sessions_revoked_created.
 		where = append(where, "revoked_at IS NOT NULL")
 	}
 	if f.IP != "" {
@@ -372,9 +372,14 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 		// the stores differ only there.
 		where = append(where, `user_agent ILIKE `+arg(likePattern(f.UserAgent))+` ESCAPE '\'`)
 	}
-	if !f.BeforeActivity.IsZero() {
-		// A row comparison, which the (last_activity DESC, id DESC) index serves.
-		where = append(where, "(last_activity, id) < ("+arg(f.BeforeActivity)+", "+arg(f.BeforeID)+")")
+	cmp, dir := "<", "DESC"
+	if f.Ascending {
+		cmp, dir = ">", "ASC"
+	}
+	if !f.AfterCreated.IsZero() {
+		// A row comparison, which the (created_at DESC, id DESC) index
+		// serves in either direction.
+		where = append(where, "(created_at, id) "+cmp+" ("+arg(f.AfterCreated)+", "+arg(f.AfterID)+")")
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -384,7 +389,7 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	q += ` ORDER BY last_activity DESC, id DESC LIMIT ` + arg(limit)
+	q += ` ORDER BY created_at ` + dir + `, id ` + dir + ` LIMIT ` + arg(limit)
 
 	var sessions []refreshing.Session
 	err := s.run(ctx, "list sessions", func(ctx context.Context) error {

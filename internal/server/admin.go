@@ -36,9 +36,10 @@ const adminCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-act
 
 // adminUI serves /admin.
 type adminUI struct {
-	s     *server
-	pages map[string]*template.Template
-	csrf  *http.CrossOriginProtection
+	s      *server
+	pages  map[string]*template.Template
+	csrf   *http.CrossOriginProtection
+	totals countCache // the users' and live sessions' counts (admin_screens.go)
 }
 
 // adminRoutes registers the admin screens on mux.
@@ -56,6 +57,7 @@ func (s *server) adminRoutes(mux *http.ServeMux) {
 		http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)
 	}))
 	mux.Handle("GET /admin/sessions", a.page(a.sessions))
+	mux.Handle("GET /admin/sessions/{id}", a.page(a.session))
 	mux.Handle("POST /admin/sessions/revoke", a.page(a.revokeSessions))
 	mux.Handle("GET /admin/users", a.page(a.users))
 	mux.Handle("POST /admin/users", a.page(a.createUser))
@@ -67,6 +69,18 @@ func (s *server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/settings", a.page(a.settings))
 	mux.Handle("POST /admin/settings", a.page(a.saveSettings))
 	mux.Handle("GET /admin/audit", a.page(a.audit))
+	// OAuth clients, administrators and their API tokens, signing keys
+	// (admin_manage.go).
+	mux.Handle("GET /admin/clients", a.page(a.clients))
+	mux.Handle("POST /admin/clients", a.page(a.createClient))
+	mux.Handle("POST /admin/clients/{id}/delete", a.page(a.deleteClient))
+	mux.Handle("GET /admin/admins", a.page(a.admins))
+	mux.Handle("POST /admin/admins", a.page(a.createAdmin))
+	mux.Handle("POST /admin/admins/{id}/{op}", a.page(a.adminAction))
+	mux.Handle("POST /admin/tokens", a.page(a.createToken))
+	mux.Handle("POST /admin/tokens/{id}/revoke", a.page(a.revokeToken))
+	mux.Handle("GET /admin/keys", a.page(a.keys))
+	mux.Handle("POST /admin/keys/rotate", a.page(a.rotateKey))
 }
 
 // newAdminUI parses the templates.
@@ -78,6 +92,10 @@ func newAdminUI(s *server) *adminUI {
 	}))
 	funcs := template.FuncMap{
 		"when":   when,
+		"day":    func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"short":  whenShort,
+		"dur":    fmtDuration,
+		"ago":    ago,
 		"device": refreshing.DeviceName,
 		"state": func(sess refreshing.Session, st refreshing.Settings, now time.Time) string {
 			return refreshing.SessionState(&sess, now, st)
@@ -104,8 +122,38 @@ func when(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05")
 }
 
+// whenShort is when without the seconds, for compact rows (the full time
+// is in the cell's title).
+func whenShort(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+// ago says how long before now t was, roughly: "3 min ago", "5 d ago".
+// The exact time is beside it in a title.
+func ago(t, now time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "in the future"
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d d ago", int(d.Hours()/24))
+}
+
 // view is what every page template gets.
 type view struct {
+	Now    time.Time // the Service's clock, for "ago"
 	Title  string
 	Nav    string // the highlighted menu entry
 	Admin  string // the signed-in administrator's email; "" on the login page
@@ -160,6 +208,7 @@ func (a *adminUI) page(fn func(http.ResponseWriter, *http.Request, *refreshing.A
 
 // render writes the page name with status.
 func (a *adminUI) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	v.Now = a.s.svc.Now()
 	var buf bytes.Buffer
 	if err := a.pages[name].ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		a.s.log.ErrorContext(r.Context(), "admin template", "request_id", requestIDFrom(r.Context()), "page", name, "err", err)
@@ -222,6 +271,13 @@ var notices = map[string]string{
 	"role":      "Changed the user's role.",
 	"saved":     "Saved. The change applies now.",
 	"roledel":   "Deleted the role.",
+	// admin_manage.go
+	"clientdel":     "Deleted the OAuth client; its secret no longer works.",
+	"admincreated":  "Created the administrator.",
+	"adminpassword": "Set the administrator's password; their sessions ended.",
+	"admindel":      "Deleted the administrator, with their sessions and API tokens.",
+	"tokenrevoked":  "Revoked the API token; it no longer works.",
+	"rotated":       "Added a signing key: it signs every new access token from now on. Older keys keep verifying the tokens they signed.",
 }
 
 // notice returns the sentence the request's ok and n parameters ask for.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/refreshing/refreshing"
@@ -25,40 +27,105 @@ type sessionRow struct {
 // sessionsData is the sessions screen.
 type sessionsData struct {
 	User, State, IP, UserAgent string // the filters as typed
+	Oldest                     bool
 	Rows                       []sessionRow
-	Next                       string // the next page's URL, "" on the last page
+	Newer, Older               string // the neighbouring pages' URLs, "" where there is none
+	First                      string // the first page's URL, "" on it
+	Order                      string // the URL of the other order
 	Back                       string // where a revoke form returns to
 	States                     []string
+	Counts                     *counts
 }
 
-// sessionRows adds to each session its user and its state.
+// counts are the totals the screens show above their lists.
+type counts struct {
+	Users, ActiveSessions int64
+	At                    time.Time // when they were counted
+}
+
+// countsMaxAge is how old the totals on the screens may be. Counting live
+// sessions reads the whole partial index of live sessions (about 0.3 s per
+// million on two cores), too slow for every page: the screens show the
+// last totals and, when they are older than this, count again in the
+// background, so that no page waits for a count.
+const countsMaxAge = 30 * time.Second
+
+// countCache holds the last totals.
+type countCache struct {
+	mu       sync.Mutex
+	last     *counts
+	counting bool
+}
+
+// counts returns the last totals (nil before the first count ends) and
+// starts a count in the background when they are missing or stale.
+func (a *adminUI) counts(r *http.Request) (*counts, error) {
+	c := &a.totals
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.counting && (c.last == nil || a.s.svc.Now().Sub(c.last.At) >= countsMaxAge) {
+		c.counting = true
+		ctx := context.WithoutCancel(r.Context())
+		go a.count(ctx)
+	}
+	return c.last, nil
+}
+
+// count reads the totals into the cache: the users' count reads the users
+// table's smallest index, the live sessions' the partial index of live
+// sessions. A failure is logged and keeps the last totals.
+func (a *adminUI) count(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	u, err := a.s.svc.CountUsers(ctx)
+	var n int64
+	if err == nil {
+		n, err = a.s.svc.ActiveSessions(ctx)
+	}
+	c := &a.totals
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.counting = false
+	if err != nil {
+		a.s.log.WarnContext(ctx, "admin screens: count users and sessions", "err", err)
+		return
+	}
+	c.last = &counts{Users: u, ActiveSessions: n, At: a.s.svc.Now()}
+}
+
+// sessionRows adds to each session its user and its state: one read of the
+// users for the whole page.
 func (a *adminUI) sessionRows(r *http.Request, list []refreshing.Session) ([]sessionRow, error) {
 	st, err := a.s.svc.Settings(r.Context())
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]int64, len(list))
+	for i, sess := range list {
+		ids[i] = sess.UserID
+	}
+	users, err := a.s.svc.UsersByID(r.Context(), ids)
+	if err != nil {
+		return nil, err
+	}
 	now := a.s.svc.Now()
-	users := map[int64]*refreshing.User{}
 	rows := make([]sessionRow, 0, len(list))
 	for _, sess := range list {
-		u, ok := users[sess.UserID]
-		if !ok {
-			u, err = a.s.svc.User(r.Context(), sess.UserID)
-			if err != nil && !errors.Is(err, refreshing.ErrNotFound) {
-				return nil, err
-			}
-			users[sess.UserID] = u
-		}
-		rows = append(rows, sessionRow{Session: sess, User: u, State: refreshing.SessionState(&sess, now, st)})
+		rows = append(rows, sessionRow{Session: sess, User: users[sess.UserID], State: refreshing.SessionState(&sess, now, st)})
 	}
 	return rows, nil
 }
 
-// sessions serves GET /admin/sessions.
+// sessionsPage is the sessions screen's page size.
+const sessionsPage = 50
+
+// sessions serves GET /admin/sessions: newest sign-ins first (or oldest),
+// 50 a page, paged by keyset in both directions.
 func (a *adminUI) sessions(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth) {
 	q := r.URL.Query()
 	d := sessionsData{User: strings.TrimSpace(q.Get("user")), State: q.Get("state"), IP: strings.TrimSpace(q.Get("ip")),
-		UserAgent: strings.TrimSpace(q.Get("ua")), States: []string{refreshing.StateActive, refreshing.StateExpired, refreshing.StateRevoked}}
+		UserAgent: strings.TrimSpace(q.Get("ua")), Oldest: q.Get("order") == "oldest",
+		States: []string{refreshing.StateActive, refreshing.StateExpired, refreshing.StateRevoked}}
 	v := view{Title: "Sessions", Nav: "sessions", Admin: auth.Admin.Email, Notice: notice(r), Data: &d}
 	filters := url.Values{}
 	for k, val := range map[string]string{"user": d.User, "state": d.State, "ip": d.IP, "ua": d.UserAgent} {
@@ -66,10 +133,24 @@ func (a *adminUI) sessions(w http.ResponseWriter, r *http.Request, auth *refresh
 			filters.Set(k, val)
 		}
 	}
+	other := cloneValues(filters)
+	if d.Oldest {
+		filters.Set("order", "oldest")
+	} else {
+		other.Set("order", "oldest")
+	}
+	d.Order = withQuery("/admin/sessions", other)
 	d.Back = withQuery("/admin/sessions", filters)
-	sq := refreshing.SessionQuery{State: d.State, IP: d.IP, UserAgent: d.UserAgent}
+	sq := refreshing.SessionQuery{State: d.State, IP: d.IP, UserAgent: d.UserAgent, Oldest: d.Oldest, Limit: sessionsPage}
 	var err error
-	if sq.BeforeActivity, sq.BeforeID, err = parseCursor(q.Get("before")); err != nil {
+	if sq.After.CreatedAt, sq.After.ID, err = parseCursor(q.Get("after")); err == nil {
+		sq.Before.CreatedAt, sq.Before.ID, err = parseCursor(q.Get("before"))
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if d.Counts, err = a.counts(r); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -86,7 +167,7 @@ func (a *adminUI) sessions(w http.ResponseWriter, r *http.Request, auth *refresh
 		}
 		sq.UserID = u.ID
 	}
-	list, err := a.s.svc.FindSessions(r.Context(), sq)
+	page, err := a.s.svc.FindSessions(r.Context(), sq)
 	if err != nil {
 		status, msg := statusOf(err)
 		if status == http.StatusInternalServerError {
@@ -97,20 +178,59 @@ func (a *adminUI) sessions(w http.ResponseWriter, r *http.Request, auth *refresh
 		a.render(w, r, status, "sessions", v)
 		return
 	}
-	if d.Rows, err = a.sessionRows(r, list); err != nil {
+	if d.Rows, err = a.sessionRows(r, page.Sessions); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if len(list) == 50 {
-		last := list[len(list)-1]
-		next := url.Values{}
-		for k, val := range filters {
-			next[k] = val
+	if n := len(page.Sessions); n > 0 {
+		first, last := page.Sessions[0], page.Sessions[n-1]
+		if page.HasNext {
+			next := cloneValues(filters)
+			next.Set("after", cursor(last.CreatedAt, last.ID))
+			d.Older = withQuery("/admin/sessions", next)
 		}
-		next.Set("before", cursor(last.LastActivity, last.ID))
-		d.Next = withQuery("/admin/sessions", next)
+		if page.HasPrev {
+			prev := cloneValues(filters)
+			prev.Set("before", cursor(first.CreatedAt, first.ID))
+			d.Newer = withQuery("/admin/sessions", prev)
+		}
+	}
+	if q.Has("after") || q.Has("before") {
+		d.First = d.Back
 	}
 	a.render(w, r, http.StatusOK, "sessions", v)
+}
+
+// cloneValues copies v.
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vals := range v {
+		out[k] = append([]string(nil), vals...)
+	}
+	return out
+}
+
+// sessionData is a session's detail page.
+type sessionData struct {
+	Row  sessionRow
+	Back string
+}
+
+// session serves GET /admin/sessions/{id}: every field of one session,
+// the user agent in full.
+func (a *adminUI) session(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth) {
+	sess, err := a.s.svc.Session(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rows, err := a.sessionRows(r, []refreshing.Session{*sess})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, "session", view{Title: "Session", Nav: "sessions", Admin: auth.Admin.Email, Notice: notice(r),
+		Data: &sessionData{Row: rows[0], Back: "/admin/sessions/" + url.PathEscape(sess.ID)}})
 }
 
 // safeBack returns the form's "back" if it is a path of the admin screens,
@@ -145,33 +265,93 @@ func (a *adminUI) revokeSessions(w http.ResponseWriter, r *http.Request, _ *refr
 
 // usersData is the users screen.
 type usersData struct {
-	Q     string
-	Users []refreshing.User
-	Next  string
-	Form  map[string]string // the create form, kept after an error
+	Q            string
+	Oldest       bool
+	Users        []userRow
+	Newer, Older string // the neighbouring pages' URLs, "" where there is none
+	First, Order string
+	Counts       *counts
+	Form         map[string]string // the create form, kept after an error
 }
+
+// userRow is one line of the users table.
+type userRow struct {
+	refreshing.User
+	Stats refreshing.UserStats
+}
+
+// usersPage is the users screen's page size.
+const usersPage = 50
 
 // users serves GET /admin/users.
 func (a *adminUI) users(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth) {
 	a.renderUsers(w, r, auth, http.StatusOK, "", nil)
 }
 
+// renderUsers shows the users screen: newest first (or oldest), 50 a page,
+// each with its live sessions and last sign-in, read for the page's users
+// only through the sessions' user index.
 func (a *adminUI) renderUsers(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth, status int, errMsg string, form map[string]string) {
 	q := r.URL.Query()
-	d := usersData{Q: strings.TrimSpace(q.Get("q")), Form: form}
-	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
+	d := usersData{Q: strings.TrimSpace(q.Get("q")), Oldest: q.Get("order") == "oldest", Form: form}
+	uq := refreshing.UserQuery{Query: d.Q, Oldest: d.Oldest, Limit: usersPage}
+	filters, other := url.Values{}, url.Values{}
+	if d.Q != "" {
+		filters.Set("q", d.Q)
+		other.Set("q", d.Q)
+	}
+	if d.Oldest {
+		filters.Set("order", "oldest")
+	} else {
+		other.Set("order", "oldest")
+	}
+	d.Order = withQuery("/admin/users", other)
 	var err error
-	d.Users, err = a.s.svc.SearchUsers(r.Context(), d.Q, after, 50)
+	for _, c := range []struct {
+		name string
+		dst  *int64
+	}{{"after", &uq.After}, {"before", &uq.Before}} {
+		if v := q.Get(c.name); v != "" {
+			if *c.dst, err = strconv.ParseInt(v, 10, 64); err != nil || *c.dst <= 0 {
+				a.fail(w, r, refreshing.Invalid(c.name, "not a page cursor"))
+				return
+			}
+		}
+	}
+	page, err := a.s.svc.FindUsers(r.Context(), uq)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if len(d.Users) == 50 {
-		next := url.Values{"after": {strconv.FormatInt(d.Users[49].ID, 10)}}
-		if d.Q != "" {
-			next.Set("q", d.Q)
+	ids := make([]int64, len(page.Users))
+	for i, u := range page.Users {
+		ids[i] = u.ID
+	}
+	stats, err := a.s.svc.UserStats(r.Context(), ids)
+	if err == nil {
+		d.Counts, err = a.counts(r)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	for _, u := range page.Users {
+		d.Users = append(d.Users, userRow{User: u, Stats: stats[u.ID]})
+	}
+	if n := len(page.Users); n > 0 {
+		if page.HasNext {
+			next := cloneValues(filters)
+			next.Set("after", strconv.FormatInt(page.Users[n-1].ID, 10))
+			d.Older = withQuery("/admin/users", next)
 		}
-		d.Next = withQuery("/admin/users", next)
+		if page.HasPrev {
+			prev := cloneValues(filters)
+			prev.Set("before", strconv.FormatInt(page.Users[0].ID, 10))
+			d.Newer = withQuery("/admin/users", prev)
+		}
+	}
+	if q.Has("after") || q.Has("before") {
+		d.First = withQuery("/admin/users", filters)
 	}
 	a.render(w, r, status, "users", view{Title: "Users", Nav: "users", Admin: auth.Admin.Email, Notice: notice(r), Error: errMsg, Data: &d})
 }
@@ -199,8 +379,9 @@ func (a *adminUI) createUser(w http.ResponseWriter, r *http.Request, auth *refre
 // userData is a user's detail page.
 type userData struct {
 	User   *refreshing.User
+	Stats  refreshing.UserStats
 	Rows   []sessionRow
-	Events []refreshing.AuditEvent
+	Events []eventRow
 	Roles  []refreshing.Role
 	Back   string
 }
@@ -220,10 +401,19 @@ func (a *adminUI) user(w http.ResponseWriter, r *http.Request, auth *refreshing.
 	d := userData{User: u, Back: "/admin/users/" + strconv.FormatInt(id, 10)}
 	list, err := a.s.svc.FindSessions(r.Context(), refreshing.SessionQuery{UserID: id, Limit: 50})
 	if err == nil {
-		d.Rows, err = a.sessionRows(r, list)
+		d.Rows, err = a.sessionRows(r, list.Sessions)
+	}
+	var stats map[int64]refreshing.UserStats
+	if err == nil {
+		stats, err = a.s.svc.UserStats(r.Context(), []int64{id})
+		d.Stats = stats[id]
+	}
+	var events []refreshing.AuditEvent
+	if err == nil {
+		events, err = a.s.svc.ListAudit(r.Context(), refreshing.AuditFilter{UserID: id, Limit: 20})
 	}
 	if err == nil {
-		d.Events, err = a.s.svc.ListAudit(r.Context(), refreshing.AuditFilter{UserID: id, Limit: 20})
+		d.Events, err = a.eventRows(r, events)
 	}
 	if err == nil {
 		d.Roles, err = a.s.svc.Roles(r.Context())
@@ -370,11 +560,64 @@ var settingHelp = map[string][2]string{
 	"allowedOrigins":      {"Allowed origins", "Other sites (https://app.example.com, comma-separated) whose pages may use the refresh cookie."},
 	"auditRetention":      {"Audit log retention", "Events older than this are deleted. 0 = keep forever."},
 	"auditExchanges":      {"Log every exchange", "Also record routine refresh-token exchanges (one event per client per access-token lifetime). Refused, grace-window and reused tokens are always recorded."},
-	"rateLimitIP":         {"Sign-in attempts per IP", "Password attempts one address may make per window."},
-	"rateLimitExchangeIP": {"Exchanges per IP", "Refresh-token exchanges one address may make per window."},
+	"rateLimitIP":         {"Sign-in attempts per IP", "Password attempts one address may make per window. 0 turns this limit off."},
+	"rateLimitExchangeIP": {"Exchanges per IP", "Refresh-token exchanges one address may make per window. 0 turns this limit off."},
 	"rateWindow":          {"Rate-limit window", "The period the rate limits count over."},
-	"rateLimitIdentifier": {"Sign-in attempts per account", "Password attempts on one email or username per window, all endpoints together."},
+	"rateLimitIdentifier": {"Sign-in attempts per account", "Password attempts on one email or username per window, all endpoints together. 0 turns this limit off."},
 	"sessionRetention":    {"Ended session retention", "Revoked or expired sessions are deleted this long after they ended. 0 = keep forever."},
+}
+
+// settingGroup is a heading of the settings screen and the settings under it.
+type settingGroup struct {
+	Title, Help string
+	Fields      []settingField
+}
+
+// settingGroups orders the settings screen. A setting in no group appears
+// under "Other", so that one added later is never hidden.
+var settingGroups = []struct {
+	title, help string
+	names       []string
+}{
+	{"Tokens and sessions", "How long access tokens and sessions live, and how refresh tokens rotate.",
+		[]string{"accessTTL", "refreshTTL", "refreshIdle", "rotation", "reuseGrace", "maxSessions", "issueOnLogin"}},
+	{"Accounts", "Who may create an account, and how.", []string{"registration", "emailConfirmation"}},
+	{"Browsers and cookies", "The refresh cookie and the sites allowed to use it.", []string{"cookieMode", "allowedOrigins"}},
+	{"Rate limits", "Budgets per window, counted on every instance together when Redis is configured. A limit of 0 turns that limit off.",
+		[]string{"rateLimitIP", "rateLimitIdentifier", "rateLimitExchangeIP", "rateWindow"}},
+	{"Audit log and retention", "What the audit log records, and how long ended sessions and old events are kept.",
+		[]string{"auditExchanges", "auditRetention", "sessionRetention"}},
+}
+
+// groupSettings puts fields under the headings of settingGroups.
+func groupSettings(fields []settingField) []settingGroup {
+	byName := map[string]settingField{}
+	for _, f := range fields {
+		byName[f.Name] = f
+	}
+	var out []settingGroup
+	for _, g := range settingGroups {
+		sg := settingGroup{Title: g.title, Help: g.help}
+		for _, n := range g.names {
+			if f, ok := byName[n]; ok {
+				sg.Fields = append(sg.Fields, f)
+				delete(byName, n)
+			}
+		}
+		if len(sg.Fields) > 0 {
+			out = append(out, sg)
+		}
+	}
+	other := settingGroup{Title: "Other"}
+	for _, f := range fields { // in the struct's order
+		if _, ok := byName[f.Name]; ok {
+			other.Fields = append(other.Fields, f)
+		}
+	}
+	if len(other.Fields) > 0 {
+		out = append(out, other)
+	}
+	return out
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))
@@ -473,7 +716,7 @@ func (a *adminUI) settings(w http.ResponseWriter, r *http.Request, auth *refresh
 		return
 	}
 	a.render(w, r, http.StatusOK, "settings", view{Title: "Settings", Nav: "settings", Admin: auth.Admin.Email,
-		Notice: notice(r), Data: settingFields(st)})
+		Notice: notice(r), Data: groupSettings(settingFields(st))})
 }
 
 // saveSettings serves POST /admin/settings.
@@ -509,7 +752,7 @@ func (a *adminUI) saveSettings(w http.ResponseWriter, r *http.Request, auth *ref
 			}
 		}
 		a.render(w, r, http.StatusBadRequest, "settings", view{Title: "Settings", Nav: "settings", Admin: auth.Admin.Email,
-			Error: fmt.Sprintf("Not saved: %s — %s.", fe.Field, fe.Message), Data: fields})
+			Error: fmt.Sprintf("Not saved: %s — %s.", fe.Field, fe.Message), Data: groupSettings(fields)})
 		return
 	}
 	back(w, r, "/admin/settings", "saved", 0)
@@ -517,59 +760,94 @@ func (a *adminUI) saveSettings(w http.ResponseWriter, r *http.Request, auth *ref
 
 // auditData is the audit log screen.
 type auditData struct {
-	Type, User, IP, Actor string
-	Types                 []string
-	Events                []refreshing.AuditEvent
-	Next                  string
+	Type, User, IP, Actor, From, To string
+	Types                           []string
+	Events                          []eventRow
+	Older, First                    string
 }
 
-// audit serves GET /admin/audit.
+// eventRow is one line of an events table: the event, and the user it
+// concerns and the user who acted ("user 12") by email where they still exist.
+type eventRow struct {
+	refreshing.AuditEvent
+	User  *refreshing.User
+	Actor string
+}
+
+// eventRows names the users of events by email, with one read of the users.
+func (a *adminUI) eventRows(r *http.Request, events []refreshing.AuditEvent) ([]eventRow, error) {
+	var ids []int64
+	for _, e := range events {
+		ids = append(ids, e.UserID)
+		if n, ok := actorUser(e.Actor); ok {
+			ids = append(ids, n)
+		}
+	}
+	users, err := a.s.svc.UsersByID(r.Context(), ids)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]eventRow, len(events))
+	for i, e := range events {
+		rows[i] = eventRow{AuditEvent: e, User: users[e.UserID], Actor: e.Actor}
+		if n, ok := actorUser(e.Actor); ok && users[n] != nil {
+			rows[i].Actor = users[n].Email
+		}
+	}
+	return rows, nil
+}
+
+// actorUser reads the user id of an actor "user 12".
+func actorUser(actor string) (int64, bool) {
+	v, ok := strings.CutPrefix(actor, "user ")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
+}
+
+// audit serves GET /admin/audit: newest first, 100 a page, filtered by
+// type, user (id, email or username), address, actor and a date range.
 func (a *adminUI) audit(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth) {
 	q := r.URL.Query()
 	d := auditData{Type: q.Get("type"), User: strings.TrimSpace(q.Get("user")), IP: strings.TrimSpace(q.Get("ip")),
-		Actor: strings.TrimSpace(q.Get("actor")), Types: refreshing.AuditTypes()}
+		Actor: strings.TrimSpace(q.Get("actor")), From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")),
+		Types: refreshing.AuditTypes()}
 	v := view{Title: "Audit log", Nav: "audit", Admin: auth.Admin.Email, Data: &d}
-	f := refreshing.AuditFilter{Type: d.Type, IP: d.IP, Actor: d.Actor, Limit: 100}
-	if b := q.Get("before"); b != "" {
-		t, id, err := parseCursor(b)
-		n, perr := strconv.ParseInt(id, 10, 64)
-		if err != nil || perr != nil {
-			a.fail(w, r, refreshing.Invalid("before", "not a page cursor"))
+	f, err := a.s.auditQuery(r, q, 100)
+	if err != nil {
+		status, msg := statusOf(err)
+		if status == http.StatusInternalServerError {
+			a.fail(w, r, err)
 			return
 		}
-		f.BeforeAt, f.BeforeID = t, n
+		v.Error = msg
+		a.render(w, r, status, "audit", v)
+		return
 	}
-	if d.User != "" {
-		if id, err := strconv.ParseInt(d.User, 10, 64); err == nil {
-			f.UserID = id
-		} else {
-			u, err := a.s.svc.FindUser(r.Context(), d.User)
-			if errors.Is(err, refreshing.ErrNotFound) {
-				v.Error = "No user has that email or username."
-				a.render(w, r, http.StatusOK, "audit", v)
-				return
-			}
-			if err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			f.UserID = u.ID
-		}
+	events, err := a.s.svc.ListAudit(r.Context(), f)
+	if err == nil {
+		d.Events, err = a.eventRows(r, events)
 	}
-	var err error
-	if d.Events, err = a.s.svc.ListAudit(r.Context(), f); err != nil {
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if len(d.Events) == f.Limit {
-		last := d.Events[len(d.Events)-1]
-		next := url.Values{"before": {cursor(last.At, strconv.FormatInt(last.ID, 10))}}
-		for k, val := range map[string]string{"type": d.Type, "user": d.User, "ip": d.IP, "actor": d.Actor} {
-			if val != "" {
-				next.Set(k, val)
-			}
+	filters := url.Values{}
+	for k, val := range map[string]string{"type": d.Type, "user": d.User, "ip": d.IP, "actor": d.Actor, "from": d.From, "to": d.To} {
+		if val != "" {
+			filters.Set(k, val)
 		}
-		d.Next = withQuery("/admin/audit", next)
+	}
+	if len(events) == f.Limit {
+		last := events[len(events)-1]
+		next := cloneValues(filters)
+		next.Set("after", cursor(last.At, strconv.FormatInt(last.ID, 10)))
+		d.Older = withQuery("/admin/audit", next)
+	}
+	if q.Has("after") {
+		d.First = withQuery("/admin/audit", filters)
 	}
 	a.render(w, r, http.StatusOK, "audit", v)
 }

@@ -573,9 +573,20 @@ func TestAdminAudit(t *testing.T) {
 	if strings.Contains(string(r.body), `<span class="badge ev">admin.login</span>`) {
 		t.Error("type filter shows other events")
 	}
-	c.get("/admin/audit?user=ada").wantPage(t, http.StatusOK, "register")
-	c.get("/admin/audit?user=nobody").wantPage(t, http.StatusOK, "No user has that email or username.")
-	c.get("/admin/audit?before=x").wantPage(t, http.StatusBadRequest)
+	c.get("/admin/audit?user=ada").wantPage(t, http.StatusOK, "register", "ada@example.com")
+	c.get("/admin/audit?user=nobody").wantPage(t, http.StatusBadRequest, "no user has that email or username")
+	c.get("/admin/audit?after=x").wantPage(t, http.StatusBadRequest)
+	// The date range: the test clock's day holds every event, the day before none.
+	day := e.clock.Now().UTC().Format("2006-01-02")
+	c.get("/admin/audit?from="+day+"&to="+day).wantPage(t, http.StatusOK, "reuse_detected")
+	prev := e.clock.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
+	c.get("/admin/audit?to="+prev).wantPage(t, http.StatusOK, "No events.")
+	c.get("/admin/audit?from="+day+"&to="+prev).wantPage(t, http.StatusBadRequest, "to must not be before from")
+	c.get("/admin/audit?from=someday").wantPage(t, http.StatusBadRequest, "from must be a date")
+	// Users are named by email, not by number.
+	if body := string(c.get("/admin/audit?type=register").body); !strings.Contains(body, ">ada@example.com</a>") {
+		t.Error("the audit log does not name the user by email")
+	}
 	// The log holds no secret.
 	body := string(c.get("/admin/audit").body)
 	for _, s := range []string{ada.refresh, ada.password, "not her password", adminPassword} {

@@ -37,6 +37,35 @@ func (s *server) routes(mux *http.ServeMux) {
 	// The admin screens (admin.go lists their routes).
 	s.adminRoutes(mux)
 
+	// The admin HTTP API (adminapi.go): JSON, an administrator's API token
+	// (Authorization: Bearer rfa_…), never the admin cookie, never CORS.
+	mux.Handle("GET /admin/api/users", s.adminAPI(s.apiListUsers))
+	mux.Handle("POST /admin/api/users", s.adminAPI(s.apiCreateUser))
+	mux.Handle("GET /admin/api/users/{id}", s.adminAPI(s.apiUser))
+	mux.Handle("DELETE /admin/api/users/{id}", s.adminAPI(s.apiDeleteUser))
+	mux.Handle("POST /admin/api/users/{id}/block", s.adminAPI(s.apiUserAction("block")))
+	mux.Handle("POST /admin/api/users/{id}/unblock", s.adminAPI(s.apiUserAction("unblock")))
+	mux.Handle("POST /admin/api/users/{id}/password", s.adminAPI(s.apiUserAction("password")))
+	mux.Handle("DELETE /admin/api/users/{id}/sessions", s.adminAPI(s.apiRevokeUserSessions))
+	mux.Handle("GET /admin/api/sessions", s.adminAPI(s.apiListSessions))
+	mux.Handle("GET /admin/api/sessions/{id}", s.adminAPI(s.apiSession))
+	mux.Handle("DELETE /admin/api/sessions/{id}", s.adminAPI(s.apiRevokeSession))
+	mux.Handle("GET /admin/api/clients", s.adminAPI(s.apiListClients))
+	mux.Handle("POST /admin/api/clients", s.adminAPI(s.apiCreateClient))
+	mux.Handle("GET /admin/api/clients/{id}", s.adminAPI(s.apiClient))
+	mux.Handle("DELETE /admin/api/clients/{id}", s.adminAPI(s.apiDeleteClient))
+	mux.Handle("GET /admin/api/admins", s.adminAPI(s.apiListAdmins))
+	mux.Handle("POST /admin/api/admins", s.adminAPI(s.apiCreateAdmin))
+	mux.Handle("GET /admin/api/admins/{id}", s.adminAPI(s.apiAdmin))
+	mux.Handle("DELETE /admin/api/admins/{id}", s.adminAPI(s.apiDeleteAdmin))
+	mux.Handle("POST /admin/api/admins/{id}/password", s.adminAPI(s.apiAdminPassword))
+	mux.Handle("GET /admin/api/tokens", s.adminAPI(s.apiListTokens))
+	mux.Handle("POST /admin/api/tokens", s.adminAPI(s.apiCreateToken))
+	mux.Handle("DELETE /admin/api/tokens/{id}", s.adminAPI(s.apiRevokeToken))
+	mux.Handle("GET /admin/api/keys", s.adminAPI(s.apiListKeys))
+	mux.Handle("POST /admin/api/keys/rotate", s.adminAPI(s.apiRotateKey))
+	mux.Handle("GET /admin/api/audit", s.adminAPI(s.apiAudit))
+
 	// Operations.
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())

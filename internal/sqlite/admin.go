@@ -296,6 +296,9 @@ func (s *Store) ListAudit(ctx context.Context, f refreshing.AuditFilter) ([]refr
 	if !f.Since.IsZero() {
 		where, args = append(where, `at >= ?`), append(args, micros(f.Since))
 	}
+	if !f.Until.IsZero() {
+		where, args = append(where, `at < ?`), append(args, micros(f.Until))
+	}
 	if !f.BeforeAt.IsZero() {
 		where, args = append(where, `(at, id) < (?, ?)`), append(args, micros(f.BeforeAt), f.BeforeID)
 	}

@@ -24,7 +24,7 @@ func benchRows(b *testing.B) int {
 	return n
 }
 
-// benchBase is the first session's LastActivity in the benchmark data.
+// benchBase is the first session's CreatedAt and LastActivity in the benchmark data.
 var benchBase = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // BenchmarkListSessions measures one page (50 rows) of the admin sessions
@@ -68,10 +68,11 @@ func BenchmarkListSessions(b *testing.B) {
 		f    refreshing.SessionFilter
 	}{
 		{"FirstPage", refreshing.SessionFilter{}},
-		{"DeepPage", refreshing.SessionFilter{BeforeActivity: middle, BeforeID: "s99999999"}},
+		{"DeepPage", refreshing.SessionFilter{AfterCreated: middle, AfterID: "s99999999"}},
+		{"PreviousPage", refreshing.SessionFilter{Ascending: true, AfterCreated: middle, AfterID: "s99999999"}},
 		{"Active", refreshing.SessionFilter{Active: true, ActiveAt: now, IdleBefore: now.Add(-240 * time.Hour)}},
 		{"Revoked", refreshing.SessionFilter{Revoked: true}},
-		{"RevokedDeep", refreshing.SessionFilter{Revoked: true, BeforeActivity: middle, BeforeID: "s99999999"}},
+		{"RevokedDeep", refreshing.SessionFilter{Revoked: true, AfterCreated: middle, AfterID: "s99999999"}},
 		{"Expired", refreshing.SessionFilter{Expired: true, ActiveAt: now, IdleBefore: now.Add(-240 * time.Hour)}},
 		{"ExpiredNoIdle", refreshing.SessionFilter{Expired: true, ActiveAt: now}},
 		{"User", refreshing.SessionFilter{UserID: 7}},

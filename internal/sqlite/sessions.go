@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -409,8 +408,9 @@ func (s *Store) UserSessions(ctx context.Context, userID int64, now time.Time) (
 }
 
 // ListSessions implements refreshing.Store. It walks the index on
-// (last_activity DESC, id DESC), or (user_id, last_activity DESC, id DESC)
-// when filtering by user, from the cursor on, so a page costs its own size.
+// (created_at DESC, id DESC), backwards when ascending, or reads a user's
+// (or an address's) sessions through their own index and sorts those, from
+// the cursor on, so that a page costs about its own size.
 func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([]refreshing.Session, error) {
 	var (
 		where []string
@@ -428,8 +428,18 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 			args = append(args, micros(f.IdleBefore))
 		}
 	}
+	if f.Expired {
+		// Past the absolute expiry, or idle since IdleBefore.
+		if f.IdleBefore.IsZero() {
+			where = append(where, `revoked_at IS NULL AND expires_at <= ?`)
+			args = append(args, micros(f.ActiveAt))
+		} else {
+			where = append(where, `revoked_at IS NULL AND (expires_at <= ? OR last_activity <= ?)`)
+			args = append(args, micros(f.ActiveAt), micros(f.IdleBefore))
+		}
+	}
 	if f.Revoked {
-		// Literally so, for the partial index sessions_revoked_activity.
+		// Literally so, for the partial index sessions_revoked_created.
 		where = append(where, `revoked_at IS NOT NULL`)
 	}
 	if f.IP != "" {
@@ -440,51 +450,30 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 		where = append(where, `user_agent LIKE ? ESCAPE '\'`)
 		args = append(args, likePattern(f.UserAgent))
 	}
-	if !f.BeforeActivity.IsZero() {
-		where = append(where, `(last_activity, id) < (?, ?)`)
-		args = append(args, micros(f.BeforeActivity), f.BeforeID)
+	cmp, dir := `<`, `DESC`
+	if f.Ascending {
+		cmp, dir = `>`, `ASC`
+	}
+	if !f.AfterCreated.IsZero() {
+		where = append(where, `(created_at, id) `+cmp+` (?, ?)`)
+		args = append(args, micros(f.AfterCreated), f.AfterID)
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	// page is one keyset-ordered query with the conditions so far and extra.
-	page := func(order, extra string, extraArgs ...any) (string, []any) {
-		w := slices.Clone(where)
-		if extra != "" {
-			w = append(w, extra)
-		}
-		q := `SELECT ` + sessionColumns + ` FROM sessions`
-		if len(w) > 0 {
-			q += ` WHERE ` + strings.Join(w, ` AND `)
-		}
-		a := append(slices.Clone(args), extraArgs...)
-		return q + order, append(a, limit)
+	from := ` FROM sessions`
+	if f.UserID == 0 && f.IP == "" && !f.Revoked {
+		// Left to itself, SQLite may prefer the partial index on live
+		// sessions (0004) for the state filters and sort them all.
+		from += ` INDEXED BY sessions_created_id`
 	}
-	const byActivity = ` ORDER BY last_activity DESC, id DESC LIMIT ?`
-	q, qargs := page(byActivity, "")
-	if f.Expired {
-		// Expired sessions are those idle since IdleBefore, which the
-		// activity index finds from IdleBefore down, and those past their
-		// absolute expiry while still recently active, found walking the
-		// same index from the newest. Each side yields its first page and
-		// the two are merged. INDEXED BY: left to itself, SQLite prefers
-		// the partial index on live sessions (0004) and sorts them all.
-		abs, absArgs := `revoked_at IS NULL AND expires_at <= ?`, []any{micros(f.ActiveAt)}
-		if f.IdleBefore.IsZero() {
-			q, qargs = page(byActivity, abs, absArgs...)
-		} else {
-			qi, ai := page(byActivity, `revoked_at IS NULL AND last_activity <= ?`, micros(f.IdleBefore))
-			qa, aa := page(byActivity, abs+` AND last_activity > ?`, append(absArgs, micros(f.IdleBefore))...)
-			q = `SELECT * FROM (` + qi + `) UNION ALL SELECT * FROM (` + qa + `) ORDER BY last_activity DESC, id DESC LIMIT ?`
-			qargs = append(append(ai, aa...), limit)
-		}
-		if f.UserID == 0 && f.IP == "" {
-			q = strings.ReplaceAll(q, ` FROM sessions`, ` FROM sessions INDEXED BY sessions_activity_id`)
-		}
+	q := `SELECT ` + sessionColumns + from
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-
-	rows, err := s.read.QueryContext(ctx, q, qargs...)
+	q += ` ORDER BY created_at ` + dir + `, id ` + dir + ` LIMIT ?`
+	rows, err := s.read.QueryContext(ctx, q, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list sessions: %w", classify(err))
 	}

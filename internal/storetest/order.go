@@ -53,7 +53,7 @@ func testByteOrder(t *testing.T, open func(t *testing.T) refreshing.Store) {
 		st := open(t)
 		fixture(t, st)
 		for i, id := range want {
-			got, err := st.ListSessions(t.Context(), refreshing.SessionFilter{BeforeActivity: at(0), BeforeID: id, Limit: len(orderIDs)})
+			got, err := st.ListSessions(t.Context(), refreshing.SessionFilter{AfterCreated: at(0), AfterID: id, Limit: len(orderIDs)})
 			if err != nil {
 				t.Fatal(err)
 			}

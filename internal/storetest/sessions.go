@@ -557,14 +557,15 @@ func testUserSessions(t *testing.T, open func(t *testing.T) refreshing.Store) {
 
 func testListSessions(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	// fixture stores 25 sessions of three users; several share a
-	// LastActivity so that the ID breaks ties. It returns them in the
-	// listing order: LastActivity descending, then ID descending.
+	// CreatedAt so that the ID breaks ties, and LastActivity runs the other
+	// way, so that only the sign-in time can give the order. It returns them
+	// in the listing order: CreatedAt descending, then ID descending.
 	fixture := func(t *testing.T, st refreshing.Store) (users []*refreshing.User, all []*refreshing.Session) {
 		t.Helper()
 		users = []*refreshing.User{createUser(t, st, "alice"), createUser(t, st, "bob"), createUser(t, st, "carol")}
 		for i := range 25 {
-			s := newSession(users[i%3].ID, fmt.Sprintf("s%02d", (i*7)%25), at(0))
-			s.LastActivity = at(time.Duration(i/3) * time.Minute) // groups of three share a time
+			s := newSession(users[i%3].ID, fmt.Sprintf("s%02d", (i*7)%25), at(time.Duration(i/3)*time.Minute)) // groups of three share a time
+			s.LastActivity = at(time.Duration(100-i) * time.Minute)
 			switch i % 5 {
 			case 1:
 				s.ExpiresAt = at(time.Minute) // expired at the ActiveAt used below
@@ -581,7 +582,7 @@ func testListSessions(t *testing.T, open func(t *testing.T) refreshing.Store) {
 			all = append(all, s)
 		}
 		slices.SortFunc(all, func(a, b *refreshing.Session) int {
-			if c := b.LastActivity.Compare(a.LastActivity); c != 0 {
+			if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
 				return c
 			}
 			switch {
@@ -611,7 +612,7 @@ func testListSessions(t *testing.T, open func(t *testing.T) refreshing.Store) {
 			sizes = append(sizes, len(p))
 			got = append(got, p...)
 			last := p[len(p)-1]
-			f.BeforeActivity, f.BeforeID = last.LastActivity, last.ID
+			f.AfterCreated, f.AfterID = last.CreatedAt, last.ID
 		}
 		t.Fatal("paging does not end")
 		return nil, nil
@@ -658,11 +659,11 @@ func testListSessions(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	})
 	t.Run("OKCursor", func(t *testing.T) {
 		// The cursor is exclusive, and works from any position, including
-		// the middle of a group sharing one LastActivity.
+		// the middle of a group sharing one CreatedAt.
 		st := open(t)
 		_, all := fixture(t, st)
 		for i := range all {
-			f := refreshing.SessionFilter{BeforeActivity: all[i].LastActivity, BeforeID: all[i].ID, Limit: 3}
+			f := refreshing.SessionFilter{AfterCreated: all[i].CreatedAt, AfterID: all[i].ID, Limit: 3}
 			got, err := st.ListSessions(t.Context(), f)
 			if err != nil {
 				t.Fatal(err)

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("Client", func(t *testing.T) { testClient(t, open) })
 
 	t.Run("Admin", func(t *testing.T) { runAdmin(t, open) })
+	t.Run("Manage", func(t *testing.T) { runManage(t, open) })
 
 	t.Run("PurgeSessions", func(t *testing.T) { testPurgeSessions(t, open) })
 	t.Run("CountActiveSessions", func(t *testing.T) { testCountActiveSessions(t, open) })
