@@ -22,7 +22,7 @@ type Settings struct {
 	Registration      bool          // allow POST /api/auth/local/register
 	EmailConfirmation bool          // new accounts must be confirmed before they log in
 	CookieMode        bool          // Strapi 5 cookie mode for every client, not only those sending x-strapi-refresh-cookie
-	AllowedOrigins    string        // comma-separated origins (https://app.example.com) allowed to use the refresh cookie besides the server's own
+	AllowedOrigins    string        // comma-separated origins (https://app.example.com) whose pages may call /api and /oauth (CORS) and use the refresh cookie besides the server's own
 	AuditRetention    time.Duration // how long audit events are kept; 0 = forever
 	AuditExchanges    bool          // record every successful exchange in the audit log, not only those of note (see Service.auditExchange)
 	SessionRetention  time.Duration // how long ended (revoked or expired) sessions are kept before the janitor deletes them; 0 = forever
@@ -153,6 +153,17 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 			}
 			*n.dst = x
 		}
+	}
+	// Browser apps on other origins (CORS and cookie mode, docs/browser.md).
+	if v := getenv("REFRESHING_ALLOWED_ORIGINS"); v != "" {
+		s.AllowedOrigins = v
+	}
+	if v := getenv("REFRESHING_COOKIE_MODE"); v != "" {
+		x, err := strconv.ParseBool(v)
+		if err != nil {
+			return s, fmt.Errorf("REFRESHING_COOKIE_MODE: %w", err)
+		}
+		s.CookieMode = x
 	}
 	if err := s.Validate(); err != nil {
 		return s, fmt.Errorf("settings from environment: %w", err)
