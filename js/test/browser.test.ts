@@ -249,10 +249,13 @@ describe("in Chromium", { skip }, () => {
       tabs.push(await open(ctx, `${appOrigin}/test.html`, s));
       const stored = await tabs[0]!.evaluate(() => JSON.stringify(localStorage));
       assert.doesNotMatch(stored, /rt_/, "the refresh token reached JavaScript");
+      // A cookie set on a page's fetch to another site: partitioned (CHIPS)
+      // under the page's top-level site.
       const cookies = await ctx.cookies();
-      console.log(JSON.stringify(cookies));
       const c = cookies.find((c) => c.name === "strapi_up_refresh");
-      assert.ok(c, `no refresh cookie: ${JSON.stringify(cookies)}`);
+      assert.ok(c, `no refresh cookie among ${cookies.map((c) => c.name)}`);
+      assert.equal(c.domain, "localhost");
+      assert.equal((c as { partitionKey?: string }).partitionKey, appOrigin.replace(/:\d+$/, ""));
       assert.equal(c.httpOnly, true);
       assert.equal(c.sameSite, "None");
       assert.equal(c.secure, true);
@@ -269,7 +272,7 @@ describe("in Chromium", { skip }, () => {
       const token = await fresh.evaluate(() => window.auth.accessToken());
       assert.match(token, /^ey/);
       await fresh.evaluate(() => window.auth.logout());
-      const after = await ctx.cookies(base);
+      const after = await ctx.cookies();
       assert.equal(after.find((c) => c.name === "strapi_up_refresh"), undefined, "logout left the cookie");
     } finally {
       await ctx.close();
