@@ -169,6 +169,8 @@ class Client implements RefreshingClient {
   private inflight: Promise<Stored> | undefined;
   private failures = 0;
   private backoff: RefreshingError | undefined;
+  /** Cookie mode: the server found no session in the cookie; ask again only after a login. */
+  private noCookieSession = false;
 
   constructor(o: ClientOptions) {
     if (!o || typeof o.baseUrl !== "string" || !/^https?:\/\//i.test(o.baseUrl)) {
@@ -291,6 +293,7 @@ class Client implements RefreshingClient {
     await this.storage.setItem(this.key, JSON.stringify(rec));
     this.cur = rec;
     this.signedIn = true;
+    this.noCookieSession = false;
     this.failures = 0;
     this.backoff = undefined;
     this.post({ type: "refreshed", record: rec, from: this.id });
@@ -337,7 +340,7 @@ class Client implements RefreshingClient {
         body,
         credentials: this.cookieMode ? "include" : "same-origin",
         cache: "no-store",
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: timeoutSignal(this.timeoutMs),
       });
     } catch (e) {
       throw new RefreshingError(`${what}: no answer from ${this.base}`, { kind: "network", cause: e });
@@ -374,7 +377,7 @@ class Client implements RefreshingClient {
     const rec = await this.read();
     if (!rec) {
       // In cookie mode a new page may have a session in the cookie only.
-      if (this.cookieMode) return this.refresh(undefined);
+      if (this.cookieMode && !this.noCookieSession) return this.refresh(undefined);
       throw signedOutError();
     }
     if (fresh(rec)) return rec;
@@ -477,6 +480,7 @@ class Client implements RefreshingClient {
       const out = new RefreshingError(err.message, { kind: "signed_out", status: err.status, code: err.code, details: err.details, cause: err });
       if (this.cookieMode && !stored && !this.signedIn) {
         this.cur = null; // there was no session in the cookie either
+        this.noCookieSession = true;
         throw out;
       }
       await this.signOut("revoked", out);
@@ -552,6 +556,14 @@ class Client implements RefreshingClient {
       await this.signOut("logout");
     }
   }
+}
+
+/** timeoutSignal is AbortSignal.timeout where the engine has it (React Native may not). */
+function timeoutSignal(ms: number): AbortSignal {
+  if (typeof AbortSignal.timeout === "function") return AbortSignal.timeout(ms);
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), ms);
+  return ac.signal;
 }
 
 /** fresh reports whether rec's access token is not yet due for a refresh. */

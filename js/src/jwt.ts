@@ -4,11 +4,28 @@ export interface AccessClaims {
   iat?: number;
 }
 
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * base64UrlDecode decodes base64url to text without atob or TextDecoder,
+ * which some JavaScript engines (older React Native) lack. Bytes above 0x7f
+ * come out as Latin-1 characters: only the numeric claims are read.
+ */
 function base64UrlDecode(s: string): string {
-  const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4);
-  const bin = atob(b64);
-  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  return new TextDecoder().decode(bytes);
+  let out = "";
+  let buf = 0;
+  let bits = 0;
+  for (const ch of s.replace(/=+$/, "")) {
+    const v = alphabet.indexOf(ch === "+" ? "-" : ch === "/" ? "_" : ch);
+    if (v < 0) throw new SyntaxError("not base64url");
+    buf = (buf << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += String.fromCharCode((buf >> bits) & 0xff);
+    }
+  }
+  return out;
 }
 
 /** claimsOf decodes a JWT's payload, or returns {} when it cannot. */
