@@ -241,3 +241,36 @@ func TestSettingsFromEnvOrigins(t *testing.T) {
 		}
 	}
 }
+
+func TestCORSFollowsTheSetting(t *testing.T) {
+	// The admin screen saves settings through UpdateSettings: a change of
+	// the list applies to the next request, in both directions.
+	e := start(t, setup{})
+	origin := "https://new.example.com"
+	if r := preflight(e, "/api/auth/token", origin, "POST", ""); r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("allowed before the change: %v", r.header)
+	}
+	st, err := e.svc.Settings(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.AllowedOrigins = origin
+	if err := e.svc.UpdateSettings(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if r := preflight(e, "/api/auth/token", origin, "POST", ""); r.header.Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("not allowed after the change: %v", r.header)
+	}
+	st.AllowedOrigins = ""
+	if err := e.svc.UpdateSettings(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if r := preflight(e, "/api/auth/token", origin, "POST", ""); len(corsHeaderNames(r.header)) != 0 {
+		t.Fatalf("still allowed after its removal: %v", r.header)
+	}
+	// A wildcard can never be saved.
+	st.AllowedOrigins = "*"
+	if err := e.svc.UpdateSettings(t.Context(), st); err == nil {
+		t.Fatal("a wildcard was accepted")
+	}
+}
