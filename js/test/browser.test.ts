@@ -239,6 +239,48 @@ describe("in Chromium", { skip }, () => {
     }
   });
 
+  for (const crossTab of ["auto", "lease"] as const) {
+    test(`a tab that dies holding the refresh lock blocks the others only briefly (crossTab ${crossTab})`, async () => {
+      const name = `dies${crossTab}`;
+      await register(name);
+      const ctx = await browser.newContext();
+      try {
+        const s: Setup = { base, crossTab };
+        const a = await open(ctx, `${appOrigin}/test.html`, s);
+        await a.evaluate((name) => window.auth.login({ identifier: name, password: "correct horse battery" }), name);
+        const b = await open(ctx, `${appOrigin}/test.html`, s);
+        const key = `refreshing_${base.replace(/[^A-Za-z0-9._-]/g, "_")}`;
+        // b takes the lock and never lets go: a Web Lock it holds forever,
+        // or a lease it will never renew.
+        await b.evaluate(
+          ({ key, crossTab }) => {
+            if (crossTab === "auto") void navigator.locks.request(`${key}:refresh`, () => new Promise(() => {}));
+            else localStorage.setItem(`${key}:lock`, JSON.stringify({ id: "dead-tab", until: Date.now() + 4000 }));
+          },
+          { key, crossTab },
+        );
+        await sleep(ttlSeconds * 1000); // a's token is due: it needs the lock
+        await a.evaluate(() => {
+          (window as unknown as { pending: Promise<string> }).pending = window.auth.accessToken();
+        });
+        const settled = () => a.evaluate(() => Promise.race([(window as unknown as { pending: Promise<string> }).pending.then(() => "done", (e) => String(e)), new Promise((r) => setTimeout(() => r("waiting"), 300))]));
+        if (crossTab === "auto") assert.equal(await settled(), "waiting", "the lock did not hold a's refresh back");
+        const t0 = Date.now();
+        await b.close(); // the tab dies
+        for (;;) {
+          const state = await settled();
+          if (state === "done") break;
+          assert.equal(state, "waiting");
+          assert.ok(Date.now() - t0 < 8000, "a still waits for the dead tab's lock");
+        }
+        console.log(`crossTab ${crossTab}: a refreshed ${Date.now() - t0} ms after the lock holder died`);
+        assert.equal((await eventsOf(a)).signedOut, 0);
+      } finally {
+        await ctx.close();
+      }
+    });
+  }
+
   test("cookie mode across sites: the refresh token stays in a partitioned HttpOnly cookie", async () => {
     await register("cookie");
     const ctx = await browser.newContext();
