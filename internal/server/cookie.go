@@ -45,9 +45,10 @@ func (s *server) cookieMode(r *http.Request) (bool, error) {
 // origin: see server.crossOrigin) makes it SameSite=None and Partitioned:
 // a Lax cookie is never sent on a page's fetch to another site, and a
 // partitioned one (CHIPS) is kept apart per top-level site, so it keeps
-// working where browsers block unpartitioned third-party cookies and no
-// other site's pages ever send it. Such a cookie goes along on requests
-// from any site; the Origin check (checkOrigin) is what refuses those.
+// working where browsers block unpartitioned third-party cookies, and
+// pages of other sites do not send it there. A browser without
+// partitioning that allows third-party cookies sends it from any site;
+// the Origin check (checkOrigin) is what refuses those requests.
 func setRefreshCookie(w http.ResponseWriter, token string, sess *refreshing.Session, now time.Time, crossSite bool) {
 	age := maxCookieAge
 	if sess != nil && !sess.ExpiresAt.IsZero() {
