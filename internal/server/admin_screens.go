@@ -557,7 +557,7 @@ var settingHelp = map[string][2]string{
 	"registration":        {"Open registration", "Anyone may create an account at /api/auth/local/register."},
 	"emailConfirmation":   {"Email confirmation", "New accounts must be confirmed before they can sign in."},
 	"cookieMode":          {"Cookie mode for everyone", "Send the refresh token as an HttpOnly cookie to every client, not only those asking with x-strapi-refresh-cookie."},
-	"allowedOrigins":      {"Allowed origins", "Other sites (https://app.example.com, comma-separated) whose pages may use the refresh cookie."},
+	"allowedOrigins":      {"Allowed origins", "Other origins (https://app.example.com, comma-separated) whose pages may call the API from the browser (CORS) and use the refresh cookie. Never a wildcard."},
 	"auditRetention":      {"Audit log retention", "Events older than this are deleted. 0 = keep forever."},
 	"auditExchanges":      {"Log every exchange", "Also record routine refresh-token exchanges (one event per client per access-token lifetime). Refused, grace-window and reused tokens are always recorded."},
 	"rateLimitIP":         {"Sign-in attempts per IP", "Password attempts one address may make per window. 0 turns this limit off."},

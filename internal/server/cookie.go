@@ -41,20 +41,36 @@ func (s *server) cookieMode(r *http.Request) (bool, error) {
 }
 
 // setRefreshCookie puts token in the refresh cookie, for as long as the
-// session lives.
-func setRefreshCookie(w http.ResponseWriter, token string, sess *refreshing.Session, now time.Time) {
+// session lives. crossSite (the request came from a page of a listed other
+// origin: see server.crossOrigin) makes it SameSite=None and Partitioned:
+// a Lax cookie is never sent on a page's fetch to another site, and a
+// partitioned one (CHIPS) is kept apart per top-level site, so it keeps
+// working where browsers block unpartitioned third-party cookies, and
+// pages of other sites do not send it there. A browser without
+// partitioning that allows third-party cookies sends it from any site;
+// the Origin check (checkOrigin) is what refuses those requests.
+func setRefreshCookie(w http.ResponseWriter, token string, sess *refreshing.Session, now time.Time, crossSite bool) {
 	age := maxCookieAge
 	if sess != nil && !sess.ExpiresAt.IsZero() {
 		age = min(sess.ExpiresAt.Sub(now), maxCookieAge)
 	}
-	http.SetCookie(w, &http.Cookie{Name: refreshCookie, Value: token, Path: refreshCookiePath,
-		MaxAge: max(int(age.Seconds()), 1), HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	c := &http.Cookie{Name: refreshCookie, Value: token, Path: refreshCookiePath,
+		MaxAge: max(int(age.Seconds()), 1), HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
+	if crossSite {
+		c.SameSite, c.Partitioned = http.SameSiteNoneMode, true
+	}
+	http.SetCookie(w, c)
 }
 
-// clearRefreshCookie tells the browser to forget the refresh cookie.
-func clearRefreshCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: refreshCookie, Value: "", Path: refreshCookiePath,
-		MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+// clearRefreshCookie tells the browser to forget the refresh cookie (the
+// partitioned one too when crossSite: browsers keep the two apart).
+func clearRefreshCookie(w http.ResponseWriter, crossSite bool) {
+	c := &http.Cookie{Name: refreshCookie, Value: "", Path: refreshCookiePath,
+		MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
+	if crossSite {
+		c.SameSite, c.Partitioned = http.SameSiteNoneMode, true
+	}
+	http.SetCookie(w, c)
 }
 
 // cookieToken returns the refresh token r's cookie carries, "" if none. A
@@ -115,7 +131,7 @@ func (s *server) writeGrant(w http.ResponseWriter, r *http.Request, g *refreshin
 		s.fail(w, r, err)
 		return
 	} else if cookie && out.RefreshToken != "" {
-		setRefreshCookie(w, out.RefreshToken, g.Session, s.svc.Now())
+		setRefreshCookie(w, out.RefreshToken, g.Session, s.svc.Now(), s.crossOrigin(r))
 		out.RefreshToken = ""
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -143,13 +159,13 @@ func (s *server) refreshExchange(w http.ResponseWriter, r *http.Request, token s
 	g, err := s.svc.Exchange(r.Context(), token, s.clientInfo(r))
 	if err != nil {
 		if fromCookie && refreshing.ExchangeOutcome(err) != "" {
-			clearRefreshCookie(w) // the cookie's token is dead: forget it
+			clearRefreshCookie(w, s.crossOrigin(r)) // the cookie's token is dead: forget it
 		}
 		s.fail(w, r, err)
 		return
 	}
 	if cookie || fromCookie {
-		setRefreshCookie(w, g.RefreshToken, g.Session, s.svc.Now())
+		setRefreshCookie(w, g.RefreshToken, g.Session, s.svc.Now(), s.crossOrigin(r))
 		writeJSON(w, http.StatusOK, struct {
 			JWT string `json:"jwt"`
 		}{g.AccessToken})

@@ -49,6 +49,7 @@ type server struct {
 	limiterLogged limiterLog
 	storage       storageHealth // storage failures, for /readyz
 	metrics       *metrics.Metrics
+	corsOrigins   corsOrigins // the parsed allowedOrigins setting (cors.go)
 }
 
 // New returns the HTTP handler of Refreshing on svc.
@@ -67,6 +68,7 @@ func New(svc *refreshing.Service, opts Options) http.Handler {
 	s.routes(mux)
 	var h http.Handler = s.fallback(mux)
 	h = s.recoverPanic(h)
+	h = s.cors(h) // CORS for browser apps on other origins (cors.go)
 	h = securityHeaders(h)
 	h = s.accessLog(h)
 	h = requestID(h)

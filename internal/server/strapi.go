@@ -320,7 +320,7 @@ func (s *server) handleLogout() http.Handler {
 			return
 		}
 		if cookieErr == nil {
-			clearRefreshCookie(w)
+			clearRefreshCookie(w, s.crossOrigin(r))
 		}
 		writeJSON(w, http.StatusOK, response{OK: true})
 	})
