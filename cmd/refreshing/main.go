@@ -76,6 +76,9 @@ Flags of serve:
                              16 bytes; prefer REFRESHING_JWT_SECRET: flags show in ps)
   --trusted-proxies CIDRS    comma-separated proxies whose X-Forwarded-For and
                              X-Forwarded-Proto are believed
+Pairing with a Strapi app that runs the refreshing plugin (environment only):
+  REFRESHING_STRAPI_URL      Strapi's base URL (registrations create the Strapi profile)
+  REFRESHING_BRIDGE_SECRET   the secret shared with the plugin, at least 32 characters
 `
 
 // command splits the command (serve when none is named) from its arguments.

@@ -71,7 +71,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           server.New(svc, server.Options{Logger: logger, TrustedProxies: proxies, Limiter: limiter, Metrics: c.metrics}),
+		Handler:           server.New(svc, server.Options{Logger: logger, TrustedProxies: proxies, Limiter: limiter, Metrics: c.metrics, BridgeSecret: c.bridgeSecret}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
