@@ -269,15 +269,36 @@ function forwarder(strapi: Strapi) {
     if (cookies.length > 0) ctx.append('set-cookie', cookies);
     const text = await res.text();
     if ((res.headers.get('content-type') ?? '').includes('json') && text) {
+      let json: any;
       try {
-        ctx.body = JSON.parse(text);
-        return;
+        json = JSON.parse(text);
       } catch {
-        // fall through: pass it on as text
+        ctx.body = text; // pass it on as it came
+        return;
       }
+      // Refreshing's answers name Refreshing's user; at Strapi's URL the
+      // client gets the Strapi profile it will see at /api/users/me, so
+      // that a client using user.id here addresses the right Strapi user.
+      if (json && typeof json === 'object' && json.user && typeof json.user.id === 'number') {
+        const profile = await linkedUser(strapi, String(json.user.id)).catch(() => undefined);
+        if (profile) json.user = publicProfile(strapi, profile);
+      }
+      ctx.body = json;
+      return;
     }
     ctx.body = text;
   };
+}
+
+/** publicProfile drops the private attributes (and the role) of a Strapi user. */
+function publicProfile(strapi: Strapi, user: Record<string, unknown>): Record<string, unknown> {
+  const attrs = strapi.getModel(USER_UID).attributes;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(user)) {
+    if (k === 'role' || attrs[k]?.private) continue;
+    out[k] = v;
+  }
+  return out;
 }
 
 /** The bridge controller: Refreshing's calls to Strapi. */

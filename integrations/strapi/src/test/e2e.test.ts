@@ -59,7 +59,7 @@ async function create(p: Pair, admin: string, role: number, u: Person): Promise<
     case 'strapi-admin':
       r = await call('POST', `${p.strapi}${CM}`, { ...body, confirmed: true, blocked: false, role }, admin);
       assert.ok(r.status === 200 || r.status === 201, `create ${u.name} in Strapi's admin: ${r.status} ${JSON.stringify(r.body)}`);
-      u.documentId = r.body.data.documentId;
+      u.documentId = r.body.data?.documentId ?? r.body.documentId;
       break;
     case 'refreshing-cli':
       await cli(p, 'users', 'create', '--username', u.name, '--email', u.email, '--password', u.password);
