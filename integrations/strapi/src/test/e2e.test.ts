@@ -29,7 +29,7 @@ async function adminToken(p: Pair): Promise<string> {
   const r = await call('POST', `${p.strapi}/admin/register-admin`, {
     firstname: 'E2E', lastname: 'Admin', email: 'admin@e2e.test', password: 'Adm1nPassword!',
   });
-  assert.equal(r.status, 201, `register-admin: ${JSON.stringify(r.body)}`);
+  assert.ok(r.status === 200 || r.status === 201, `register-admin: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.data.token;
 }
 
@@ -67,7 +67,7 @@ async function create(p: Pair, admin: string, role: number, u: Person): Promise<
   }
 }
 
-async function login(base: string, u: Person, password = u.password): Promise<{ jwt: string; refreshToken?: string }> {
+async function login(base: string, u: Person, password = u.password): Promise<{ jwt: string; refreshToken?: string; user: any }> {
   const r = await call('POST', `${base}/api/auth/local`, { identifier: u.email, password });
   assert.equal(r.status, 200, `login ${u.name} at ${base}: ${JSON.stringify(r.body)}`);
   return r.body;
@@ -151,8 +151,10 @@ for (const [mode, alg] of combos) {
       for (const [i, u] of everyone.entries()) {
         // Sign in at Refreshing's URL and at Strapi's (forwarded), alternately.
         const base = i % 2 === 0 ? p.refreshing : p.strapi;
-        const { jwt } = await login(base, u);
-        const me = await names(p, jwt, u);
+        const res = await login(base, u);
+        const me = await names(p, res.jwt, u);
+        // At Strapi's URL the answer names the Strapi profile, as /api/users/me does.
+        if (base === p.strapi) assert.deepEqual([res.user.id, res.user.email], [me.id, me.email], `${u.name}'s login answer at Strapi`);
         if (u.fields) {
           for (const [k, v] of Object.entries(u.fields)) assert.equal(me[k], v, `${u.name}'s custom field ${k}`);
         }
