@@ -57,7 +57,8 @@ module.exports = ({ env }) => {
     sqlite: {
       client: 'sqlite',
       connection: {
-        filename: path.join(__dirname, '..', env('DATABASE_FILENAME', '.tmp/data.db')),
+        // resolve, not join: the tests give an absolute path in a temporary directory.
+        filename: path.resolve(__dirname, '..', env('DATABASE_FILENAME', '.tmp/data.db')),
       },
       useNullAsDefault: true,
     },
