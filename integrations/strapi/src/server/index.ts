@@ -230,16 +230,22 @@ function subscribeUsers(strapi: Strapi): void {
   });
 }
 
+/** Strapi 5's refresh cookie (users-permissions' sessions.httpOnly), which Refreshing reads too. */
+const REFRESH_COOKIE = 'strapi_up_refresh';
+
 /** The forwarder: Strapi's auth paths answered by Refreshing. */
 function forwarder(strapi: Strapi) {
   const { client } = current();
   return async (ctx: Ctx, next: Next) => {
     if (!forwarded(ctx.method, ctx.path)) return next();
     const headers: Record<string, string> = {};
-    for (const h of ['authorization', 'cookie', 'user-agent', 'accept', 'x-strapi-refresh-cookie', 'accept-language']) {
+    for (const h of ['authorization', 'user-agent', 'accept', 'x-strapi-refresh-cookie', 'accept-language', 'origin']) {
       const v = ctx.get(h);
       if (v) headers[h] = v;
     }
+    // Of the cookies, only Strapi 5's refresh cookie is Refreshing's business.
+    const cookie = ctx.get('cookie').split(';').map((c) => c.trim()).filter((c) => c.startsWith(`${REFRESH_COOKIE}=`));
+    if (cookie.length > 0) headers.cookie = cookie.join('; ');
     const prior = ctx.get('x-forwarded-for');
     headers['x-forwarded-for'] = prior ? `${prior}, ${ctx.ip}` : ctx.ip;
     let body: string | undefined;
