@@ -365,5 +365,9 @@ func TestServeBadConfig(t *testing.T) {
 		if logs := in.logs.String(); !strings.Contains(logs, "alg=HS256") {
 			t.Errorf("not started in HS256 mode:\n%s", logs)
 		}
+		// Issue 16: HS256 without the Strapi plugin is how identities collided.
+		if logs := in.logs.String(); !strings.Contains(logs, "install the refreshing Strapi plugin") {
+			t.Errorf("no warning about HS256 without a paired Strapi app:\n%s", logs)
+		}
 	})
 }

@@ -60,6 +60,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if refreshing.InsecureIssuer(c.issuer) {
 		logger.Warn("the issuer is plain http: OAuth clients reading the metadata will send tokens and secrets unencrypted unless TLS ends in front of this service under that name", "issuer", c.issuer)
 	}
+	if c.jwtSecret != "" && c.strapiURL == "" {
+		// Issue 16: without the refreshing Strapi plugin, a Strapi server in
+		// legacy-support mode reads these tokens' numeric id as one of its
+		// own users', who may be someone else.
+		logger.Warn("HS256 tokens and no paired Strapi app: a Strapi server given this secret would read the tokens' id claim as one of its own user ids, which names the wrong person once the ids differ; install the refreshing Strapi plugin and set REFRESHING_STRAPI_URL and REFRESHING_BRIDGE_SECRET")
+	}
+	if c.strapiURL != "" {
+		logger.Info("paired with a Strapi app", "strapi_url", c.strapiURL)
+	}
 	limiter, closeLimiter, err := openLimiter(ctx, getenv, logger)
 	if err != nil {
 		return err
