@@ -177,6 +177,14 @@ for (const [mode, alg] of combos) {
       // Registering at Refreshing with a username Strapi has is refused.
       const r2 = await call('POST', `${p.refreshing}/api/auth/local/register`, { username: carol.name, email: `new-${tag}@e2e.test`, password: PASSWORD });
       assert.equal(r2.status, 400);
+      // A field Strapi's user schema does not have is refused, and nobody is left half made.
+      const zed = { username: `zed-${tag}`, email: `zed-${tag}@e2e.test`, password: PASSWORD };
+      const r3 = await call('POST', `${p.strapi}/api/auth/local/register`, { ...zed, shoeSize: 44 });
+      assert.equal(r3.status, 400, JSON.stringify(r3.body));
+      assert.equal((await call('POST', `${p.refreshing}/api/auth/local`, { identifier: zed.email, password: PASSWORD })).status, 400);
+      const r4 = await call('POST', `${p.strapi}/api/auth/local/register`, { ...zed, luckyNumber: 'not a number' });
+      assert.equal(r4.status, 400, JSON.stringify(r4.body));
+      assert.equal((await call('POST', `${p.refreshing}/api/auth/local`, { identifier: zed.email, password: PASSWORD })).status, 400);
       // And yves is still yves.
       const { jwt } = await login(p.strapi, yves);
       await names(p, jwt, yves);
