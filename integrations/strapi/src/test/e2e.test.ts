@@ -113,7 +113,7 @@ const combos: Array<[Pair['mode'], Pair['alg']]> = [
   ['refresh', 'HS256'],
 ];
 
-// E2E_ONLY=legacy-support/HS256 runs one combination (for quick local runs).
+// E2E_ONLY=legacy-support/HS256 (or cutover) runs one suite (for quick local runs).
 const only = process.env.E2E_ONLY;
 
 for (const [mode, alg] of combos) {
@@ -147,7 +147,7 @@ for (const [mode, alg] of combos) {
       role = await authenticatedRole(p, admin);
     }, { timeout: 600_000 });
     after(async () => {
-      await p?.stop();
+      await p?.remove();
     });
 
     test('each token names its user and only them, however and in whatever order users were created', async () => {
@@ -256,3 +256,52 @@ for (const [mode, alg] of combos) {
     });
   });
 }
+
+describe('cutover: users Strapi had before Refreshing keep being themselves', { timeout: 900_000 }, () => {
+  let p: Pair;
+  after(async () => {
+    await p?.remove();
+  });
+
+  test('imported users are linked by document id, and Strapi\'s own tokens from before still name their user', { skip: only !== undefined && only !== 'cutover' }, async () => {
+    await ready;
+    // Before: Strapi alone, in its default mode; two users sign up there.
+    p = await startPair('refresh', 'EdDSA', { beforeCutover: true });
+    const before: Array<Person & { jwt?: string }> = [
+      { name: 'olga', email: 'olga@e2e.test', password: PASSWORD, via: 'strapi-register' },
+      { name: 'pete', email: 'pete@e2e.test', password: PASSWORD, via: 'strapi-register' },
+    ];
+    for (const u of before) {
+      const r = await call('POST', `${p.strapi}/api/auth/local/register`, { username: u.name, email: u.email, password: u.password });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const claims = JSON.parse(Buffer.from(String(r.body.jwt).split('.')[1] ?? '', 'base64url').toString());
+      assert.equal(claims.iss, undefined, 'the token is not one Strapi issued itself');
+      u.jwt = r.body.jwt;
+    }
+    await p.stop();
+
+    // The cutover: Refreshing takes Strapi's users, then a user who exists
+    // only in Refreshing takes the next id, which Strapi never had.
+    await cli(p, 'import', 'strapi', '--from', p.strapiDB);
+    p = await startPair('refresh', 'EdDSA', { dir: p.dir });
+    const quinn: Person = { name: 'quinn', email: 'quinn@e2e.test', password: PASSWORD, via: 'refreshing-cli' };
+    const rita: Person = { name: 'rita', email: 'rita@e2e.test', password: PASSWORD, via: 'refreshing' };
+    await create(p, '', 0, quinn); // Refreshing's next id; no Strapi profile yet
+    await create(p, '', 0, rita); // Refreshing's id after that; Strapi's next id, which is quinn's here
+
+    for (const u of before) {
+      // Strapi's own access token from before the cutover still names its user.
+      const me = await call('GET', `${p.strapi}/api/users/me`, undefined, u.jwt);
+      assert.equal(me.status, 200, JSON.stringify(me.body));
+      assert.equal(me.body.email, u.email);
+      // Signing in through Refreshing (the imported bcrypt hash) names the same Strapi user.
+      const { jwt } = await login(p.strapi, u);
+      const again = await names(p, jwt, u);
+      assert.equal(again.id, me.body.id, `${u.name} is another Strapi user after the cutover`);
+    }
+    for (const u of [quinn, rita]) {
+      const { jwt } = await login(p.refreshing, u);
+      await names(p, jwt, u);
+    }
+  });
+});

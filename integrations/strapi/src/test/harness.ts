@@ -5,7 +5,7 @@
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, existsSync, statSync, rmSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, existsSync, statSync, rmSync, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -108,69 +108,111 @@ export async function waitFor(url: string, ms: number, proc: Proc): Promise<void
 
 /** A pair: Refreshing and Strapi, configured for each other. */
 export interface Pair {
-  refreshing: string; // base URL
+  refreshing: string; // base URL ('' before the cutover)
   strapi: string; // base URL
   mode: 'refresh' | 'legacy-support';
   alg: 'EdDSA' | 'HS256';
   dir: string;
+  strapiDB: string; // Strapi's SQLite file
   bin: string;
   env: Record<string, string>; // Refreshing's environment (for its CLI)
+  /** stop stops both processes and keeps dir (startPair with opts.dir starts them again). */
   stop(): Promise<void>;
+  /** remove stops both processes and deletes dir (unless KEEP_E2E is set). */
+  remove(): Promise<void>;
+}
+
+/** Options of startPair. */
+export interface PairOptions {
+  /**
+   * dir reuses the databases and secrets of an earlier pair (its dir), so
+   * that a test can stop Strapi, import its database into Refreshing
+   * (cli(p, 'import', 'strapi', '--from', p.strapiDB)) and start again.
+   */
+  dir?: string;
+  /** beforeCutover starts Strapi alone, without the plugin, as it was before Refreshing. */
+  beforeCutover?: boolean;
+}
+
+interface Secrets {
+  rPort: number;
+  sPort: number;
+  bridge: string;
+  jwt: string;
+  appKeys: string;
+  salt: string;
+  admin: string;
+  transfer: string;
+  encryption: string;
+}
+
+/** secretsOf returns the ports and secrets of dir, made on its first use. */
+async function secretsOf(dir: string): Promise<Secrets> {
+  const file = join(dir, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
+  const b = (n: number) => randomBytes(n).toString('base64');
+  const s: Secrets = {
+    rPort: await freePort(), sPort: await freePort(), bridge: randomBytes(36).toString('base64url'), jwt: b(24),
+    appKeys: `${b(16)},${b(16)}`, salt: b(16), admin: b(16), transfer: b(16), encryption: b(16),
+  };
+  writeFileSync(file, JSON.stringify(s));
+  return s;
 }
 
 /** startPair starts Refreshing and the Strapi test app paired with each other. */
-export async function startPair(mode: Pair['mode'], alg: Pair['alg']): Promise<Pair> {
-  const dir = mkdtempSync(join(tmpdir(), `refreshing-strapi-${mode}-${alg}-`));
-  const [rPort, sPort] = [await freePort(), await freePort()];
-  const refreshingURL = `http://127.0.0.1:${rPort}`;
-  const strapiURL = `http://127.0.0.1:${sPort}`;
-  const secret = randomBytes(36).toString('base64url');
-  const jwtSecret = randomBytes(24).toString('base64');
+export async function startPair(mode: Pair['mode'], alg: Pair['alg'], opts: PairOptions = {}): Promise<Pair> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `refreshing-strapi-${mode}-${alg}-`));
+  const sec = await secretsOf(dir);
+  const refreshingURL = `http://127.0.0.1:${sec.rPort}`;
+  const strapiURL = `http://127.0.0.1:${sec.sPort}`;
   const env: Record<string, string> = {
     REFRESHING_DB: `sqlite:${join(dir, 'refreshing.db')}`,
     REFRESHING_ISSUER: refreshingURL,
     REFRESHING_STRAPI_URL: strapiURL,
-    REFRESHING_BRIDGE_SECRET: secret,
+    REFRESHING_BRIDGE_SECRET: sec.bridge,
     REFRESHING_TRUSTED_PROXIES: '127.0.0.1/32',
     REFRESHING_RATE_LIMIT_IP: '100000',
     REFRESHING_RATE_LIMIT_IDENTIFIER: '100000',
     REFRESHING_LOG_LEVEL: 'warn',
   };
-  if (alg === 'HS256') env.REFRESHING_JWT_SECRET = jwtSecret;
+  if (alg === 'HS256') env.REFRESHING_JWT_SECRET = sec.jwt;
   const bin = await buildRefreshing();
-  const r = start(bin, ['serve', '--addr', `127.0.0.1:${rPort}`], dir, env, join(dir, 'refreshing.log'));
+  const r = opts.beforeCutover ? undefined : start(bin, ['serve', '--addr', `127.0.0.1:${sec.rPort}`], dir, env, join(dir, 'refreshing.log'));
   await installApp();
-  const s = start(process.execPath, [join(APP_DIR, 'node_modules', '@strapi', 'strapi', 'bin', 'strapi.js'), 'start'], APP_DIR, {
+  const strapiEnv: Record<string, string> = {
     HOST: '127.0.0.1',
-    PORT: String(sPort),
+    PORT: String(sec.sPort),
     NODE_ENV: 'production',
     STRAPI_TELEMETRY_DISABLED: 'true',
     STRAPI_DISABLE_UPDATE_NOTIFICATION: 'true',
-    APP_KEYS: [1, 2].map(() => randomBytes(16).toString('base64')).join(','),
-    API_TOKEN_SALT: randomBytes(16).toString('base64'),
-    ADMIN_JWT_SECRET: randomBytes(16).toString('base64'),
-    TRANSFER_TOKEN_SALT: randomBytes(16).toString('base64'),
-    ENCRYPTION_KEY: randomBytes(16).toString('base64'),
-    JWT_SECRET: jwtSecret,
+    APP_KEYS: sec.appKeys,
+    API_TOKEN_SALT: sec.salt,
+    ADMIN_JWT_SECRET: sec.admin,
+    TRANSFER_TOKEN_SALT: sec.transfer,
+    ENCRYPTION_KEY: sec.encryption,
+    JWT_SECRET: sec.jwt,
     DATABASE_CLIENT: 'sqlite',
     DATABASE_FILENAME: join(dir, 'strapi.db'),
     JWT_MANAGEMENT: mode,
     REFRESHING_URL: refreshingURL,
-    REFRESHING_BRIDGE_SECRET: secret,
-  }, join(dir, 'strapi.log'));
+    REFRESHING_BRIDGE_SECRET: sec.bridge,
+  };
+  if (opts.beforeCutover) strapiEnv.E2E_BEFORE_CUTOVER = 'true';
+  const s = start(process.execPath, [join(APP_DIR, 'node_modules', '@strapi', 'strapi', 'bin', 'strapi.js'), 'start'], APP_DIR, strapiEnv, join(dir, 'strapi.log'));
   const stop = async () => {
-    await Promise.all([r.stop(), s.stop()]);
+    await Promise.all([r?.stop(), s.stop()]);
   };
   try {
-    await waitFor(`${refreshingURL}/healthz`, 60_000, r);
+    if (r) await waitFor(`${refreshingURL}/healthz`, 60_000, r);
     await waitFor(`${strapiURL}/_health`, 240_000, s);
   } catch (err) {
     await stop();
     throw err;
   }
   return {
-    refreshing: refreshingURL, strapi: strapiURL, mode, alg, dir, bin, env,
-    stop: async () => {
+    refreshing: r ? refreshingURL : '', strapi: strapiURL, strapiDB: join(dir, 'strapi.db'), mode, alg, dir, bin, env,
+    stop,
+    remove: async () => {
       await stop();
       if (!process.env.KEEP_E2E) rmSync(dir, { recursive: true, force: true });
     },
