@@ -57,7 +57,9 @@ let building: Promise<string> | undefined;
 export function buildRefreshing(): Promise<string> {
   if (!building) {
     building = (async () => {
-      const out = join(mkdtempSync(join(tmpdir(), 'refreshing-bin-')), 'refreshing');
+      const dir = mkdtempSync(join(tmpdir(), 'refreshing-bin-'));
+      process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+      const out = join(dir, 'refreshing');
       await run('go', ['build', '-o', out, './cmd/refreshing'], { cwd: REPO_DIR, maxBuffer: 64 << 20 });
       return out;
     })();
