@@ -84,7 +84,7 @@ async function authenticateRefreshing(ctx: Ctx): Promise<typeof NOT_OURS | { err
     return { error: 'Invalid credentials' };
   }
   if (!ru || String(ru.id) !== claims.sub) return { error: 'Invalid credentials' };
-  let user = await linkedUser(strapi, claims.sub);
+  let user = await linkedUser(strapi, claims.sub, ru.documentId);
   if (!user) {
     // First sight of this user here (or its profile was removed): ask
     // Refreshing afresh before creating anything, never from the cache.
@@ -186,9 +186,11 @@ function subscribeUsers(strapi: Strapi): void {
       }
     },
     async afterCreate(event: LifecycleEvent) {
-      const sub = event.state.subject;
+      const sub = event.state.subject as { id: string; documentId: string } | undefined;
       if (!sub || !event.result) return;
-      await strapi.db.query(LINK_UID).create({ data: { subject: sub, userId: event.result.id, userDocumentId: event.result.documentId } });
+      await strapi.db.query(LINK_UID).create({
+        data: { subject: sub.id, subjectDocumentId: sub.documentId, userId: event.result.id, userDocumentId: event.result.documentId },
+      });
     },
     async beforeUpdate(event: LifecycleEvent) {
       if (fromRefreshing.getStore()) return;
@@ -286,7 +288,7 @@ function forwarder(strapi: Strapi) {
       // client gets the Strapi profile it will see at /api/users/me, so
       // that a client using user.id here addresses the right Strapi user.
       if (json && typeof json === 'object' && json.user && typeof json.user.id === 'number') {
-        const profile = await linkedUser(strapi, String(json.user.id)).catch(() => undefined);
+        const profile = await linkedUser(strapi, String(json.user.id), json.user.documentId).catch(() => undefined);
         if (profile) json.user = publicProfile(strapi, profile);
       }
       ctx.body = json;

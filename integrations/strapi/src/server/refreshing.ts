@@ -136,13 +136,13 @@ export class Client {
     }
   }
 
-  /** createUser creates in Refreshing a user made in Strapi's admin; it returns the subject. */
-  async createUser(u: { documentId?: string; username: string; email: string; passwordHash?: string; confirmed?: boolean; blocked?: boolean }): Promise<string> {
+  /** createUser creates in Refreshing a user made in Strapi's admin; it returns the subject and its document id there. */
+  async createUser(u: { documentId?: string; username: string; email: string; passwordHash?: string; confirmed?: boolean; blocked?: boolean }): Promise<{ id: string; documentId: string }> {
     const { status, json } = await this.call('POST', '/api/bridge/users', u);
     if (status !== 201 && status !== 200) throw new RefreshingError(status, Client.message(json, `Refreshing refused the user (status ${status})`));
-    const id = (json as { id?: unknown }).id;
-    if (typeof id !== 'number') throw new RefreshingError(502, 'Refreshing answered without a user id');
-    return String(id);
+    const { id, documentId } = json as { id?: unknown; documentId?: unknown };
+    if (typeof id !== 'number' || typeof documentId !== 'string') throw new RefreshingError(502, 'Refreshing answered without a user id');
+    return { id: String(id), documentId };
   }
 
   /** updateUser pushes a change made in Strapi's admin. */

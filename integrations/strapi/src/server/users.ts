@@ -1,7 +1,9 @@
 // The link between Refreshing's users and Strapi's: one row per user of
-// plugin::refreshing.link, {subject, userId, userDocumentId}. A token names
-// the Strapi user its subject is linked to, and no other: never the Strapi
-// user that happens to have the same numeric id.
+// plugin::refreshing.link, {subject, subjectDocumentId, userId,
+// userDocumentId}. A token names the Strapi user its subject is linked to,
+// and no other: never the Strapi user that happens to have the same numeric
+// id. Both ends are checked by their document ids too, so that a numeric id
+// ever reused on either side does not carry a link over to another person.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RemoteUser } from './refreshing';
@@ -20,6 +22,9 @@ export const linkSchema = {
   pluginOptions: { 'content-manager': { visible: false }, 'content-type-builder': { visible: false } },
   attributes: {
     subject: { type: 'string', required: true, unique: true, configurable: false },
+    // Refreshing's document id of the subject: should Refreshing ever give
+    // the same numeric id to another person, the link is not followed.
+    subjectDocumentId: { type: 'string', configurable: false },
     userId: { type: 'integer', required: true, unique: true, configurable: false },
     userDocumentId: { type: 'string', required: true, configurable: false },
   },
@@ -73,10 +78,19 @@ async function defaultRole(strapi: Strapi): Promise<number> {
   return role.id;
 }
 
-/** linkedUser returns the Strapi user linked to sub, or undefined; a stale link is removed. */
-export async function linkedUser(strapi: Strapi, sub: string): Promise<any | undefined> {
+/**
+ * linkedUser returns the Strapi user linked to sub, or undefined; a stale
+ * link is removed. subjectDocumentId, when known, is Refreshing's document
+ * id for sub: a link made for another document id is someone else's.
+ */
+export async function linkedUser(strapi: Strapi, sub: string, subjectDocumentId?: string): Promise<any | undefined> {
   const link = await strapi.db.query(LINK_UID).findOne({ where: { subject: sub } });
   if (!link) return undefined;
+  if (subjectDocumentId && link.subjectDocumentId && link.subjectDocumentId !== subjectDocumentId) {
+    strapi.log.warn(`refreshing: Refreshing's user ${sub} is not the person linked to Strapi user ${link.userId} (another document id); the link is removed`);
+    await strapi.db.query(LINK_UID).delete({ where: { id: link.id } });
+    return undefined;
+  }
   const user = await strapi.db.query(USER_UID).findOne({ where: { id: link.userId }, populate: ['role'] });
   if (user && user.documentId === link.userDocumentId) return user;
   // The Strapi user is gone (or the row id now belongs to someone else):
@@ -91,9 +105,9 @@ export async function subjectOf(strapi: Strapi, userId: number): Promise<string 
   return link ? String(link.subject) : undefined;
 }
 
-/** link records that sub is the Strapi user u. */
-export async function link(strapi: Strapi, sub: string, u: { id: number; documentId: string }): Promise<void> {
-  await strapi.db.query(LINK_UID).create({ data: { subject: sub, userId: u.id, userDocumentId: u.documentId } });
+/** link records that sub (whose document id at Refreshing is subjectDocumentId) is the Strapi user u. */
+export async function link(strapi: Strapi, sub: string, u: { id: number; documentId: string }, subjectDocumentId: string): Promise<void> {
+  await strapi.db.query(LINK_UID).create({ data: { subject: sub, subjectDocumentId, userId: u.id, userDocumentId: u.documentId } });
 }
 
 const creating = new Map<string, Promise<any>>();
@@ -119,7 +133,7 @@ export function ensureProfile(strapi: Strapi, ru: RemoteUser, fields: Record<str
 async function ensure(strapi: Strapi, sub: string, ru: RemoteUser, fields: Record<string, unknown>, update: boolean): Promise<any> {
   const custom = customFields(strapi, fields);
   const users = strapi.db.query(USER_UID);
-  const existing = await linkedUser(strapi, sub);
+  const existing = await linkedUser(strapi, sub, ru.documentId);
   if (existing) {
     if (update) {
       await users.update({
@@ -132,7 +146,7 @@ async function ensure(strapi: Strapi, sub: string, ru: RemoteUser, fields: Recor
   if (ru.documentId) {
     const same = await users.findOne({ where: { documentId: ru.documentId } });
     if (same && !(await subjectOf(strapi, same.id))) {
-      await link(strapi, sub, same);
+      await link(strapi, sub, same, ru.documentId);
       if (Object.keys(custom).length > 0) await users.update({ where: { id: same.id }, data: custom });
       return users.findOne({ where: { id: same.id }, populate: ['role'] });
     }
@@ -154,6 +168,6 @@ async function ensure(strapi: Strapi, sub: string, ru: RemoteUser, fields: Recor
     },
   });
   const row = await users.findOne({ where: { documentId: created.documentId } });
-  await link(strapi, sub, row);
+  await link(strapi, sub, row, ru.documentId);
   return users.findOne({ where: { id: row.id }, populate: ['role'] });
 }
