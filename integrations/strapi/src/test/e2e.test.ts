@@ -86,6 +86,9 @@ async function names(p: Pair, token: string, u: Person): Promise<any> {
   const art = await call('POST', `${p.strapi}/api/articles`, { data: { title: `by ${u.name}` } }, token);
   assert.equal(art.status, 201, `${u.name} creates an article: ${JSON.stringify(art.body)}`);
   assert.equal(art.body.data.owner, u.email, `${u.name}'s article is written in the name of ${art.body.data.owner}`);
+  // A route the role may not use stays forbidden.
+  const del = await call('DELETE', `${p.strapi}/api/articles/${art.body.data.documentId}`, undefined, token);
+  assert.equal(del.status, 403, `${u.name} deletes an article without the permission: ${del.status}`);
   return me.body;
 }
 
