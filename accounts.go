@@ -2,6 +2,7 @@ package refreshing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -67,6 +68,10 @@ type Registration struct {
 	Username string
 	Email    string
 	Password string
+	// Fields are the other members of the registration body. With a paired
+	// Strapi app (Config.Profiles) the custom ones reach the user's Strapi
+	// profile; otherwise they are ignored.
+	Fields map[string]json.RawMessage
 }
 
 // Register creates a local account and signs it in (unless email
@@ -98,8 +103,17 @@ func (s *Service) Register(ctx context.Context, r Registration, ci ClientInfo) (
 	if !st.Registration {
 		return nil, ErrRegistrationClosed
 	}
+	var fields map[string]json.RawMessage
+	if s.profiles != nil {
+		if fields, err = profileFields(r.Fields); err != nil {
+			return nil, err
+		}
+	}
 	u, err := s.createUser(ctx, r.Username, r.Email, r.Password, !st.EmailConfirmation)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.saveProfile(ctx, u, fields); err != nil {
 		return nil, err
 	}
 	s.audit(ctx, AuditEvent{Type: AuditRegister, UserID: u.ID, IP: ci.IP, UserAgent: ci.UserAgent})

@@ -33,6 +33,10 @@ type Config struct {
 	Now func() time.Time
 	// Observer hears how exchanges and logins end, for metrics; default none.
 	Observer Observer
+	// Profiles, when set, pairs the Service with a Strapi app running the
+	// "refreshing" Strapi plugin (bridge.go): a registration here creates the
+	// user's Strapi profile too, or fails. Default none.
+	Profiles ProfileSync
 	// SettingsTTL is how long the Service trusts the settings it read (other
 	// instances' changes take at most this long to apply); default 1s.
 	SettingsTTL time.Duration
@@ -96,6 +100,7 @@ type Service struct {
 	ttl      time.Duration
 	obs      Observer
 	issuer   string
+	profiles ProfileSync // nil when no Strapi app is paired
 
 	mu         sync.Mutex
 	settings   Settings
@@ -155,7 +160,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		// Before anything is written to the store.
 		return nil, fmt.Errorf("refreshing: the JWT secret is %d bytes long; HS256 needs at least %d", n, MinJWTSecretLen)
 	}
-	s := &Service{hasher: cfg.Hasher, now: cfg.Now, ttl: cfg.SettingsTTL}
+	s := &Service{hasher: cfg.Hasher, now: cfg.Now, ttl: cfg.SettingsTTL, profiles: cfg.Profiles}
 	s.store = invalidating{Store: cfg.Store, cache: &s.auth}
 	if s.hasher == nil {
 		s.hasher = NewHasher(DefaultArgon2Params, 0)
@@ -396,34 +401,43 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 			return nil, fmt.Errorf("load user: %w", err)
 		}
 	} else {
-		st, err := s.Settings(ctx)
-		if err != nil {
+		if u, err = s.activeSession(ctx, c.SessionID, c.UserID); err != nil {
 			return nil, err
 		}
-		now := s.clock()
-		sess, cu, ok := s.auth.get(ctx, s.store, c.SessionID)
-		if !ok || cu.ID != c.UserID || !sess.Active(now, st) || cu.Blocked {
-			// The session and its user in one read: the session's end or
-			// the user's, whichever came, ends the token.
-			epoch, read := s.auth.epoch.Load(), time.Now()
-			sess, cu, err = s.store.SessionWithUser(ctx, c.SessionID)
-			if errors.Is(err, ErrNotFound) {
-				return nil, fmt.Errorf("%w: session or user gone", ErrUnauthenticated)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("load session: %w", err)
-			}
-			if cu.ID != c.UserID || !sess.Active(now, st) {
-				return nil, fmt.Errorf("%w: session ended", ErrUnauthenticated)
-			}
-			if !cu.Blocked {
-				s.auth.put(sess, cu, read, epoch)
-			}
-		}
-		u = cu
 	}
 	if u.Blocked {
 		return nil, fmt.Errorf("%w: user blocked", ErrUnauthenticated)
 	}
 	return &Principal{User: u, SessionID: c.SessionID, Claims: c}, nil
+}
+
+// activeSession returns the user of session sid if the session is active and
+// belongs to user id; otherwise ErrUnauthenticated. A blocked user is
+// returned as is (the caller refuses it).
+func (s *Service) activeSession(ctx context.Context, sid string, id int64) (*User, error) {
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	sess, cu, ok := s.auth.get(ctx, s.store, sid)
+	if !ok || cu.ID != id || !sess.Active(now, st) || cu.Blocked {
+		// The session and its user in one read: the session's end or
+		// the user's, whichever came, ends the token.
+		epoch, read := s.auth.epoch.Load(), time.Now()
+		sess, cu, err = s.store.SessionWithUser(ctx, sid)
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: session or user gone", ErrUnauthenticated)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load session: %w", err)
+		}
+		if cu.ID != id || !sess.Active(now, st) {
+			return nil, fmt.Errorf("%w: session ended", ErrUnauthenticated)
+		}
+		if !cu.Blocked {
+			s.auth.put(sess, cu, read, epoch)
+		}
+	}
+	return cu, nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/bridge"
 	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/postgres"
 	"github.com/refreshing/refreshing/internal/sqlite"
@@ -33,6 +34,9 @@ type config struct {
 	redis          string
 	logFormat      string
 	logLevel       string
+	// The Strapi bridge (integrations/strapi).
+	strapiURL    string
+	bridgeSecret string
 
 	// metrics, when set (serve), times the store and hears the Service.
 	metrics *metrics.Metrics
@@ -79,6 +83,20 @@ func (c *config) check() error {
 	}
 	if n := len(c.jwtSecret); n > 0 && n < refreshing.MinJWTSecretLen {
 		return usagef("--jwt-secret (REFRESHING_JWT_SECRET): the secret is %d bytes long, short enough to be found offline from a single token; use at least %d (Strapi generates 24 characters)", n, refreshing.MinJWTSecretLen)
+	}
+	// The Strapi bridge: both variables or neither; the secret never appears in a message.
+	switch n := len(c.bridgeSecret); {
+	case c.strapiURL != "" && n == 0:
+		return usagef("REFRESHING_STRAPI_URL is set but REFRESHING_BRIDGE_SECRET is not: set the secret shared with the refreshing Strapi plugin")
+	case n > 0 && n < refreshing.MinBridgeSecretLen:
+		return usagef("REFRESHING_BRIDGE_SECRET is %d bytes long; at least %d are required (generate one with: openssl rand -base64 48)", n, refreshing.MinBridgeSecretLen)
+	case n > 0 && c.strapiURL == "":
+		return usagef("REFRESHING_BRIDGE_SECRET is set but REFRESHING_STRAPI_URL is not: set Strapi's base URL")
+	}
+	if c.strapiURL != "" {
+		if _, err := bridge.New(c.strapiURL, c.bridgeSecret, nil); err != nil {
+			return usagef("REFRESHING_STRAPI_URL: %v", err)
+		}
 	}
 	return nil
 }
@@ -192,6 +210,14 @@ func openService(ctx context.Context, c *config, getenv func(string) string) (*r
 		return nil, nil, fmt.Errorf("open storage: %w", err)
 	}
 	cfg := refreshing.Config{Store: st, Issuer: c.issuer, JWTSecret: []byte(c.jwtSecret), Settings: &seed}
+	if c.strapiURL != "" {
+		bc, err := bridge.New(c.strapiURL, c.bridgeSecret, nil)
+		if err != nil {
+			st.Close()
+			return nil, nil, usagef("REFRESHING_STRAPI_URL: %v", err)
+		}
+		cfg.Profiles = bc
+	}
 	if c.metrics != nil {
 		cfg.Store, cfg.Observer = c.metrics.Store(st), c.metrics
 	}

@@ -22,6 +22,9 @@ func (a *app) serveFlags(fs *pflag.FlagSet) {
 	a.envFlag(fs, &a.c.redis, "redis", "REFRESHING_REDIS", "", "redis://... URL whose Redis shares the rate-limit budgets between instances (unset: each instance keeps its own)")
 	a.envFlag(fs, &a.c.logFormat, "log-format", "REFRESHING_LOG_FORMAT", "text", "log format: text or json")
 	a.envFlag(fs, &a.c.logLevel, "log-level", "REFRESHING_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	// Pairing with a Strapi app that runs the refreshing plugin (integrations/strapi).
+	a.envFlag(fs, &a.c.strapiURL, "strapi-url", "REFRESHING_STRAPI_URL", "", "base URL of the paired Strapi app (with REFRESHING_BRIDGE_SECRET)")
+	a.envFlag(fs, &a.c.bridgeSecret, "bridge-secret", "REFRESHING_BRIDGE_SECRET", "", "secret shared with the Strapi plugin, at least 32 characters (prefer the variable: flags show in ps)")
 }
 
 // runtimeEnvHelp is the help's account of every variable, ending the help
@@ -138,7 +141,7 @@ func (a *app) config(ctx context.Context, cmd *cobra.Command) (*configReport, er
 		}
 		v := f.Value.String()
 		switch f.Name {
-		case "jwt-secret":
+		case "jwt-secret", "bridge-secret":
 			if v != "" {
 				v = fmt.Sprintf("(set, %d bytes, not shown)", len(v))
 			}

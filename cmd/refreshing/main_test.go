@@ -335,6 +335,11 @@ func TestServeBadConfig(t *testing.T) {
 		{"IssuerFragmentEnv", nil, map[string]string{"REFRESHING_ISSUER": "https://auth.example.com#frag"}, "fragment"},
 		{"IssuerUserInfo", []string{"--issuer", "https://me:pw@auth.example.com"}, nil, "user information"},
 		{"IssuerNotURL", []string{"--issuer", "auth.example.com"}, nil, "--issuer"},
+		// The Strapi bridge (issue 16): both variables, a secret of 32 bytes or more, never echoed.
+		{"ShortBridgeSecret", nil, map[string]string{"REFRESHING_STRAPI_URL": "http://127.0.0.1:1337", "REFRESHING_BRIDGE_SECRET": "thirty-one-bytes-secret-xxxxxxx"}, "at least 32"},
+		{"BridgeSecretWithoutURL", nil, map[string]string{"REFRESHING_BRIDGE_SECRET": strings.Repeat("s", 32)}, "REFRESHING_STRAPI_URL"},
+		{"StrapiURLWithoutSecret", nil, map[string]string{"REFRESHING_STRAPI_URL": "http://127.0.0.1:1337"}, "REFRESHING_BRIDGE_SECRET"},
+		{"StrapiURLNotURL", nil, map[string]string{"REFRESHING_STRAPI_URL": "strapi:1337", "REFRESHING_BRIDGE_SECRET": strings.Repeat("s", 32)}, "REFRESHING_STRAPI_URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "refreshing.db")
@@ -349,6 +354,9 @@ func TestServeBadConfig(t *testing.T) {
 			err := run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, tc.args...), func(k string) string { return env[k] }, &stdout, &stderr)
 			if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("serve = %v (exit %d), want a usage error about %q", err, exitCode(err), tc.want)
+			}
+			if s := tc.env["REFRESHING_BRIDGE_SECRET"]; s != "" && strings.Contains(err.Error()+stdout.String()+stderr.String(), s) {
+				t.Errorf("the bridge secret was echoed: %v", err)
 			}
 			if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("the database was opened before the configuration was checked: %v", err)
@@ -382,6 +390,10 @@ func TestServeBadConfig(t *testing.T) {
 		in.stop(t)
 		if logs := in.logs.String(); !strings.Contains(logs, "alg=HS256") {
 			t.Errorf("not started in HS256 mode:\n%s", logs)
+		}
+		// Issue 16: HS256 without the Strapi plugin is how identities collided.
+		if logs := in.logs.String(); !strings.Contains(logs, "install the refreshing Strapi plugin") {
+			t.Errorf("no warning about HS256 without a paired Strapi app:\n%s", logs)
 		}
 	})
 }

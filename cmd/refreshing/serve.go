@@ -94,6 +94,15 @@ func serve(ctx context.Context, c *config, getenv func(string) string, stderr io
 	if refreshing.InsecureIssuer(c.issuer) {
 		logger.Warn("the issuer is plain http: OAuth clients reading the metadata will send tokens and secrets unencrypted unless TLS ends in front of this service under that name", "issuer", c.issuer)
 	}
+	if c.jwtSecret != "" && c.strapiURL == "" {
+		// Issue 16: without the refreshing Strapi plugin, a Strapi server in
+		// legacy-support mode reads these tokens' numeric id as one of its
+		// own users', who may be someone else.
+		logger.Warn("HS256 tokens and no paired Strapi app: a Strapi server given this secret would read the tokens' id claim as one of its own user ids, which names the wrong person once the ids differ; install the refreshing Strapi plugin and set REFRESHING_STRAPI_URL and REFRESHING_BRIDGE_SECRET")
+	}
+	if c.strapiURL != "" {
+		logger.Info("paired with a Strapi app", "strapi_url", c.strapiURL)
+	}
 	limiter, closeLimiter, err := openLimiter(ctx, c.redis, logger)
 	if err != nil {
 		return err
@@ -105,7 +114,7 @@ func serve(ctx context.Context, c *config, getenv func(string) string, stderr io
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           server.New(svc, server.Options{Logger: logger, TrustedProxies: proxies, Limiter: limiter, Metrics: c.metrics}),
+		Handler:           server.New(svc, server.Options{Logger: logger, TrustedProxies: proxies, Limiter: limiter, Metrics: c.metrics, BridgeSecret: c.bridgeSecret}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

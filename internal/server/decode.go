@@ -30,28 +30,36 @@ const maxBodyBytes = 64 << 10
 // content type: Strapi 5 clients call logout with a bearer token and nothing
 // else, and refresh with the token in a cookie.
 func decode(w http.ResponseWriter, r *http.Request, dst any, optional bool) error {
+	_, err := decodeMembers(w, r, dst, optional)
+	return err
+}
+
+// decodeMembers is decode that also returns every member of the body, by
+// name, for a handler that passes the unknown ones on (registration's custom
+// profile fields).
+func decodeMembers(w http.ResponseWriter, r *http.Request, dst any, optional bool) (map[string]json.RawMessage, error) {
 	if optional && (r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody) {
-		return nil
+		return nil, nil
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return &apiError{status: http.StatusUnsupportedMediaType, name: "ApplicationError",
+		return nil, &apiError{status: http.StatusUnsupportedMediaType, name: "ApplicationError",
 			message: "Content-Type must be application/json"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
-		return decodeError(err)
+		return nil, decodeError(err)
 	}
 	if optional && len(bytes.TrimSpace(body)) == 0 {
-		return nil // a chunked body that turned out empty
+		return nil, nil // a chunked body that turned out empty
 	}
 	// encoding/json matches struct fields without regard to case; members
 	// are matched here by their exact names instead.
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil {
-		return decodeError(err)
+		return nil, decodeError(err)
 	}
 	if members == nil { // null
-		return errNotObject
+		return nil, errNotObject
 	}
 	v := reflect.ValueOf(dst).Elem()
 	for _, f := range bodyFields(v.Type()) {
@@ -60,10 +68,10 @@ func decode(w http.ResponseWriter, r *http.Request, dst any, optional bool) erro
 			continue
 		}
 		if err := json.Unmarshal(raw, v.Field(f.index).Addr().Interface()); err != nil {
-			return refreshing.Invalid(f.name, "%s must be %s", f.name, kindName(v.Field(f.index).Type()))
+			return nil, refreshing.Invalid(f.name, "%s must be %s", f.name, kindName(v.Field(f.index).Type()))
 		}
 	}
-	return nil
+	return members, nil
 }
 
 // bodyField is a member of a request body: a struct field and its json name.

@@ -40,6 +40,7 @@ var errorTable = []struct {
 	{refreshing.ErrForbidden, apiError{http.StatusForbidden, "ForbiddenError", "Forbidden"}},
 	{refreshing.ErrBusy, apiError{http.StatusServiceUnavailable, "ServiceUnavailableError", "Service temporarily unavailable"}},
 	{refreshing.ErrUnavailable, apiError{http.StatusServiceUnavailable, "ServiceUnavailableError", "Service temporarily unavailable"}},
+	{refreshing.ErrProfileSync, apiError{http.StatusBadGateway, "BadGatewayError", "The paired Strapi app did not answer; try again later"}},
 	{refreshing.ErrTooManyAttempts, apiError{http.StatusTooManyRequests, "RateLimitError", "Too many failed attempts; try again later"}},
 }
 

@@ -27,6 +27,9 @@ type setup struct {
 	settings func(*refreshing.Settings) // edits the default settings
 	trusted  []netip.Prefix
 	limiter  func(now func() time.Time) ratelimit.Limiter // nil: a Memory limiter on the test clock
+	// The Strapi bridge (bridge_test.go).
+	bridgeSecret string
+	profiles     refreshing.ProfileSync
 }
 
 // env is a running server on a real listener, with a real SQLite store.
@@ -65,6 +68,7 @@ func start(t *testing.T, su setup) *env {
 		Hasher:   refreshing.NewHasher(refreshing.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
 		Now:      e.clock.Now,
 		Settings: &settings,
+		Profiles: su.profiles,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +78,7 @@ func start(t *testing.T, su setup) *env {
 	if su.limiter != nil {
 		lim = su.limiter(e.clock.Now)
 	}
-	e.srv = httptest.NewServer(server.New(e.svc, server.Options{Logger: logger, TrustedProxies: su.trusted, Limiter: lim}))
+	e.srv = httptest.NewServer(server.New(e.svc, server.Options{Logger: logger, TrustedProxies: su.trusted, Limiter: lim, BridgeSecret: su.bridgeSecret}))
 	t.Cleanup(func() {
 		e.srv.Close()
 		logs := e.logs.String()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -228,7 +229,7 @@ func contractServerOn(t *testing.T, st refreshing.Store, mod func(*refreshing.Se
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
-	srv := httptest.NewServer(server.New(svc, server.Options{Metrics: m}))
+	srv := httptest.NewServer(server.New(svc, server.Options{Metrics: m, BridgeSecret: testBridgeSecret}))
 	t.Cleanup(srv.Close)
 	v := &conformance{t: t, c: loadContract(t, srv.URL), base: srv.Client().Transport,
 		seen: map[string]bool{}, missing: map[string]bool{}}
@@ -332,6 +333,26 @@ func TestOpenAPI(t *testing.T) {
 	jwt, _ = cp["jwt"].(string)
 	code, _ = c.call(http.MethodPost, "/api/auth/change-password", map[string]any{"currentPassword": "wrong", "password": "battery staple2", "passwordConfirmation": "battery staple2"}, true, bearer(jwt))
 	want(code, http.StatusBadRequest, "change password with a wrong current one")
+
+	// The Strapi bridge, as the refreshing Strapi plugin calls it.
+	bridge := map[string]string{"Authorization": "Bearer " + testBridgeSecret}
+	code, bu := c.call(http.MethodPost, "/api/bridge/users", map[string]any{"username": "carol", "email": "carol@example.com", "passwordHash": "$2a$10$abcdefghijklmnopqrstuuOKpPXrGgh8pZD2UHz7vqMgcF0YlB/9e", "confirmed": true}, true, bridge)
+	want(code, http.StatusCreated, "bridge create")
+	carol := fmt.Sprintf("/api/bridge/users/%d", int64(bu["id"].(float64)))
+	code, _ = c.call(http.MethodPost, "/api/bridge/users", map[string]any{"username": "carol", "email": "carol@example.com"}, true, bridge)
+	want(code, http.StatusBadRequest, "bridge create taken")
+	code, _ = c.call(http.MethodGet, carol, nil, true, bridge)
+	want(code, http.StatusOK, "bridge check")
+	code, _ = c.call(http.MethodGet, carol, nil, true, nil)
+	want(code, http.StatusUnauthorized, "bridge check without the secret")
+	code, _ = c.call(http.MethodPatch, carol, map[string]any{"blocked": true}, true, bridge)
+	want(code, http.StatusOK, "bridge block")
+	code, _ = c.call(http.MethodGet, carol, nil, true, bridge)
+	want(code, http.StatusUnauthorized, "bridge check of a blocked user")
+	code, _ = c.call(http.MethodDelete, carol, nil, true, bridge)
+	want(code, http.StatusNoContent, "bridge delete")
+	code, _ = c.call(http.MethodDelete, carol, nil, true, bridge)
+	want(code, http.StatusNotFound, "bridge delete again")
 
 	// Every operation of the contract was exercised, or is not served by
 	// this build yet (said in the log, so that it shows).

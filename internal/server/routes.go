@@ -26,6 +26,13 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/auth/refresh", s.limit(limitExchange, s.permit(refreshing.ActionRefresh, s.handleRefresh())))
 	mux.Handle("POST /api/auth/logout", s.permit(refreshing.ActionLogout, s.handleLogout()))
 
+	// The Strapi bridge (bridge.go): the "refreshing" Strapi plugin's calls,
+	// authenticated by REFRESHING_BRIDGE_SECRET; 404 when no secret is set.
+	mux.Handle("GET /api/bridge/users/{id}", s.bridge(s.handleBridgeCheck()))
+	mux.Handle("POST /api/bridge/users", s.bridge(s.handleBridgeCreateUser()))
+	mux.Handle("PATCH /api/bridge/users/{id}", s.bridge(s.handleBridgeUpdateUser()))
+	mux.Handle("DELETE /api/bridge/users/{id}", s.bridge(s.handleBridgeDeleteUser()))
+
 	// OAuth 2.0 (oauth.go) and its discovery documents (wellknown.go).
 	mux.Handle("POST /oauth/token", oauth(s.limit(limitExchange, s.handleOAuthToken())))
 	mux.Handle("POST /oauth/revoke", oauth(s.handleOAuthRevoke()))

@@ -10,6 +10,7 @@
 package server
 
 import (
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -37,6 +38,10 @@ type Options struct {
 	// /metrics; nil makes a fresh set. Pass the one the Service observes
 	// into (refreshing.Config.Observer) to serve its counters too.
 	Metrics *metrics.Metrics
+	// BridgeSecret, when set, opens the Strapi bridge routes (/api/bridge,
+	// bridge.go) to callers presenting it; at least
+	// refreshing.MinBridgeSecretLen bytes. Empty: those routes answer 404.
+	BridgeSecret string
 }
 
 // server holds what every handler needs.
@@ -50,6 +55,7 @@ type server struct {
 	storage       storageHealth // storage failures, for /readyz
 	metrics       *metrics.Metrics
 	corsOrigins   corsOrigins // the parsed allowedOrigins setting (cors.go)
+	bridgeDigest  []byte // SHA-256 of the bridge secret; nil when none
 }
 
 // New returns the HTTP handler of Refreshing on svc.
@@ -60,6 +66,10 @@ func New(svc *refreshing.Service, opts Options) http.Handler {
 	}
 	if s.limiter == nil {
 		s.limiter = ratelimit.NewMemory(nil, 0)
+	}
+	if opts.BridgeSecret != "" {
+		d := sha256.Sum256([]byte(opts.BridgeSecret))
+		s.bridgeDigest = d[:]
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

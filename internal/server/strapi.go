@@ -20,7 +20,8 @@ func (s *server) handleRegister() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req, false); err != nil {
+		members, err := decodeMembers(w, r, &req, false)
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -30,7 +31,7 @@ func (s *server) handleRegister() http.Handler {
 		ci := s.clientInfo(r)
 		ci.DeviceID = req.DeviceID
 		g, err := s.svc.Register(r.Context(), refreshing.Registration{
-			Username: req.Username, Email: req.Email, Password: req.Password,
+			Username: req.Username, Email: req.Email, Password: req.Password, Fields: members,
 		}, ci)
 		if err != nil {
 			s.fail(w, r, err)
