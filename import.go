@@ -266,13 +266,18 @@ func (s *Service) ImportUser(ctx context.Context, u User, dryRun bool) (*User, I
 type ImportedToken struct {
 	Kind         ImportKind // what Token holds
 	Token        string     // as Kind says; only the hash of its import key is stored
-	UserID       int64  // the user's id here
+	UserID       int64      // the user's id here
 	Description  string
 	UserAgent    string
 	IP           string
+	DeviceID     string    // Strapi 5's deviceId, for logout by device
 	CreatedAt    time.Time // default LastActivity
 	LastActivity time.Time // default now
-	ExpiresAt    time.Time // zero: as the settings say
+	ExpiresAt    time.Time // the session's end; zero: as the settings say
+	// TokenExpiresAt is when the token itself stops working (Strapi 5's
+	// idle window), zero for never: one past it is skipped. The session
+	// lives on after its first exchange until ExpiresAt.
+	TokenExpiresAt time.Time
 }
 
 // ImportToken makes an imported refresh token work here, as a session of its
@@ -301,6 +306,9 @@ func (s *Service) ImportToken(ctx context.Context, t ImportedToken, dryRun bool)
 	if len(t.IP) > MaxTextLen || !utf8.ValidString(t.IP) {
 		t.IP = ""
 	}
+	if err := checkText("deviceId", t.DeviceID, false, MaxTextLen); err != nil {
+		return "", err
+	}
 	h := hashToken(importKey(t.Kind, t.Token))
 	if _, err := s.store.SessionIDByImportHash(ctx, h); err == nil {
 		return ImportExisting, nil
@@ -309,7 +317,7 @@ func (s *Service) ImportToken(ctx context.Context, t ImportedToken, dryRun bool)
 	}
 	now := s.clock()
 	exp := importTime(t.ExpiresAt) // zero: never
-	if !exp.IsZero() && !now.Before(exp) {
+	if !exp.IsZero() && !now.Before(exp) || !t.TokenExpiresAt.IsZero() && !now.Before(t.TokenExpiresAt) {
 		return ImportExpired, nil
 	}
 	if limit := now.Add(st.RefreshTTL); st.RefreshTTL > 0 && (exp.IsZero() || exp.After(limit)) {
@@ -327,7 +335,7 @@ func (s *Service) ImportToken(ctx context.Context, t ImportedToken, dryRun bool)
 		return ImportCreated, nil
 	}
 	sess := &Session{
-		ID: newSessionID(), UserID: t.UserID, Description: ci.Description, UserAgent: ci.UserAgent, IP: t.IP,
+		ID: newSessionID(), UserID: t.UserID, DeviceID: t.DeviceID, Description: ci.Description, UserAgent: ci.UserAgent, IP: t.IP,
 		CreatedAt: created, LastActivity: last, ExpiresAt: exp, TokenHash: h,
 	}
 	switch err := s.store.ImportSession(ctx, sess, h); {

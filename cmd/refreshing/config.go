@@ -28,6 +28,11 @@ type config struct {
 	logFormat      string
 	logLevel       string
 
+	// Cutover from Strapi: the secrets that verify the refresh tokens of
+	// imported Strapi 5 sessions and refresh-token plugin rows.
+	strapiSessionSecret string
+	strapiPluginSecret  string
+
 	// metrics, when set (serve), times the store and hears the Service.
 	metrics *metrics.Metrics
 }
@@ -46,6 +51,10 @@ func flags(cmd string, getenv func(string) string, c *config) *flag.FlagSet {
 	fs.StringVar(&c.db, "db", env("REFRESHING_DB", "sqlite:data/refreshing.db"), "storage DSN")
 	fs.StringVar(&c.issuer, "issuer", env("REFRESHING_ISSUER", "http://localhost:1337"), "JWT issuer")
 	fs.StringVar(&c.jwtSecret, "jwt-secret", env("REFRESHING_JWT_SECRET", ""), "HS256 secret (Strapi-compatible mode)")
+	// Cutover from Strapi (import.go): Strapi's users-permissions jwtSecret
+	// and the refresh-token plugin's refreshTokenSecret.
+	fs.StringVar(&c.strapiSessionSecret, "strapi-jwt-secret", env("REFRESHING_STRAPI_JWT_SECRET", ""), "Strapi's users-permissions jwtSecret: imported Strapi 5 refresh tokens verify with it")
+	fs.StringVar(&c.strapiPluginSecret, "strapi-refresh-secret", env("REFRESHING_STRAPI_REFRESH_SECRET", ""), "the Strapi refresh-token plugin's refreshTokenSecret: its imported tokens verify with it")
 	c.logFormat = env("REFRESHING_LOG_FORMAT", "text")
 	c.logLevel = env("REFRESHING_LOG_LEVEL", "info")
 	return fs
@@ -132,7 +141,8 @@ func openService(ctx context.Context, c *config, getenv func(string) string) (*r
 	if err != nil {
 		return nil, nil, fmt.Errorf("open storage: %w", err)
 	}
-	cfg := refreshing.Config{Store: st, Issuer: c.issuer, JWTSecret: []byte(c.jwtSecret), Settings: &seed}
+	cfg := refreshing.Config{Store: st, Issuer: c.issuer, JWTSecret: []byte(c.jwtSecret), Settings: &seed,
+		StrapiSessionSecret: []byte(c.strapiSessionSecret), StrapiPluginSecret: []byte(c.strapiPluginSecret)}
 	if c.metrics != nil {
 		cfg.Store, cfg.Observer = c.metrics.Store(st), c.metrics
 	}
