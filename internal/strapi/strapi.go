@@ -204,8 +204,11 @@ func (r *Reader) col(table, column string) string {
 // and returns its name and its two columns: the one naming table's row and
 // the one naming the target's.
 func (r *Reader) link(table, attribute, targetColumn string) (name, ownColumn string, ok bool) {
-	for _, suffix := range []string{"_lnk", "_links"} {
-		name = table + "_" + attribute + suffix
+	// Strapi snake-cases the collection's name in link tables:
+	// "refresh-token_token" links through "refresh_token_token_user_lnk".
+	snake := strings.ReplaceAll(table, "-", "_")
+	for _, name = range []string{table + "_" + attribute + "_lnk", table + "_" + attribute + "_links",
+		snake + "_" + attribute + "_lnk", snake + "_" + attribute + "_links"} {
 		cols, found := r.tables[name]
 		if !found || !slices.Contains(cols, targetColumn) {
 			continue
