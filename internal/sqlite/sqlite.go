@@ -174,8 +174,18 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	// SQLite leaves foreign keys off by default; without them deleting a
 	// user would not delete their sessions (ON DELETE CASCADE).
 	q.Add("_pragma", "foreign_keys(ON)")
+	// Without a write-ahead log no process has the database open (SQLite
+	// keeps the log while any connection is open), and immutable=1 reads
+	// the file without locks and without creating the log and shared-memory
+	// files that mode=ro alone would leave behind: a read-only open then
+	// changes nothing on disk. With a log, mode=ro shares it.
+	_, walErr := os.Stat(abs + "-wal")
+	immutable := readOnly && errors.Is(walErr, fs.ErrNotExist)
 	if readOnly {
 		q.Set("mode", "ro")
+	}
+	if immutable {
+		q.Set("immutable", "1")
 	}
 	// The checkpointer's connection is the writer's kind, but for the
 	// writer's own checkpoints, which the checkpointer makes rare.
@@ -233,6 +243,9 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	q.Add("_pragma", "query_only(ON)")
 	if readOnly {
 		q.Set("mode", "ro")
+	}
+	if immutable {
+		q.Set("immutable", "1")
 	}
 	rdb, err := sql.Open("sqlite", dsn(abs, q))
 	if err != nil {
