@@ -281,11 +281,12 @@ type ImportedToken struct {
 }
 
 // ImportToken makes an imported refresh token work here, as a session of its
-// own (see the comment at the top of import.go). Its expiry is the earlier of
-// its own and the session lifetime counted from now, so an import does not
-// make tokens outlive this server's policy; a token already expired is
-// skipped (ImportExpired), and one imported before is left alone
-// (ImportExisting).
+// own (see the comment at the top of import.go). The session's expiry is the
+// earlier of t.ExpiresAt and the session lifetime counted from now, so an
+// import does not make tokens outlive this server's policy; a token already
+// expired (t.ExpiresAt or t.TokenExpiresAt) is skipped (ImportExpired), and
+// one imported before is left alone (ImportExisting). Strapi 5's tokens
+// carry their own expiry too, which their exchange checks.
 func (s *Service) ImportToken(ctx context.Context, t ImportedToken, dryRun bool) (ImportResult, error) {
 	switch t.Kind {
 	case ImportPlain, ImportStrapiSession, ImportStrapiPlugin:

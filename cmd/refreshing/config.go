@@ -69,6 +69,12 @@ func (c *config) check() error {
 	if n := len(c.jwtSecret); n > 0 && n < refreshing.MinJWTSecretLen {
 		return usagef("--jwt-secret (REFRESHING_JWT_SECRET): the secret is %d bytes long, short enough to be found offline from a single token; use at least %d (Strapi generates 24 characters)", n, refreshing.MinJWTSecretLen)
 	}
+	// Cutover from Strapi: a Strapi session's id is in every access token
+	// Strapi issued for it, so the secret alone stands between an access
+	// token and a forged refresh token.
+	if n := len(c.strapiSessionSecret); n > 0 && n < refreshing.MinJWTSecretLen {
+		return usagef("--strapi-jwt-secret (REFRESHING_STRAPI_JWT_SECRET): the secret is %d bytes long; Strapi's generated jwtSecret has 24 characters and at least %d are required", n, refreshing.MinJWTSecretLen)
+	}
 	return nil
 }
 
