@@ -61,9 +61,10 @@ Commands:
                              (at least 32 characters; --secret "" generates and prints one);
                              --grant password allows the password grant
   import strapi --from DSN [--dry-run]
-                             users, roles and the refreshing plugin's refresh tokens from a
-                             Strapi v4/v5 database (a SQLite file or a postgres:// URL);
-                             running it again changes nothing
+                             users, roles and live refresh tokens (the refreshing plugin's,
+                             Strapi 5's sessions, the refresh-token plugin's) from a Strapi
+                             v4/v5 database (a SQLite file or a postgres:// URL); running it
+                             again changes nothing; --dry-run writes nothing at all
   version                    print the version
 
 Flags common to every command (or the REFRESHING_* environment variable):
@@ -76,6 +77,10 @@ Flags of serve:
                              16 bytes; prefer REFRESHING_JWT_SECRET: flags show in ps)
   --trusted-proxies CIDRS    comma-separated proxies whose X-Forwarded-For and
                              X-Forwarded-Proto are believed
+  --strapi-jwt-secret S      Strapi's users-permissions jwtSecret: imported Strapi 5 session
+                             tokens verify with it (prefer REFRESHING_STRAPI_JWT_SECRET)
+  --strapi-refresh-secret S  the refresh-token plugin's refreshTokenSecret: its imported
+                             tokens verify with it (prefer REFRESHING_STRAPI_REFRESH_SECRET)
 `
 
 // command splits the command (serve when none is named) from its arguments.
