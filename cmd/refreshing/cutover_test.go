@@ -117,6 +117,10 @@ func TestStrapi5Cutover(t *testing.T) {
 				bare.stop(t)
 
 				in := startWith(t, env)
+				// The password Strapi 5.54 hashed logs in as it is.
+				if code, m := in.post(t, "/api/auth/local", "", map[string]any{"identifier": "alice@example.com", "password": "alice-strapi-pw"}); code != http.StatusOK {
+					t.Errorf("login with alice's Strapi password: %d %v", code, m)
+				}
 				// A Strapi 5 session's token, at Strapi 5's path: once, into our chain.
 				code, m := in.post(t, "/api/auth/refresh", "", map[string]any{"refreshToken": f.Users.Alice.Session})
 				rt, _ := m["refreshToken"].(string)
