@@ -99,7 +99,7 @@ func (s *Service) match(sess *Session, gen int64, token string) (m tokenMatch, l
 // Every refusal is an *ExchangeError, which errors.Is ErrInvalidToken.
 func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g *Grant, err error) {
 	defer func() { s.observeExchange(g, err); s.auditExchange(ctx, token, g, err, ci) }()
-	sid, gen, ok, err := s.locate(ctx, token)
+	sid, gen, canon, ok, err := s.locate(ctx, token)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g 
 	if st.Rotation {
 		// The common case first: the live token of an active session,
 		// rotated by one write without reading the session beforehand.
-		if g, err := s.exchangeLive(ctx, sid, gen, token, st, ci); !errors.Is(err, ErrStale) {
+		if g, err := s.exchangeLive(ctx, sid, gen, canon, st, ci); !errors.Is(err, ErrStale) {
 			return g, err
 		}
 	}
@@ -121,7 +121,7 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g 
 	// between our read and our write: read again and decide again (the
 	// second read sees the token as retired, inside the grace window).
 	for attempt := 0; ; attempt++ {
-		g, err := s.exchangeOnce(ctx, sid, gen, token, st, ci)
+		g, err := s.exchangeOnce(ctx, sid, gen, canon, st, ci)
 		if errors.Is(err, ErrStale) {
 			if attempt < 3 {
 				continue
@@ -274,7 +274,7 @@ func (s *Service) storeErr(op string, err error) error {
 // sessionOf returns the session a refresh token genuinely belongs to (its
 // live, previous or an older token), or nil if it belongs to none.
 func (s *Service) sessionOf(ctx context.Context, token string) (*Session, error) {
-	sid, gen, ok, err := s.locate(ctx, token)
+	sid, gen, canon, ok, err := s.locate(ctx, token)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -285,7 +285,7 @@ func (s *Service) sessionOf(ctx context.Context, token string) (*Session, error)
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
-	if m, _ := s.match(sess, gen, token); m == matchNone {
+	if m, _ := s.match(sess, gen, canon); m == matchNone {
 		return nil, nil
 	}
 	return sess, nil

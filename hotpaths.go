@@ -39,6 +39,17 @@ type HotPathStore interface {
 	// new sessions leave it alone. A Service reads it a few dozen times a
 	// second to know whether the sessions it remembers may have ended.
 	AuthRevision(ctx context.Context) (int64, error)
+
+	// Imported sessions (see import.go): an exchange of a token that is not
+	// ours looks it up only while HasImportedSessions, as read at the
+	// current AuthRevision, reports some.
+
+	// SessionIDByImportHash returns the id of the session imported with
+	// importHash, or ErrNotFound.
+	SessionIDByImportHash(ctx context.Context, importHash []byte) (string, error)
+	// HasImportedSessions reports whether any stored session was imported
+	// (ImportSession), whatever its state.
+	HasImportedSessions(ctx context.Context) (bool, error)
 }
 
 // MatchingRotation is the argument of Store.RotateMatching: a Rotation and

@@ -4,27 +4,47 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/refreshing/refreshing/internal/jwt"
 )
 
 // Importing from another system (Strapi, see internal/strapi): users keep
 // their numeric ids when free, their document ids and their password hashes
 // (Strapi's bcrypt hashes verify at login and are rehashed to argon2id on the
-// first successful one); refresh tokens issued by the Strapi "refreshing"
-// plugin keep working.
+// first successful one); refresh tokens issued by Strapi keep working.
 //
 // An imported token is not ours ("rt_..."): it becomes generation 0 of a new
-// session whose TokenHash is its SHA-256, and the Store records that hash so
-// that an exchange can find the session by it (only for tokens that do not
-// parse as ours). From there the session lives like any other: the first
-// exchange rotates it into our own chain, derived from the imported token, so
-// the grace window and reuse detection apply to the imported token too. Only
-// the hash is stored; the plain token never is.
+// session, and the Store records the SHA-256 of its import key so that an
+// exchange can find the session by it (only for tokens that do not parse as
+// ours). From there the session lives like any other: the first exchange
+// rotates it into our own chain, derived from the import key, so the grace
+// window and reuse detection apply to the imported token too. Only hashes
+// are stored; no plain token ever is.
+//
+// The import key depends on the kind of token (ImportKind):
+//   - the Strapi v4 "refreshing" plugin stores its tokens in plain text:
+//     the key is the token itself;
+//   - Strapi 5's session manager (jwtManagement "refresh") stores session
+//     ids, and its refresh tokens are HS256 JWTs naming one
+//     ({userId, sessionId, type: "refresh"}), signed with the
+//     users-permissions jwtSecret: the key is derived from the user and
+//     session ids, and a presented token counts only once its signature,
+//     expiry and type verified under Config.StrapiSessionSecret;
+//   - the Strapi 5 refresh-token plugin stores rows named by a document id,
+//     and its tokens are HS256 JWTs ({userId, secret: documentId}) signed
+//     with its refreshTokenSecret: likewise, under Config.StrapiPluginSecret.
+//
+// Derived keys hold a NUL byte, which no presented token may, so that no
+// client can name an imported session without a verified token.
 //
 // Imports are idempotent: a user whose email is already stored, or a token
-// whose hash is, is left alone.
+// whose key is, is left alone.
 
 // ImportResult says what an import did (or, in a dry run, would do).
 type ImportResult string
@@ -37,34 +57,127 @@ const (
 	ImportExpired  ImportResult = "expired"  // a token past its expiry: skipped
 )
 
+// ImportKind says what ImportedToken.Token holds (see the comment at the top
+// of import.go).
+type ImportKind string
+
+// Kinds of imported tokens.
+const (
+	// ImportPlain: Token is the refresh token itself (the Strapi v4
+	// "refreshing" plugin).
+	ImportPlain ImportKind = ""
+	// ImportStrapiSession: Token is "<Strapi user id>:<sessionId>" of a
+	// Strapi 5 session (table strapi_sessions).
+	ImportStrapiSession ImportKind = "strapi-session"
+	// ImportStrapiPlugin: Token is "<Strapi user id>:<documentId>" of a
+	// Strapi 5 refresh-token plugin row (table refresh-token_token).
+	ImportStrapiPlugin ImportKind = "strapi-refresh-token-plugin"
+)
+
 // MaxImportedTokenLen bounds an imported refresh token; longer strings are
 // neither imported nor looked up.
 const MaxImportedTokenLen = 1024
 
 // importable reports whether token may be an imported token: not ours, not
-// empty, not absurdly long.
+// empty, not absurdly long, no NUL (which only derived keys hold).
 func importable(token string) bool {
-	return token != "" && len(token) <= MaxImportedTokenLen && !strings.HasPrefix(token, tokenPrefix)
+	return token != "" && len(token) <= MaxImportedTokenLen && !strings.HasPrefix(token, tokenPrefix) &&
+		!strings.ContainsRune(token, 0)
 }
 
-// locate returns the session and generation a refresh token names. Ours
-// carry them; an imported token is generation 0 of the session recorded with
-// its hash. ok is false when the token names no session.
-func (s *Service) locate(ctx context.Context, token string) (sid string, gen int64, ok bool, err error) {
+// importKey returns the key an imported token of kind is found by.
+func importKey(kind ImportKind, value string) string {
+	if kind == ImportPlain {
+		return value
+	}
+	return "\x00refreshing/import\x00" + string(kind) + "\x00" + value
+}
+
+// strapiSecrets verify the JWT refresh tokens of imported Strapi 5
+// sessions and refresh-token plugin rows.
+type strapiSecrets struct{ session, plugin []byte }
+
+// foreignKey returns the import key of a presented token that is not ours:
+// a Strapi refresh token that verifies under one of the configured secrets
+// gives its derived key; anything else (a v4 plugin token, a Strapi access
+// token, a forgery) is looked up as it is, which finds only plain imports.
+func (s *Service) foreignKey(token string) string {
+	if strings.Count(token, ".") != 2 {
+		return token
+	}
+	now := s.clock()
+	if len(s.strapi.session) > 0 {
+		if c, err := jwt.VerifyForeignHS256(token, s.strapi.session, now); err == nil {
+			uid, _ := c["userId"].(string)
+			sid, _ := c["sessionId"].(string)
+			if c["type"] == "refresh" && uid != "" && sid != "" {
+				return importKey(ImportStrapiSession, uid+":"+sid)
+			}
+		}
+	}
+	if len(s.strapi.plugin) > 0 {
+		if c, err := jwt.VerifyForeignHS256(token, s.strapi.plugin, now); err == nil {
+			uid, ok := c["userId"].(float64)
+			doc, _ := c["secret"].(string)
+			if ok && uid == math.Trunc(uid) && doc != "" {
+				return importKey(ImportStrapiPlugin, strconv.FormatInt(int64(uid), 10)+":"+doc)
+			}
+		}
+	}
+	return token
+}
+
+// importState remembers whether the store held imported sessions as of
+// one AuthRevision: (revision+1)<<1 | held, 0 when unknown. An import bumps
+// the revision (the triggers of migration 0011), so a remembered "none" is
+// forgotten within authRevisionBound of an import by any process.
+type importState struct{ v atomic.Int64 }
+
+// importsMayExist reports whether a token that is not ours is worth looking
+// up: whether the store holds imported sessions. It reads the store only
+// when the revision changed since it last looked (imports, revocations), so
+// a database that never imported anything costs no read per token.
+func (s *Service) importsMayExist(ctx context.Context) bool {
+	if !s.auth.current(ctx, s.store) {
+		return true // cannot tell: look the token up
+	}
+	rev := s.auth.revision.Load() + 1
+	if v := s.imports.v.Load(); v>>1 == rev {
+		return v&1 == 1
+	}
+	held, err := s.store.HasImportedSessions(ctx)
+	if err != nil {
+		return true // the lookup will report the fault
+	}
+	v := rev << 1
+	if held {
+		v |= 1
+	}
+	s.imports.v.Store(v)
+	return held
+}
+
+// locate returns the session and generation a refresh token names, and the
+// token as the session's chain knows it (canon: the token itself, or the
+// import key of an imported Strapi token). Ours carry the session and
+// generation; an imported token is generation 0 of the session recorded
+// with its key's hash. ok is false when the token names no session.
+func (s *Service) locate(ctx context.Context, token string) (sid string, gen int64, canon string, ok bool, err error) {
 	if sid, gen, ok := parseToken(token); ok {
-		return sid, gen, true, nil
+		return sid, gen, token, true, nil
 	}
-	if !importable(token) {
-		return "", 0, false, nil
+	if !importable(token) || !s.importsMayExist(ctx) {
+		return "", 0, "", false, nil
 	}
-	sid, err = s.store.SessionIDByImportHash(ctx, hashToken(token))
+	key := s.foreignKey(token)
+	sid, err = s.store.SessionIDByImportHash(ctx, hashToken(key))
 	if errors.Is(err, ErrNotFound) {
-		return "", 0, false, nil
+		return "", 0, "", false, nil
 	}
 	if err != nil {
-		return "", 0, false, fmt.Errorf("find imported session: %w", err)
+		return "", 0, "", false, fmt.Errorf("find imported session: %w", err)
 	}
-	return sid, 0, true, nil
+	return sid, 0, key, true, nil
 }
 
 // importTime normalises an imported time: UTC at microsecond precision.
@@ -148,27 +261,39 @@ func (s *Service) ImportUser(ctx context.Context, u User, dryRun bool) (*User, I
 	return &u, ImportCreated, nil
 }
 
-// ImportedToken is a refresh token issued by another system (the Strapi
-// "refreshing" plugin) for a user already imported.
+// ImportedToken is a refresh token issued by another system (Strapi) for a
+// user already imported.
 type ImportedToken struct {
-	Token        string // the plain token, as its clients hold it; only its hash is stored
-	UserID       int64  // the user's id here
+	Kind         ImportKind // what Token holds
+	Token        string     // as Kind says; only the hash of its import key is stored
+	UserID       int64      // the user's id here
 	Description  string
 	UserAgent    string
 	IP           string
+	DeviceID     string    // Strapi 5's deviceId, for logout by device
 	CreatedAt    time.Time // default LastActivity
 	LastActivity time.Time // default now
-	ExpiresAt    time.Time // zero: as the settings say
+	ExpiresAt    time.Time // the session's end; zero: as the settings say
+	// TokenExpiresAt is when the token itself stops working (Strapi 5's
+	// idle window), zero for never: one past it is skipped. The session
+	// lives on after its first exchange until ExpiresAt.
+	TokenExpiresAt time.Time
 }
 
 // ImportToken makes an imported refresh token work here, as a session of its
-// own (see the comment at the top of import.go). Its expiry is the earlier of
-// its own and the session lifetime counted from now, so an import does not
-// make tokens outlive this server's policy; a token already expired is
-// skipped (ImportExpired), and one imported before is left alone
-// (ImportExisting).
+// own (see the comment at the top of import.go). The session's expiry is the
+// earlier of t.ExpiresAt and the session lifetime counted from now, so an
+// import does not make tokens outlive this server's policy; a token already
+// expired (t.ExpiresAt or t.TokenExpiresAt) is skipped (ImportExpired), and
+// one imported before is left alone (ImportExisting). Strapi 5's tokens
+// carry their own expiry too, which their exchange checks.
 func (s *Service) ImportToken(ctx context.Context, t ImportedToken, dryRun bool) (ImportResult, error) {
-	if !importable(t.Token) || !utf8.ValidString(t.Token) || strings.ContainsRune(t.Token, 0) {
+	switch t.Kind {
+	case ImportPlain, ImportStrapiSession, ImportStrapiPlugin:
+	default:
+		return "", Invalid("kind", "unknown kind of imported token %q", t.Kind)
+	}
+	if !importable(t.Token) || !utf8.ValidString(t.Token) {
 		return "", Invalid("token", "token must be 1 to %d bytes of UTF-8 and not start with %q", MaxImportedTokenLen, tokenPrefix)
 	}
 	st, err := s.Settings(ctx)
@@ -182,7 +307,10 @@ func (s *Service) ImportToken(ctx context.Context, t ImportedToken, dryRun bool)
 	if len(t.IP) > MaxTextLen || !utf8.ValidString(t.IP) {
 		t.IP = ""
 	}
-	h := hashToken(t.Token)
+	if err := checkText("deviceId", t.DeviceID, false, MaxTextLen); err != nil {
+		return "", err
+	}
+	h := hashToken(importKey(t.Kind, t.Token))
 	if _, err := s.store.SessionIDByImportHash(ctx, h); err == nil {
 		return ImportExisting, nil
 	} else if !errors.Is(err, ErrNotFound) {
@@ -190,7 +318,7 @@ func (s *Service) ImportToken(ctx context.Context, t ImportedToken, dryRun bool)
 	}
 	now := s.clock()
 	exp := importTime(t.ExpiresAt) // zero: never
-	if !exp.IsZero() && !now.Before(exp) {
+	if !exp.IsZero() && !now.Before(exp) || !t.TokenExpiresAt.IsZero() && !now.Before(t.TokenExpiresAt) {
 		return ImportExpired, nil
 	}
 	if limit := now.Add(st.RefreshTTL); st.RefreshTTL > 0 && (exp.IsZero() || exp.After(limit)) {
@@ -208,7 +336,7 @@ func (s *Service) ImportToken(ctx context.Context, t ImportedToken, dryRun bool)
 		return ImportCreated, nil
 	}
 	sess := &Session{
-		ID: newSessionID(), UserID: t.UserID, Description: ci.Description, UserAgent: ci.UserAgent, IP: t.IP,
+		ID: newSessionID(), UserID: t.UserID, DeviceID: t.DeviceID, Description: ci.Description, UserAgent: ci.UserAgent, IP: t.IP,
 		CreatedAt: created, LastActivity: last, ExpiresAt: exp, TokenHash: h,
 	}
 	switch err := s.store.ImportSession(ctx, sess, h); {

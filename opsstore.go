@@ -30,14 +30,13 @@ type OpsStore interface {
 	// ErrConflict if u.ID, u.Email or u.Username is taken.
 	ImportUser(ctx context.Context, u *User) error
 	// ImportSession inserts s as CreateSession does without a limit or
-	// device replacement, recording importHash, the SHA-256 of the
-	// session's generation-0 token issued by another system, so that
-	// SessionIDByImportHash finds it. It returns ErrConflict if s.ID or
-	// importHash is taken and ErrNotFound if the user does not exist.
+	// device replacement, recording importHash, the SHA-256 of the import
+	// key of the session's generation-0 token issued by another system, so
+	// that SessionIDByImportHash finds it. It returns ErrConflict if s.ID or
+	// importHash is taken and ErrNotFound if the user does not exist. It
+	// increases AuthRevision, so that every process learns that imported
+	// sessions exist (HasImportedSessions).
 	ImportSession(ctx context.Context, s *Session, importHash []byte) error
-	// SessionIDByImportHash returns the id of the session imported with
-	// importHash, or ErrNotFound.
-	SessionIDByImportHash(ctx context.Context, importHash []byte) (string, error)
 }
 
 // Purge selects the sessions OpsStore.PurgeSessions deletes: those revoked

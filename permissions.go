@@ -38,6 +38,9 @@ const (
 	ActionSessionsIndex  = "refreshing.sessions.index"
 	ActionSessionDestroy = "refreshing.sessions.destroy"
 	ActionSessionsPurge  = "refreshing.sessions.destroyAll"
+	// The Strapi 5 refresh-token plugin's exchange, for its clients after
+	// a cutover (import.go).
+	ActionPluginRefresh = "refresh-token.auth.refresh"
 )
 
 var actions = []Action{
@@ -53,6 +56,7 @@ var actions = []Action{
 	{ActionSessionsIndex, "GET", "/api/users/me/sessions", "List one's own sessions", true},
 	{ActionSessionDestroy, "DELETE", "/api/users/me/sessions/{id}", "Sign out one of one's sessions", true},
 	{ActionSessionsPurge, "DELETE", "/api/users/me/sessions", "Sign out of other or all devices", true},
+	{ActionPluginRefresh, "POST", "/api/auth/local/refresh", "Exchange a refresh token (Strapi 5 refresh-token plugin)", false},
 }
 
 // Actions returns every action of the /api surface, in the contract's order.

@@ -1,6 +1,7 @@
 package refreshing
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +41,14 @@ type Config struct {
 	// SettingsTTL is how long the Service trusts the settings it read (other
 	// instances' changes take at most this long to apply); default 1s.
 	SettingsTTL time.Duration
+	// StrapiSessionSecret verifies the refresh tokens of Strapi 5 sessions
+	// that an import brought over (Strapi signs them HS256 with the
+	// users-permissions jwtSecret); nil refuses them. See import.go.
+	StrapiSessionSecret []byte
+	// StrapiPluginSecret verifies the refresh tokens of the Strapi 5
+	// refresh-token plugin that an import brought over (HS256 under the
+	// plugin's refreshTokenSecret); nil refuses them.
+	StrapiPluginSecret []byte
 }
 
 // ValidateIssuer reports why issuer cannot be the OAuth issuer, or nil if
@@ -110,6 +119,9 @@ type Service struct {
 
 	adm  adminState // the admin features: role cache, audit writer, admin login limits
 	auth authCache  // sessions and users Authenticate found active, while no revocation could have ended them
+
+	imports importState // whether the store holds imported sessions (import.go)
+	strapi  strapiSecrets
 }
 
 // reloadAllowed rate-limits key reloads caused by unknown key ids.
@@ -161,6 +173,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("refreshing: the JWT secret is %d bytes long; HS256 needs at least %d", n, MinJWTSecretLen)
 	}
 	s := &Service{hasher: cfg.Hasher, now: cfg.Now, ttl: cfg.SettingsTTL, profiles: cfg.Profiles}
+	s.strapi = strapiSecrets{session: bytes.Clone(cfg.StrapiSessionSecret), plugin: bytes.Clone(cfg.StrapiPluginSecret)}
 	s.store = invalidating{Store: cfg.Store, cache: &s.auth}
 	if s.hasher == nil {
 		s.hasher = NewHasher(DefaultArgon2Params, 0)

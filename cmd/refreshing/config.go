@@ -38,6 +38,11 @@ type config struct {
 	strapiURL    string
 	bridgeSecret string
 
+	// Cutover from Strapi: the secrets that verify the refresh tokens of
+	// imported Strapi 5 sessions and refresh-token plugin rows.
+	strapiSessionSecret string
+	strapiPluginSecret  string
+
 	// metrics, when set (serve), times the store and hears the Service.
 	metrics *metrics.Metrics
 }
@@ -92,6 +97,12 @@ func (c *config) check() error {
 		return usagef("REFRESHING_BRIDGE_SECRET is %d bytes long; at least %d are required (generate one with: openssl rand -base64 48)", n, refreshing.MinBridgeSecretLen)
 	case n > 0 && c.strapiURL == "":
 		return usagef("REFRESHING_BRIDGE_SECRET is set but REFRESHING_STRAPI_URL is not: set Strapi's base URL")
+	}
+	// Cutover from Strapi: a Strapi session's id is in every access token
+	// Strapi issued for it, so the secret alone stands between an access
+	// token and a forged refresh token.
+	if n := len(c.strapiSessionSecret); n > 0 && n < refreshing.MinJWTSecretLen {
+		return usagef("--strapi-jwt-secret (REFRESHING_STRAPI_JWT_SECRET): the secret is %d bytes long; Strapi's generated jwtSecret has 24 characters and at least %d are required", n, refreshing.MinJWTSecretLen)
 	}
 	if c.strapiURL != "" {
 		if _, err := bridge.New(c.strapiURL, c.bridgeSecret, nil); err != nil {
@@ -209,7 +220,8 @@ func openService(ctx context.Context, c *config, getenv func(string) string) (*r
 	if err != nil {
 		return nil, nil, fmt.Errorf("open storage: %w", err)
 	}
-	cfg := refreshing.Config{Store: st, Issuer: c.issuer, JWTSecret: []byte(c.jwtSecret), Settings: &seed}
+	cfg := refreshing.Config{Store: st, Issuer: c.issuer, JWTSecret: []byte(c.jwtSecret), Settings: &seed,
+		StrapiSessionSecret: []byte(c.strapiSessionSecret), StrapiPluginSecret: []byte(c.strapiPluginSecret)}
 	if c.strapiURL != "" {
 		bc, err := bridge.New(c.strapiURL, c.bridgeSecret, nil)
 		if err != nil {

@@ -25,6 +25,10 @@ func (a *app) serveFlags(fs *pflag.FlagSet) {
 	// Pairing with a Strapi app that runs the refreshing plugin (integrations/strapi).
 	a.envFlag(fs, &a.c.strapiURL, "strapi-url", "REFRESHING_STRAPI_URL", "", "base URL of the paired Strapi app (with REFRESHING_BRIDGE_SECRET)")
 	a.envFlag(fs, &a.c.bridgeSecret, "bridge-secret", "REFRESHING_BRIDGE_SECRET", "", "secret shared with the Strapi plugin, at least 32 characters (prefer the variable: flags show in ps)")
+	// Cutover from Strapi (docs/strapi-import.md): the secrets that verify
+	// the refresh tokens of imported Strapi 5 sessions and refresh-token plugin rows.
+	a.envFlag(fs, &a.c.strapiSessionSecret, "strapi-jwt-secret", "REFRESHING_STRAPI_JWT_SECRET", "", "Strapi's users-permissions jwtSecret: imported Strapi 5 session tokens verify with it (prefer the variable)")
+	a.envFlag(fs, &a.c.strapiPluginSecret, "strapi-refresh-secret", "REFRESHING_STRAPI_REFRESH_SECRET", "", "the Strapi refresh-token plugin's refreshTokenSecret: its imported tokens verify with it (prefer the variable)")
 }
 
 // runtimeEnvHelp is the help's account of every variable, ending the help
@@ -141,7 +145,7 @@ func (a *app) config(ctx context.Context, cmd *cobra.Command) (*configReport, er
 		}
 		v := f.Value.String()
 		switch f.Name {
-		case "jwt-secret", "bridge-secret":
+		case "jwt-secret", "bridge-secret", "strapi-jwt-secret", "strapi-refresh-secret":
 			if v != "" {
 				v = fmt.Sprintf("(set, %d bytes, not shown)", len(v))
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,10 +22,14 @@ func (a *app) importCmd() *cobra.Command {
 	)
 	strapiCmd := &cobra.Command{
 		Use:   "strapi",
-		Short: "Import users, roles and the refreshing plugin's refresh tokens from a Strapi v4/v5 database",
-		Long: `Import users, roles and the "refreshing" plugin's refresh tokens from a
-Strapi v4/v5 database (a SQLite file or a postgres:// URL) into this one.
-Running it again changes nothing: what is already here is left alone.`,
+		Short: "Import users, roles and live refresh tokens from a Strapi v4/v5 database",
+		Long: `Import users, roles and live refresh tokens (the v4 "refreshing" plugin's,
+Strapi 5's own sessions, the Strapi 5 refresh-token plugin's) from a Strapi
+v4/v5 database (a SQLite file or a postgres:// URL) into this one, which must
+exist (run 'refreshing migrate' first for a new one). Running it again changes
+nothing: what is already here is left alone. --dry-run writes nothing at all.
+Imported Strapi 5 tokens verify at serve with --strapi-jwt-secret and
+--strapi-refresh-secret (docs/strapi-import.md).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if from == "" {
@@ -38,21 +43,33 @@ Running it again changes nothing: what is already here is left alone.`,
 	return group("import", "Import accounts from another system", strapiCmd)
 }
 
-// importStrapi runs `refreshing import strapi --from DSN [--dry-run]`:
-// users, roles and the "refreshing" plugin's refresh tokens from a Strapi
-// database into this one. It is idempotent: what is already here is left alone.
+// importStrapi runs `refreshing import strapi --from DSN [--dry-run]`: users,
+// roles and live refresh tokens (the v4 "refreshing" plugin's, Strapi 5's
+// sessions, the Strapi 5 refresh-token plugin's) from a Strapi database into
+// this one. It is idempotent: what is already here is left alone. A dry run
+// writes nothing at all (openDryRun).
 func (a *app) importStrapi(ctx context.Context, from string, dryRun bool) error {
 	stdout, stderr := a.stdout, a.stderr
-	svc, st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	src, err := strapi.Open(ctx, from)
 	if err != nil {
 		return fmt.Errorf("import strapi: %s: %w", redactDSN(from), err)
 	}
 	defer src.Close()
+	var svc *refreshing.Service
+	if dryRun {
+		// A dry run writes nothing at all (openDryRun): not even a new database.
+		var closeTarget func() error
+		if svc, closeTarget, err = openDryRun(ctx, &a.c, a.getenv); err != nil {
+			return err
+		}
+		defer closeTarget()
+	} else {
+		var st refreshing.Store
+		if svc, st, err = a.open(ctx); err != nil {
+			return err
+		}
+		defer st.Close()
+	}
 
 	users, err := src.Users(ctx)
 	if err != nil {
@@ -62,8 +79,16 @@ func (a *app) importStrapi(ctx context.Context, from string, dryRun bool) error 
 	if err != nil {
 		return err
 	}
+	sessions, err := src.Sessions(ctx)
+	if err != nil {
+		return err
+	}
+	pluginTokens, err := src.PluginTokens(ctx)
+	if err != nil {
+		return err
+	}
 	var sum importSummary
-	bar := newProgress(stderr, len(users)+len(tokens))
+	bar := newProgress(stderr, len(users)+len(tokens)+len(sessions)+len(pluginTokens))
 	ids := map[int64]int64{} // Strapi user id -> id here
 	for _, su := range users {
 		u, res, err := svc.ImportUser(ctx, refreshing.User{
@@ -90,42 +115,81 @@ func (a *app) importStrapi(ctx context.Context, from string, dryRun bool) error 
 		}
 		bar.step()
 	}
+	// Every kind of token goes through the same ImportToken; what differs is
+	// what identifies it (see refreshing.ImportKind).
+	var all []refreshing.ImportedToken
+	var strapiIDs []int64 // each one's Strapi user id
 	for _, tok := range tokens {
-		id, ok := ids[tok.UserID]
+		all = append(all, refreshing.ImportedToken{
+			Token: tok.Token, Description: tok.Description, UserAgent: tok.UserAgent, IP: tok.IP,
+			CreatedAt: tok.CreatedAt, LastActivity: tok.LastActivity, ExpiresAt: tok.ExpiresAt,
+		})
+		strapiIDs = append(strapiIDs, tok.UserID)
+	}
+	for _, ss := range sessions {
+		all = append(all, refreshing.ImportedToken{
+			Kind: refreshing.ImportStrapiSession, Token: strconv.FormatInt(ss.UserID, 10) + ":" + ss.SessionID,
+			Description: ss.DeviceName, DeviceID: ss.DeviceID, CreatedAt: ss.CreatedAt, LastActivity: ss.CreatedAt,
+			ExpiresAt: ss.AbsoluteExpiresAt, TokenExpiresAt: ss.ExpiresAt,
+		})
+		strapiIDs = append(strapiIDs, ss.UserID)
+	}
+	for _, pt := range pluginTokens {
+		all = append(all, refreshing.ImportedToken{
+			Kind: refreshing.ImportStrapiPlugin, Token: strconv.FormatInt(pt.UserID, 10) + ":" + pt.DocumentID,
+			IP: pt.IP, CreatedAt: pt.CreatedAt, LastActivity: pt.CreatedAt,
+		})
+		strapiIDs = append(strapiIDs, pt.UserID)
+	}
+	for i, tok := range all {
+		k := &sum.tokens[tokenKinds[tok.Kind]]
+		id, ok := ids[strapiIDs[i]]
 		if !ok {
-			sum.tokensOrphan++
+			k.orphan++
 			bar.step()
 			continue
 		}
-		res, err := svc.ImportToken(ctx, refreshing.ImportedToken{
-			Token: tok.Token, UserID: id, Description: tok.Description, UserAgent: tok.UserAgent, IP: tok.IP,
-			CreatedAt: tok.CreatedAt, LastActivity: tok.LastActivity, ExpiresAt: tok.ExpiresAt,
-		}, dryRun)
+		tok.UserID = id
+		res, err := svc.ImportToken(ctx, tok, dryRun)
 		var fe *refreshing.FieldError
 		switch {
 		case errors.As(err, &fe):
-			sum.tokensInvalid++
+			k.invalid++
 		case errors.Is(err, refreshing.ErrNotFound) && dryRun:
-			sum.tokensCreated++ // its user would have been created first
+			k.created++ // its user would have been created first
 		case err != nil:
-			return fmt.Errorf("import strapi: a token of user %d: %w", tok.UserID, err)
+			return fmt.Errorf("import strapi: a token of user %d: %w", strapiIDs[i], err)
 		case res == refreshing.ImportExpired:
-			sum.tokensExpired++
+			k.expired++
 		default:
-			sum.count(res, &sum.tokensCreated, &sum.tokensExisting)
+			sum.count(res, &k.created, &k.existing)
 		}
 		bar.step()
 	}
 	bar.done()
-	sum.print(stdout, src.Version(), src.HasTokens(), dryRun)
+	sum.print(stdout, src.Version(), [3]bool{src.HasTokens(), src.HasSessions(), src.HasPluginTokens()}, dryRun)
+	if n := sum.tokens[1].created + sum.tokens[1].existing; n > 0 && a.getenv("REFRESHING_STRAPI_JWT_SECRET") == "" {
+		fmt.Fprintln(stdout, "note: Strapi 5 sessions are exchanged only where REFRESHING_STRAPI_JWT_SECRET (--strapi-jwt-secret) is Strapi's users-permissions jwtSecret")
+	}
+	if n := sum.tokens[2].created + sum.tokens[2].existing; n > 0 && a.getenv("REFRESHING_STRAPI_REFRESH_SECRET") == "" {
+		fmt.Fprintln(stdout, "note: refresh-token plugin tokens are exchanged only where REFRESHING_STRAPI_REFRESH_SECRET (--strapi-refresh-secret) is the plugin's refreshTokenSecret")
+	}
 	return nil
+}
+
+// tokenKinds numbers the kinds of imported tokens in importSummary.tokens.
+var tokenKinds = map[refreshing.ImportKind]int{
+	refreshing.ImportPlain: 0, refreshing.ImportStrapiSession: 1, refreshing.ImportStrapiPlugin: 2,
 }
 
 // importSummary counts what an import did.
 type importSummary struct {
 	usersCreated, usersExisting, usersConflict, usersInvalid, usersRenumbered int
-	tokensCreated, tokensExisting, tokensExpired, tokensOrphan, tokensInvalid int
+	tokens                                                                    [3]tokenCounts // by tokenKinds
 }
+
+// tokenCounts counts what an import did with one kind of token.
+type tokenCounts struct{ created, existing, expired, orphan, invalid int }
 
 // count adds one to created or existing as res says.
 func (s *importSummary) count(res refreshing.ImportResult, created, existing *int) {
@@ -137,7 +201,8 @@ func (s *importSummary) count(res refreshing.ImportResult, created, existing *in
 }
 
 // print writes the summary.
-func (s *importSummary) print(w io.Writer, version int, hasTokens, dryRun bool) {
+// present says which of the three token tables the database has.
+func (s *importSummary) print(w io.Writer, version int, present [3]bool, dryRun bool) {
 	verb := "imported"
 	if dryRun {
 		verb = "would import"
@@ -149,12 +214,15 @@ func (s *importSummary) print(w io.Writer, version int, hasTokens, dryRun bool) 
 		fmt.Fprintf(w, "; %d got a new id (theirs was taken here)", s.usersRenumbered)
 	}
 	fmt.Fprintln(w)
-	if !hasTokens {
-		fmt.Fprintln(w, "refresh tokens: none (the refreshing plugin's table is absent)")
-		return
+	for i, name := range []string{"refresh tokens", "Strapi 5 sessions", "refresh-token plugin tokens"} {
+		if !present[i] {
+			fmt.Fprintf(w, "%s: none (%s table is absent)\n", name, []string{"the refreshing plugin's", "the strapi_sessions", "the refresh-token_token"}[i])
+			continue
+		}
+		k := s.tokens[i]
+		fmt.Fprintf(w, "%s: %s %d, already here %d, skipped %d (expired), %d (no imported user), %d (invalid)\n",
+			name, verb, k.created, k.existing, k.expired, k.orphan, k.invalid)
 	}
-	fmt.Fprintf(w, "refresh tokens: %s %d, already here %d, skipped %d (expired), %d (no imported user), %d (invalid)\n",
-		verb, s.tokensCreated, s.tokensExisting, s.tokensExpired, s.tokensOrphan, s.tokensInvalid)
 }
 
 // progress draws a progress bar on a terminal, and nothing elsewhere (a

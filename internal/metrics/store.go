@@ -288,3 +288,11 @@ func (d *store) SessionIDByImportHash(ctx context.Context, importHash []byte) (s
 	d.done("session_id_by_import_hash", start, err)
 	return v, err
 }
+
+// HasImportedSessions implements refreshing.Store, timed.
+func (d *store) HasImportedSessions(ctx context.Context) (bool, error) {
+	start := time.Now()
+	v, err := d.Store.HasImportedSessions(ctx)
+	d.done("has_imported_sessions", start, err)
+	return v, err
+}

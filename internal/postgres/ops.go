@@ -137,7 +137,7 @@ func (s *Store) ImportSession(ctx context.Context, sess *refreshing.Session, imp
 	})
 }
 
-// SessionIDByImportHash implements refreshing.OpsStore through the unique
+// SessionIDByImportHash implements refreshing.HotPathStore through the unique
 // partial index sessions_import_hash.
 func (s *Store) SessionIDByImportHash(ctx context.Context, importHash []byte) (string, error) {
 	var id string
@@ -145,4 +145,14 @@ func (s *Store) SessionIDByImportHash(ctx context.Context, importHash []byte) (s
 		return s.pool.QueryRow(ctx, `SELECT id FROM sessions WHERE import_hash = $1`, notNil(importHash)).Scan(&id)
 	})
 	return id, err
+}
+
+// HasImportedSessions implements refreshing.HotPathStore: one probe of the
+// partial index sessions_import_hash.
+func (s *Store) HasImportedSessions(ctx context.Context) (bool, error) {
+	var held bool
+	err := s.run(ctx, "has imported sessions", func(ctx context.Context) error {
+		return s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE import_hash IS NOT NULL)`).Scan(&held)
+	})
+	return held, err
 }

@@ -82,6 +82,22 @@ type Store struct {
 // the DSN parameters it honours. It returns an error wrapping
 // refreshing.ErrUnavailable if the server cannot be reached.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, false)
+}
+
+// OpenReadOnly connects to the PostgreSQL database that dsn names without
+// ever writing to it: every transaction of its connections is read-only
+// (default_transaction_read_only), so each write method fails, and nothing
+// is migrated. It returns an error wrapping refreshing.ErrNotFound if the
+// database has no schema of Refreshing's, and an error saying so if the
+// schema lacks migrations of this program's (refreshing migrate applies
+// them). A dry run of an import reads the target through it.
+func OpenReadOnly(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, true)
+}
+
+// open is Open, or OpenReadOnly when readOnly.
+func open(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgconn.ParseConfigError masks the password in its message.
@@ -96,12 +112,19 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "refreshing"
 	}
+	if readOnly {
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, wrap("open", err)
 	}
 	s := &Store{pool: pool}
-	if err := s.migrate(ctx); err != nil {
+	check := s.migrate
+	if readOnly {
+		check = s.checkCurrent
+	}
+	if err := check(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -214,6 +237,33 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// checkCurrent reports whether the schema has every migration of this
+// program's, without changing anything.
+func (s *Store) checkCurrent(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return wrap("check schema", err)
+	}
+	if !exists {
+		return fmt.Errorf("postgres: no Refreshing schema here: %w", refreshing.ErrNotFound)
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT version FROM schema_migrations`)
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return wrap("check schema", err)
+	}
+	for _, m := range ms {
+		if !slices.Contains(applied, int32(m.version)) {
+			return fmt.Errorf("postgres: the schema lacks migration %s: run refreshing migrate first", m.name)
+		}
+	}
+	return nil
 }
 
 // run calls fn, again if it failed in a way that is safe and worth retrying

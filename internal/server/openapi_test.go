@@ -312,6 +312,12 @@ func TestOpenAPI(t *testing.T) {
 	refresh, _ = rf["refreshToken"].(string)
 	code, _ = c.call(http.MethodPost, "/api/auth/refresh", nil, true, nil)
 	want(code, http.StatusUnauthorized, "refresh without a token")
+	// The refresh-token plugin's path (cutover.go) exchanges ours too.
+	code, rf = c.call(http.MethodPost, "/api/auth/local/refresh", map[string]any{"refreshToken": refresh}, true, nil)
+	want(code, http.StatusOK, "refresh-token plugin's refresh")
+	refresh, _ = rf["refreshToken"].(string)
+	code, _ = c.call(http.MethodPost, "/api/auth/local/refresh", map[string]any{"refreshToken": "eyJhbGciOiJIUzI1NiJ9.e30.x"}, true, nil)
+	want(code, http.StatusUnauthorized, "refresh-token plugin's refresh of an unknown token")
 
 	// OAuth 2.0, on the session of the login.
 	code, ot := c.call(http.MethodPost, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}, true, nil)

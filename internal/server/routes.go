@@ -33,6 +33,10 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/bridge/users/{id}", s.bridge(s.handleBridgeUpdateUser()))
 	mux.Handle("DELETE /api/bridge/users/{id}", s.bridge(s.handleBridgeDeleteUser()))
 
+	// Cutover from Strapi: the Strapi 5 refresh-token plugin's exchange
+	// (cutover.go), for clients holding its tokens or ours since.
+	mux.Handle("POST /api/auth/local/refresh", s.limit(limitExchange, s.permit(refreshing.ActionPluginRefresh, s.handlePluginRefresh())))
+
 	// OAuth 2.0 (oauth.go) and its discovery documents (wellknown.go).
 	mux.Handle("POST /oauth/token", oauth(s.limit(limitExchange, s.handleOAuthToken())))
 	mux.Handle("POST /oauth/revoke", oauth(s.handleOAuthRevoke()))

@@ -87,6 +87,25 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
+// checkCurrent reports whether the schema has every migration of this
+// program's, without changing anything.
+func checkCurrent(ctx context.Context, db *sql.DB) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	applied, err := appliedVersions(ctx, db)
+	if err != nil {
+		return classify(err)
+	}
+	for _, m := range ms {
+		if _, ok := slices.BinarySearch(applied, m.version); !ok {
+			return fmt.Errorf("the schema lacks migration %s: run refreshing migrate first", m.name)
+		}
+	}
+	return nil
+}
+
 // appliedVersions returns the versions schema_migrations records, in order,
 // without creating the table.
 func appliedVersions(ctx context.Context, db *sql.DB) ([]int, error) {

@@ -151,7 +151,7 @@ func (s *Store) ImportSession(ctx context.Context, ss *refreshing.Session, impor
 	return nil
 }
 
-// SessionIDByImportHash implements refreshing.OpsStore through the unique
+// SessionIDByImportHash implements refreshing.HotPathStore through the unique
 // partial index sessions_import_hash.
 func (s *Store) SessionIDByImportHash(ctx context.Context, importHash []byte) (string, error) {
 	var id string
@@ -163,4 +163,15 @@ func (s *Store) SessionIDByImportHash(ctx context.Context, importHash []byte) (s
 		return "", fmt.Errorf("sqlite: session by import hash: %w", classify(err))
 	}
 	return id, nil
+}
+
+// HasImportedSessions implements refreshing.HotPathStore: one probe of the
+// partial index sessions_import_hash.
+func (s *Store) HasImportedSessions(ctx context.Context) (bool, error) {
+	var held bool
+	err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE import_hash IS NOT NULL)`).Scan(&held)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: has imported sessions: %w", classify(err))
+	}
+	return held, nil
 }

@@ -45,7 +45,7 @@ type Store struct {
 	w    writer  // the one connection that writes
 	read *sql.DB // a pool of query_only connections
 
-	readOnly bool          // opened with mode=ro (tests only); Close skips the checkpoint
+	readOnly bool          // opened with mode=ro (OpenReadOnly); Close skips the checkpoint
 	ckpt     *checkpointer // checkpoints the WAL off the writer's path; nil when readOnly
 
 	// Statements of the hot paths, prepared once. database/sql keeps one
@@ -74,6 +74,23 @@ type Store struct {
 // itself must then be followed by one ("a?b.db?").
 func Open(ctx context.Context, path string) (*Store, error) {
 	return open(ctx, path, false)
+}
+
+// OpenReadOnly opens the existing database at path without ever writing to
+// it: SQLite's mode=ro (every write method fails), nothing created, nothing
+// migrated, no checkpoint. It returns an error wrapping
+// refreshing.ErrNotFound if there is no file at path, and an error saying
+// so if its schema lacks migrations of this program's (refreshing migrate
+// applies them). A dry run of an import reads the target through it.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	p, _, err := parseOptions(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("sqlite: open %s: %w", p, refreshing.ErrNotFound)
+	}
+	return open(ctx, path, true)
 }
 
 // options are those Open accepts after the path.
@@ -105,8 +122,9 @@ func parseOptions(path string) (string, options, error) {
 	return path[:i], opts, nil
 }
 
-// open is Open; readOnly opens the file with mode=ro, which lets tests see
-// what a store that cannot write reports (chmod does not stop root).
+// open is Open, or OpenReadOnly when readOnly: mode=ro, which also lets
+// tests see what a store that cannot write reports (chmod does not stop
+// root).
 func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error) {
 	path, opts, err := parseOptions(path)
 	if err != nil {
@@ -156,8 +174,18 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	// SQLite leaves foreign keys off by default; without them deleting a
 	// user would not delete their sessions (ON DELETE CASCADE).
 	q.Add("_pragma", "foreign_keys(ON)")
+	// Without a write-ahead log no process has the database open (SQLite
+	// keeps the log while any connection is open), and immutable=1 reads
+	// the file without locks and without creating the log and shared-memory
+	// files that mode=ro alone would leave behind: a read-only open then
+	// changes nothing on disk. With a log, mode=ro shares it.
+	_, walErr := os.Stat(abs + "-wal")
+	immutable := readOnly && errors.Is(walErr, fs.ErrNotExist)
 	if readOnly {
 		q.Set("mode", "ro")
+	}
+	if immutable {
+		q.Set("immutable", "1")
 	}
 	// The checkpointer's connection is the writer's kind, but for the
 	// writer's own checkpoints, which the checkpointer makes rare.
@@ -198,7 +226,11 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	if err := ping(ctx, wdb); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, classify(err))
 	}
-	if err := migrate(ctx, wdb); err != nil {
+	if readOnly {
+		if err := checkCurrent(ctx, wdb); err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+	} else if err := migrate(ctx, wdb); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, classify(err))
 	}
 
@@ -211,6 +243,9 @@ func open(ctx context.Context, path string, readOnly bool) (_ *Store, err error)
 	q.Add("_pragma", "query_only(ON)")
 	if readOnly {
 		q.Set("mode", "ro")
+	}
+	if immutable {
+		q.Set("immutable", "1")
 	}
 	rdb, err := sql.Open("sqlite", dsn(abs, q))
 	if err != nil {

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -285,4 +288,65 @@ func BenchmarkSession(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestOpenReadOnly checks what a dry run relies on: a missing file is
+// ErrNotFound and is not created, an existing database is read without a
+// byte changing on disk, and one that lacks migrations is refused, not
+// migrated.
+func TestOpenReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "none", "refreshing.db")
+	if _, err := sqlite.OpenReadOnly(t.Context(), missing); !errors.Is(err, refreshing.ErrNotFound) {
+		t.Fatalf("OpenReadOnly of a missing file = %v, want ErrNotFound", err)
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("OpenReadOnly of a missing file created its directory (%v)", err)
+	}
+
+	s, path := open(t)
+	if err := s.CreateUser(t.Context(), &refreshing.User{Username: "alice", Email: "alice@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	list := func() map[string]string {
+		out := map[string]string{}
+		entries, _ := os.ReadDir(filepath.Dir(path))
+		for _, e := range entries {
+			info, _ := e.Info()
+			b, _ := os.ReadFile(filepath.Join(filepath.Dir(path), e.Name()))
+			out[e.Name()] = fmt.Sprintf("%d %v %x", info.Size(), info.ModTime(), sha256.Sum256(b))
+		}
+		return out
+	}
+	before := list()
+	ro, err := sqlite.OpenReadOnly(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ro.UserByEmail(t.Context(), "alice@example.com"); err != nil {
+		t.Errorf("reading through OpenReadOnly: %v", err)
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := list(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("OpenReadOnly changed the files:\nbefore %v\nafter  %v", before, after)
+	}
+
+	// A database of an older release: the last migration forgotten.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.OpenReadOnly(t.Context(), path); err == nil || !strings.Contains(err.Error(), "refreshing migrate") {
+		t.Errorf("OpenReadOnly of an unmigrated database = %v, want an error naming refreshing migrate", err)
+	}
 }

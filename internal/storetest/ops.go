@@ -400,3 +400,66 @@ func testImportSession(t *testing.T, open func(t *testing.T) refreshing.Store) {
 		}
 	})
 }
+
+// testHasImportedSessions checks what lets the Service skip looking up
+// tokens that are not its own: HasImportedSessions, and the AuthRevision
+// bump of every import (migration 0011), which is how other processes learn
+// that the answer changed.
+func testHasImportedSessions(t *testing.T, open func(t *testing.T) refreshing.Store) {
+	st := open(t)
+	ctx := t.Context()
+	has := func() bool {
+		t.Helper()
+		held, err := st.HasImportedSessions(ctx)
+		if err != nil {
+			t.Fatalf("HasImportedSessions: %v", err)
+		}
+		return held
+	}
+	rev := func() int64 {
+		t.Helper()
+		n, err := st.AuthRevision(ctx)
+		if err != nil {
+			t.Fatalf("AuthRevision: %v", err)
+		}
+		return n
+	}
+	u := createUser(t, st, "alice")
+	createSession(t, st, newSession(u.ID, "native", at(0)))
+	if has() {
+		t.Fatal("HasImportedSessions = true with only a native session, want false")
+	}
+	before := rev()
+	if err := st.ImportSession(ctx, newSession(u.ID, "imported", at(0)), hash("strapi-token")); err != nil {
+		t.Fatal(err)
+	}
+	if rev() == before {
+		t.Error("ImportSession left AuthRevision alone, want it increased")
+	}
+	if !has() {
+		t.Fatal("HasImportedSessions = false after ImportSession, want true")
+	}
+	// Revoked and rotated, it is still an imported session.
+	if err := st.RotateSession(ctx, refreshing.Rotation{SessionID: "imported", Generation: 0, NewHash: hash("next"), At: at(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RevokeSession(ctx, "imported", refreshing.ReasonLogout, at(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if !has() {
+		t.Error("HasImportedSessions = false for a revoked imported session, want true")
+	}
+	before = rev()
+	if err := st.ImportSession(ctx, newSession(u.ID, "refused", at(0)), hash("strapi-token")); !errors.Is(err, refreshing.ErrConflict) {
+		t.Fatalf("ImportSession of a taken hash = %v, want ErrConflict", err)
+	}
+	if rev() != before {
+		t.Error("a refused ImportSession changed AuthRevision")
+	}
+	if err := st.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if has() {
+		t.Error("HasImportedSessions = true once the only imported session went with its user, want false")
+	}
+}

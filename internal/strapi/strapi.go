@@ -1,9 +1,11 @@
 // Package strapi reads what Refreshing imports from a Strapi v4 or v5
 // database, SQLite file or PostgreSQL: the users-permissions users (up_users,
-// with their bcrypt hashes, flags and roles) and the refresh tokens of the
-// Strapi "refreshing" plugin (its "refresh-tokens" collection), when the
-// plugin was installed. It only reads; the rules of the import live in
-// refreshing.Service (ImportUser, ImportToken).
+// with their bcrypt hashes, flags and roles), the refresh tokens of the
+// Strapi "refreshing" plugin (its "refresh-tokens" collection), Strapi 5's
+// own sessions (strapi_sessions, jwtManagement "refresh") and the rows of
+// the Strapi 5 refresh-token plugin (@redon2inc/strapi-plugin-refresh-token,
+// refresh-token_token), whichever are there. It only reads; the rules of the
+// import live in refreshing.Service (ImportUser, ImportToken).
 //
 // Strapi names its tables after its content types: v4 links relations
 // through tables named <collection>_<attribute>_links, v5 through
@@ -14,6 +16,7 @@ package strapi
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -55,6 +58,31 @@ type Token struct {
 	CreatedAt    time.Time
 	LastActivity time.Time
 	ExpiresAt    time.Time // zero: never
+}
+
+// Session is a live Strapi 5 session of users-permissions (a row of
+// strapi_sessions with origin "users-permissions" and status "active"). Its
+// refresh token is an HS256 JWT naming UserID and SessionID, signed with
+// the users-permissions jwtSecret; Strapi stores only the session.
+type Session struct {
+	UserID            int64  // Strapi's user id (stored as text)
+	SessionID         string // Strapi's session id, named by the refresh token
+	DeviceID          string
+	DeviceName        string    // from the session's metadata, "" without one
+	CreatedAt         time.Time // when this token of the session was issued
+	ExpiresAt         time.Time // the token's own expiry (Strapi's idle window)
+	AbsoluteExpiresAt time.Time // the session's end, zero for none
+}
+
+// PluginToken is a row of the Strapi 5 refresh-token plugin. Its refresh
+// token is an HS256 JWT {userId, secret: DocumentID} signed with the
+// plugin's refreshTokenSecret, whose expiry only the token holds; the
+// plugin stores the row.
+type PluginToken struct {
+	UserID     int64 // Strapi's user id; 0 when the row belongs to nobody
+	DocumentID string
+	IP         string
+	CreatedAt  time.Time
 }
 
 // Reader reads a Strapi database. Create it with Open, release it with Close.
@@ -109,11 +137,19 @@ func (r *Reader) Version() int { return r.version }
 // HasTokens reports whether the "refreshing" plugin's tokens are there.
 func (r *Reader) HasTokens() bool { _, ok := r.tables[tokensTable]; return ok }
 
+// HasSessions reports whether Strapi 5's session table is there.
+func (r *Reader) HasSessions() bool { _, ok := r.tables[sessionsTable]; return ok }
+
+// HasPluginTokens reports whether the refresh-token plugin's table is there.
+func (r *Reader) HasPluginTokens() bool { _, ok := r.tables[pluginTable]; return ok }
+
 // The tables read, as Strapi names them.
 const (
-	usersTable  = "up_users"
-	rolesTable  = "up_roles"
-	tokensTable = "refresh-tokens"
+	usersTable    = "up_users"
+	rolesTable    = "up_roles"
+	tokensTable   = "refresh-tokens"
+	sessionsTable = "strapi_sessions"
+	pluginTable   = "refresh-token_token"
 )
 
 // loadSchema reads the table and column names of the database.
@@ -168,8 +204,11 @@ func (r *Reader) col(table, column string) string {
 // and returns its name and its two columns: the one naming table's row and
 // the one naming the target's.
 func (r *Reader) link(table, attribute, targetColumn string) (name, ownColumn string, ok bool) {
-	for _, suffix := range []string{"_lnk", "_links"} {
-		name = table + "_" + attribute + suffix
+	// Strapi snake-cases the collection's name in link tables:
+	// "refresh-token_token" links through "refresh_token_token_user_lnk".
+	snake := strings.ReplaceAll(table, "-", "_")
+	for _, name = range []string{table + "_" + attribute + "_lnk", table + "_" + attribute + "_links",
+		snake + "_" + attribute + "_lnk", snake + "_" + attribute + "_links"} {
 		cols, found := r.tables[name]
 		if !found || !slices.Contains(cols, targetColumn) {
 			continue
@@ -320,6 +359,89 @@ func (r *Reader) Tokens(ctx context.Context) ([]Token, error) {
 		}
 		seen[tok.Token] = true
 		out = append(out, tok)
+	}
+	return out, rows.Err()
+}
+
+// Sessions returns the live sessions of users-permissions in Strapi 5's
+// session manager: origin "users-permissions" and status "active" (a
+// rotated row's token was replaced by its child's), in id order; none when
+// the table is absent. Expiry is the importer's to judge.
+func (r *Reader) Sessions(ctx context.Context) ([]Session, error) {
+	if !r.HasSessions() {
+		return nil, nil
+	}
+	t := sessionsTable
+	q := `SELECT ` + strings.Join([]string{r.col(t, "user_id"), r.col(t, "session_id"), r.col(t, "device_id"),
+		r.col(t, "metadata"), r.col(t, "created_at"), r.col(t, "expires_at"), r.col(t, "absolute_expires_at")}, ", ") +
+		` FROM ` + quote(t) + ` WHERE ` + quote("origin") + ` = 'users-permissions' AND ` + quote("status") + ` = 'active' ORDER BY id`
+	rows, err := r.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("strapi: read sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var v [7]any
+		ptrs := make([]any, len(v))
+		for i := range v {
+			ptrs[i] = &v[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("strapi: read sessions: %w", err)
+		}
+		var meta struct {
+			DeviceName string `json:"deviceName"`
+		}
+		_ = json.Unmarshal([]byte(toString(v[3])), &meta) // metadata is optional
+		s := Session{UserID: toInt(v[0]), SessionID: toString(v[1]), DeviceID: toString(v[2]), DeviceName: meta.DeviceName,
+			CreatedAt: toTime(v[4]), ExpiresAt: toTime(v[5]), AbsoluteExpiresAt: toTime(v[6])}
+		if s.SessionID != "" {
+			out = append(out, s)
+		}
+	}
+	return out, rows.Err()
+}
+
+// PluginTokens returns the refresh-token plugin's rows, in id order; none
+// when the plugin was never installed.
+func (r *Reader) PluginTokens(ctx context.Context) ([]PluginToken, error) {
+	if !r.HasPluginTokens() {
+		return nil, nil
+	}
+	t := pluginTable
+	userExpr, join := "NULL", ""
+	switch lnk, own, ok := r.link(t, "user", "user_id"); {
+	case r.has(t, "user_id"):
+		userExpr = "t." + quote("user_id")
+	case ok:
+		userExpr = "l." + quote("user_id")
+		join = ` LEFT JOIN ` + quote(lnk) + ` l ON l.` + quote(own) + ` = t.id`
+	}
+	cols := []string{userExpr}
+	for _, c := range []string{"document_id", "ip_address", "created_at"} {
+		if r.has(t, c) {
+			cols = append(cols, "t."+quote(c))
+		} else {
+			cols = append(cols, "NULL")
+		}
+	}
+	q := `SELECT ` + strings.Join(cols, ", ") + ` FROM ` + quote(t) + ` t` + join + ` ORDER BY t.id`
+	rows, err := r.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("strapi: read refresh-token plugin rows: %w", err)
+	}
+	defer rows.Close()
+	var out []PluginToken
+	for rows.Next() {
+		var v [4]any
+		if err := rows.Scan(&v[0], &v[1], &v[2], &v[3]); err != nil {
+			return nil, fmt.Errorf("strapi: read refresh-token plugin rows: %w", err)
+		}
+		p := PluginToken{UserID: toInt(v[0]), DocumentID: toString(v[1]), IP: toString(v[2]), CreatedAt: toTime(v[3])}
+		if p.DocumentID != "" {
+			out = append(out, p)
+		}
 	}
 	return out, rows.Err()
 }

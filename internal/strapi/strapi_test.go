@@ -158,3 +158,65 @@ func TestOpen(t *testing.T) {
 		}
 	})
 }
+
+// TestReaderStrapi554 reads the tables a real Strapi 5.54 app wrote
+// (testdata/strapi554.sql): its sessions of users-permissions and the
+// refresh-token plugin's rows, with their users.
+func TestReaderStrapi554(t *testing.T) {
+	r, err := strapi.Open(t.Context(), build(t, "strapi554.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got, want := r.Version(), 5; got != want {
+		t.Errorf("Version = %d, want %d", got, want)
+	}
+	if r.HasTokens() || !r.HasSessions() || !r.HasPluginTokens() {
+		t.Errorf("HasTokens, HasSessions, HasPluginTokens = %v, %v, %v; want false, true, true", r.HasTokens(), r.HasSessions(), r.HasPluginTokens())
+	}
+	users, err := r.Users(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 4 || users[0].Username != "alice" || users[0].Role != "authenticated" || users[0].PasswordHash == "" {
+		t.Errorf("Users = %+v, want alice, bob, carol and dave", users)
+	}
+	sessions, err := r.Sessions(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]strapi.Session{}
+	for _, s := range sessions {
+		byID[s.SessionID] = s
+	}
+	// Ten active sessions; bob's first, rotated by a refresh in Strapi, is
+	// not one (its child is), nor carol's, signed out (deleted).
+	if len(sessions) != 10 {
+		t.Errorf("%d sessions, want 10: %+v", len(sessions), sessions)
+	}
+	for _, gone := range []string{"6a83580999c3e28eea9bde223a0c8dac", "5c4e061f2ea13e35a1417841aa5acd6a"} {
+		if _, ok := byID[gone]; ok {
+			t.Errorf("session %s (rotated or signed out in Strapi) was read", gone)
+		}
+	}
+	ms := func(v int64) time.Time { return time.UnixMilli(v).UTC() }
+	want := strapi.Session{UserID: 1, SessionID: "3d2cdb3d2319776f1da3ae811b9eb4f8", DeviceID: "alice-laptop", DeviceName: "Firefox on Linux",
+		CreatedAt: ms(1796590816756), ExpiresAt: ms(4952350816756), AbsoluteExpiresAt: ms(4952350816756)}
+	if got := byID[want.SessionID]; got != want {
+		t.Errorf("alice's session = %+v, want %+v", got, want)
+	}
+	if got := byID["6d0d2798bd16eb286eef545dafcfa1be"]; got.UserID != 3 || !got.ExpiresAt.Equal(got.CreatedAt) {
+		t.Errorf("carol's expired session = %+v, want user 3, expiring when created", got)
+	}
+	plugin, err := r.PluginTokens(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPlugin := []strapi.PluginToken{
+		{UserID: 1, DocumentID: "j6yms0o67j205nmuj8orwmly", IP: "127.0.0.1", CreatedAt: ms(1796590817391)},
+		{UserID: 4, DocumentID: "qld2b4r70ykat0lrwja9qjrs", IP: "127.0.0.1", CreatedAt: ms(1796590821227)},
+	}
+	if len(plugin) != len(wantPlugin) || plugin[0] != wantPlugin[0] || plugin[1] != wantPlugin[1] {
+		t.Errorf("PluginTokens = %+v, want %+v", plugin, wantPlugin)
+	}
+}

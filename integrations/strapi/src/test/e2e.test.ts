@@ -285,6 +285,7 @@ describe('cutover: users Strapi had before Refreshing keep being themselves', { 
 
     // The cutover: Refreshing takes Strapi's users, then a user who exists
     // only in Refreshing takes the next id, which Strapi never had.
+    await cli(p, 'migrate'); // import, like every command but serve and migrate, needs the database to exist
     await cli(p, 'import', 'strapi', '--from', p.strapiDB);
     p = await startPair('refresh', 'EdDSA', { dir: p.dir });
     const quinn: Person = { name: 'quinn', email: 'quinn@e2e.test', password: PASSWORD, via: 'refreshing-cli' };

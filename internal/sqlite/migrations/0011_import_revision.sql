@@ -1,0 +1,15 @@
+-- 0011: importing a session increases the auth revision (migration 0006),
+-- in the import's own transaction, whichever process makes it. Same
+-- numbering as internal/postgres/migrations.
+--
+-- A Service looks a refresh token that is not ours up among the imported
+-- sessions only while the store holds some (HasImportedSessions), and it
+-- remembers the answer for as long as the auth revision stays the same: a
+-- database that never imported anything costs no read per such token. This
+-- bump is what makes every instance ask again after an import.
+CREATE TRIGGER sessions_auth_revision_import
+AFTER INSERT ON sessions
+WHEN NEW.import_hash IS NOT NULL
+BEGIN
+    UPDATE auth_revision SET n = n + 1 WHERE id = 1;
+END;
