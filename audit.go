@@ -48,14 +48,18 @@ const (
 
 // byAdmin are the event types only an administrator causes.
 var byAdmin = map[string]bool{AuditAdminRevoke: true, AuditBlock: true, AuditUnblock: true, AuditUserCreate: true,
-	AuditUserDelete: true, AuditSettingsChange: true, AuditRoleChange: true, AuditAdminCreate: true}
+	AuditUserDelete: true, AuditSettingsChange: true, AuditRoleChange: true, AuditAdminCreate: true,
+	AuditUserConfirm: true, AuditUserSetPassword: true, AuditMailResend: true, AuditMailRetried: true}
 
 // AuditTypes lists every event type, for filters.
 func AuditTypes() []string {
 	return []string{AuditLogin, AuditLoginFailed, AuditRegister, AuditExchange, AuditExchangeFailed,
 		AuditReuseDetected, AuditRevoke, AuditPasswordChange, AuditAdminRevoke, AuditBlock, AuditUnblock,
 		AuditUserCreate, AuditUserDelete, AuditSettingsChange, AuditRoleChange, AuditAdminLogin,
-		AuditAdminLoginFailed, AuditAdminLogout, AuditAdminCreate}
+		AuditAdminLoginFailed, AuditAdminLogout, AuditAdminCreate,
+		// The account life cycle (lifecycle.go).
+		AuditResetRequested, AuditPasswordReset, AuditEmailConfirmed, AuditUserConfirm, AuditUserSetPassword,
+		AuditMailResend, AuditMailFailed, AuditMailRetried}
 }
 
 // AuditFilter selects events for ListAudit. Zero fields do not filter.

@@ -35,6 +35,10 @@ type Config struct {
 	// SettingsTTL is how long the Service trusts the settings it read (other
 	// instances' changes take at most this long to apply); default 1s.
 	SettingsTTL time.Duration
+	// Mailer sends the account life cycle's mail (mailsender.go); nil when
+	// no mail server is configured: the flows that need mail then answer
+	// as Strapi does when its email provider fails.
+	Mailer Mailer
 }
 
 // ValidateIssuer reports why issuer cannot be the OAuth issuer, or nil if
@@ -103,6 +107,9 @@ type Service struct {
 
 	adm  adminState // the admin features: role cache, audit writer, admin login limits
 	auth authCache  // sessions and users Authenticate found active, while no revocation could have ended them
+
+	mailer   Mailer        // nil: no mail server configured
+	mailWake chan struct{} // an enqueue here wakes this process's mail sender at once
 }
 
 // reloadAllowed rate-limits key reloads caused by unknown key ids.
@@ -153,7 +160,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		// Before anything is written to the store.
 		return nil, fmt.Errorf("refreshing: the JWT secret is %d bytes long; HS256 needs at least %d", n, MinJWTSecretLen)
 	}
-	s := &Service{hasher: cfg.Hasher, now: cfg.Now, ttl: cfg.SettingsTTL}
+	s := &Service{hasher: cfg.Hasher, now: cfg.Now, ttl: cfg.SettingsTTL, mailer: cfg.Mailer, mailWake: make(chan struct{}, 1)}
 	s.store = invalidating{Store: cfg.Store, cache: &s.auth}
 	if s.hasher == nil {
 		s.hasher = NewHasher(DefaultArgon2Params, 0)

@@ -33,6 +33,9 @@ type Settings struct {
 	RateLimitIP         int           // attempts per client IP on each credential endpoint (login, register, token request, admin login)
 	RateLimitIdentifier int           // password attempts per identifier, all endpoints together
 	RateLimitExchangeIP int           // refresh-token exchanges per client IP on each exchange endpoint
+
+	// Mail: password reset and email confirmation (mailsettings.go).
+	Mail MailSettings
 }
 
 // DefaultSettings returns the contract's defaults.
@@ -52,6 +55,8 @@ func DefaultSettings() Settings {
 		RateLimitIP:         30,
 		RateLimitIdentifier: 10,
 		RateLimitExchangeIP: 600,
+
+		Mail: DefaultMailSettings(),
 	}
 }
 
@@ -82,6 +87,10 @@ func (s Settings) Validate() error {
 		return Invalid("rateLimitIP", "rate limits must not be negative (0 means off)")
 	}
 	if _, err := ParseOrigins(s.AllowedOrigins); err != nil {
+		return err
+	}
+	// Mail (mailsettings.go).
+	if err := s.Mail.validate(); err != nil {
 		return err
 	}
 	return nil
@@ -154,6 +163,10 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 			*n.dst = x
 		}
 	}
+	// Mail (mailsettings.go).
+	if err := mailSettingsFromEnv(&s.Mail, getenv); err != nil {
+		return s, err
+	}
 	if err := s.Validate(); err != nil {
 		return s, fmt.Errorf("settings from environment: %w", err)
 	}
@@ -181,6 +194,8 @@ type settingsJSON struct {
 	RateLimitIP         int    `json:"rateLimitIP"`
 	RateLimitIdentifier int    `json:"rateLimitIdentifier"`
 	RateLimitExchangeIP int    `json:"rateLimitExchangeIP"`
+
+	Mail *mailSettingsJSON `json:"mail,omitempty"` // mailsettings.go; absent in settings saved before it
 }
 
 // MarshalJSON encodes durations as Go duration strings ("15m0s"), the form
@@ -197,6 +212,7 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 		SessionRetention: s.SessionRetention.String(),
 		RateWindow:       s.RateWindow.String(), RateLimitIP: s.RateLimitIP,
 		RateLimitIdentifier: s.RateLimitIdentifier, RateLimitExchangeIP: s.RateLimitExchangeIP,
+		Mail: s.Mail.toJSON(),
 	})
 }
 
@@ -232,6 +248,10 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		*p.dst = x
+	}
+	var err error
+	if out.Mail, err = mailSettingsFrom(j.Mail); err != nil {
+		return err
 	}
 	*s = out
 	return nil
