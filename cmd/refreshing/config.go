@@ -128,11 +128,15 @@ func openService(ctx context.Context, c *config, getenv func(string) string) (*r
 	if err != nil {
 		return nil, nil, usagef("%v", err)
 	}
+	mailer, err := mailerFromEnv(getenv) // mail.go; nil without REFRESHING_SMTP_URL
+	if err != nil {
+		return nil, nil, err
+	}
 	st, err := openStore(ctx, c.db)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open storage: %w", err)
 	}
-	cfg := refreshing.Config{Store: st, Issuer: c.issuer, JWTSecret: []byte(c.jwtSecret), Settings: &seed}
+	cfg := refreshing.Config{Store: st, Issuer: c.issuer, JWTSecret: []byte(c.jwtSecret), Settings: &seed, Mailer: mailer}
 	if c.metrics != nil {
 		cfg.Store, cfg.Observer = c.metrics.Store(st), c.metrics
 	}

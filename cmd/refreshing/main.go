@@ -64,6 +64,14 @@ Commands:
                              users, roles and the refreshing plugin's refresh tokens from a
                              Strapi v4/v5 database (a SQLite file or a postgres:// URL);
                              running it again changes nothing
+  account confirm --email E  confirm a user's email
+  account set-password --email E --password P
+                             set a user's password and revoke their sessions
+  account resend-confirmation --email E
+                             mail a new confirmation link
+  mail list [--state pending|failed|sent|dropped] [--limit N]
+                             the outbox of password reset and confirmation mail
+  mail retry --id N          send a failed mail again
   version                    print the version
 
 Flags common to every command (or the REFRESHING_* environment variable):
@@ -105,6 +113,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return adminCmd(ctx, args, getenv, stdout)
 	case "clients":
 		return clients(ctx, args, getenv, stdout)
+	case "account": // mail.go
+		return account(ctx, args, getenv, stdout)
+	case "mail": // mail.go
+		return mailCmd(ctx, args, getenv, stdout)
 	case "import":
 		return importCmd(ctx, args, getenv, stdout, stderr)
 	case "version":

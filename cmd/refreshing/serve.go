@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"net/url"
 	"regexp"
 	"strings"
@@ -84,6 +85,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fmt.Fprintf(stdout, "refreshing listening on http://%s\n", ln.Addr())
 	logger.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(c.db), "alg", svc.SigningAlgorithm())
 	stopBackground := background(ctx, svc, c.metrics, logger)
+	// The mail sender (mail.go), stopped before the store closes.
+	host, _ := os.Hostname()
+	stopMail, err := startMailSender(ctx, svc, getenv, fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano()), logger)
+	if err != nil {
+		stopBackground()
+		srv.Close()
+		return err
+	}
+	defer stopMail()
 
 	reload := time.NewTicker(keyReload)
 	defer reload.Stop()
@@ -113,6 +123,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	logger.Info("shutting down")
 	stopBackground()
+	stopMail()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

@@ -41,6 +41,13 @@ var errorTable = []struct {
 	{refreshing.ErrBusy, apiError{http.StatusServiceUnavailable, "ServiceUnavailableError", "Service temporarily unavailable"}},
 	{refreshing.ErrUnavailable, apiError{http.StatusServiceUnavailable, "ServiceUnavailableError", "Service temporarily unavailable"}},
 	{refreshing.ErrTooManyAttempts, apiError{http.StatusTooManyRequests, "RateLimitError", "Too many failed attempts; try again later"}},
+	// The account life cycle (lifecycle.go), in Strapi's words.
+	{refreshing.ErrIncorrectCode, apiError{http.StatusBadRequest, "ValidationError", "Incorrect code provided"}},
+	{refreshing.ErrInvalidConfirmation, apiError{http.StatusBadRequest, "ValidationError", "Invalid token"}},
+	{refreshing.ErrAlreadyConfirmed, apiError{http.StatusBadRequest, "ApplicationError", "Already confirmed"}},
+	{refreshing.ErrUserBlocked, apiError{http.StatusBadRequest, "ApplicationError", "User blocked"}},
+	{refreshing.ErrConfirmationMail, apiError{http.StatusBadRequest, "ApplicationError", "Error sending confirmation email"}},
+	{refreshing.ErrNoMailer, apiError{http.StatusInternalServerError, "InternalServerError", "Internal Server Error"}},
 }
 
 // Errors of the routing layer itself.
@@ -52,6 +59,9 @@ var (
 	// errRateLimited is Strapi's answer (koa2-ratelimit's message) to a
 	// spent rate-limit budget; tooManyRequests adds Retry-After.
 	errRateLimited = &apiError{http.StatusTooManyRequests, "RateLimitError", "Too many requests, please try again later."}
+	// errSessionNotFound is Strapi 5.54's answer to revoking a session that
+	// is not one of the caller's active ones (lifecycle.go).
+	errSessionNotFound = &apiError{http.StatusNotFound, "NotFoundError", "Session not found"}
 )
 
 // errorBody is Strapi's error shape: {"data": null, "error": {...}}.

@@ -26,6 +26,15 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/auth/refresh", s.limit(limitExchange, s.permit(refreshing.ActionRefresh, s.handleRefresh())))
 	mux.Handle("POST /api/auth/logout", s.permit(refreshing.ActionLogout, s.handleLogout()))
 
+	// The account life cycle (lifecycle.go): password reset and email
+	// confirmation by mail, and Strapi 5.54's session list and revocation.
+	mux.Handle("POST /api/auth/forgot-password", s.limit(limitCredential, s.permit(refreshing.ActionForgotPassword, s.handleForgotPassword())))
+	mux.Handle("POST /api/auth/reset-password", s.limit(limitCredential, s.permit(refreshing.ActionResetPassword, s.handleResetPassword())))
+	mux.Handle("GET /api/auth/email-confirmation", s.limit(limitCredential, s.permit(refreshing.ActionEmailConfirmation, s.handleEmailConfirmation())))
+	mux.Handle("POST /api/auth/send-email-confirmation", s.limit(limitCredential, s.permit(refreshing.ActionSendEmailConfirmation, s.handleSendEmailConfirmation())))
+	mux.Handle("GET /api/auth/sessions", s.permit(refreshing.ActionAuthSessions, s.handleAuthSessions()))
+	mux.Handle("DELETE /api/auth/sessions/{sessionId}", s.permit(refreshing.ActionAuthRevokeSession, s.handleAuthRevokeSession()))
+
 	// OAuth 2.0 (oauth.go) and its discovery documents (wellknown.go).
 	mux.Handle("POST /oauth/token", oauth(s.limit(limitExchange, s.handleOAuthToken())))
 	mux.Handle("POST /oauth/revoke", oauth(s.handleOAuthRevoke()))
