@@ -36,8 +36,8 @@ type Mailer struct {
 // address, optionally with a display name: "Refreshing <no-reply@example.com>").
 //
 //   - smtp://[user:password@]host[:port]: STARTTLS when the server offers
-//     it (port 25 by default); credentials are then only sent over TLS,
-//     except to a loopback server.
+//     it (port 25 by default). Without TLS the password is only used with a
+//     challenge mechanism (SCRAM, CRAM-MD5), never sent as PLAIN or LOGIN.
 //   - smtp+starttls://...: STARTTLS required (port 587 by default).
 //   - smtps://...: TLS from the first byte (port 465 by default).
 //
@@ -115,7 +115,7 @@ func (m *Mailer) client(timeout time.Duration) (*gomail.Client, error) {
 	}
 	if m.user != "" {
 		// The strongest mechanism the server offers; PLAIN and LOGIN only
-		// over TLS (or to a loopback server).
+		// over TLS.
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
 			gomail.WithUsername(m.user), gomail.WithPassword(m.password))
 	}
