@@ -559,3 +559,97 @@ func TestServeRefusesBadSMTPURL(t *testing.T) {
 		t.Errorf("no REFRESHING_MAIL_FROM: %v", err)
 	}
 }
+
+// TestStrapiSessions: Strapi 5.54's GET /api/auth/sessions and DELETE
+// /api/auth/sessions/:sessionId, with its shapes, through a real listener.
+func TestStrapiSessions(t *testing.T) {
+	in := startMail(t, nil, nil)
+	if out, err := in.cli("users", "create", "--username", "ada", "--email", "ada@example.com", "--password", "correct horse"); err != nil {
+		t.Fatalf("users create: %v %s", err, out)
+	}
+	if out, err := in.cli("users", "create", "--username", "bob", "--email", "bob@example.com", "--password", "correct horse"); err != nil {
+		t.Fatalf("users create: %v %s", err, out)
+	}
+	var grants []map[string]any
+	for _, device := range []string{"phone", "laptop", "tablet"} {
+		code, g := in.post(t, "/api/auth/local", "", map[string]string{"identifier": "ada", "password": "correct horse", "deviceId": device})
+		if code != 200 {
+			t.Fatalf("login: %d %v", code, g)
+		}
+		grants = append(grants, g)
+	}
+	_, bob := in.post(t, "/api/auth/local", "", map[string]string{"identifier": "bob", "password": "correct horse"})
+
+	list := func(jwt string) []map[string]any {
+		t.Helper()
+		code, body := in.get(t, "/api/auth/sessions", jwt)
+		if code != 200 {
+			t.Fatalf("GET /api/auth/sessions: %d %v", code, body)
+		}
+		var out []map[string]any
+		for _, e := range body.(map[string]any)["data"].([]any) {
+			out = append(out, e.(map[string]any))
+		}
+		return out
+	}
+	sessions := list(grants[1]["jwt"].(string))
+	if len(sessions) != 3 {
+		t.Fatalf("%d sessions, want 3: %v", len(sessions), sessions)
+	}
+	if sessions[0]["current"] != true || sessions[0]["deviceId"] != "laptop" || sessions[1]["current"] != false || sessions[2]["current"] != false {
+		t.Errorf("the current session is not first and alone: %v", sessions)
+	}
+	iso := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+	for _, s := range sessions {
+		for _, k := range []string{"id", "deviceId", "deviceName", "loginAt", "lastActiveAt"} {
+			if v, _ := s[k].(string); v == "" {
+				t.Errorf("session without %s: %v", k, s)
+			}
+		}
+		if !iso.MatchString(s["loginAt"].(string)) || !iso.MatchString(s["lastActiveAt"].(string)) {
+			t.Errorf("times not as toISOString writes them: %v", s)
+		}
+		for k := range s {
+			switch k {
+			case "id", "deviceId", "deviceName", "current", "loginAt", "lastActiveAt":
+			default:
+				t.Errorf("session member %q is not in Strapi's shape", k)
+			}
+		}
+	}
+	var phoneID string
+	for _, s := range sessions {
+		if s["deviceId"] == "phone" {
+			phoneID = s["id"].(string)
+		}
+	}
+
+	del := func(jwt, id string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodDelete, in.url+"/api/auth/sessions/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+jwt)
+		return do(t, req)
+	}
+	if code, body := del(grants[1]["jwt"].(string), phoneID); code != 200 || len(body) != 1 || len(body["data"].(map[string]any)) != 0 {
+		t.Fatalf("revoke: %d %v, want 200 {data: {}}", code, body)
+	}
+	if code, _ := in.post(t, "/api/auth/refresh", "", map[string]string{"refreshToken": grants[0]["refreshToken"].(string)}); code != 401 {
+		t.Errorf("the revoked session's refresh token: %d, want 401", code)
+	}
+	if got := list(grants[1]["jwt"].(string)); len(got) != 2 {
+		t.Errorf("%d sessions after the revocation, want 2", len(got))
+	}
+	bobSessions := list(bob["jwt"].(string))
+	for _, tc := range []struct{ name, id string }{{"again", phoneID}, {"unknown", "nope"}, {"another user's", bobSessions[0]["id"].(string)}} {
+		code, body := del(grants[1]["jwt"].(string), tc.id)
+		if code != 404 || errorMessage(body) != "Session not found" {
+			t.Errorf("revoke %s: %d %v, want 404 Session not found", tc.name, code, body)
+		}
+	}
+	if len(list(bob["jwt"].(string))) != 1 {
+		t.Error("bob's session was revoked by ada")
+	}
+	if code, _ := in.get(t, "/api/auth/sessions", ""); code != 401 {
+		t.Errorf("without a token: %d, want 401", code)
+	}
+}
