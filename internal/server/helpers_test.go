@@ -27,6 +27,15 @@ type setup struct {
 	settings func(*refreshing.Settings) // edits the default settings
 	trusted  []netip.Prefix
 	limiter  func(now func() time.Time) ratelimit.Limiter // nil: a Memory limiter on the test clock
+	mailer   refreshing.Mailer                            // nil: no mail server (lifecycle.go)
+}
+
+// unsentMailer stands for a configured mail server in tests that run no
+// mail sender: mail is enqueued and never sent.
+type unsentMailer struct{}
+
+func (unsentMailer) Send(context.Context, refreshing.Message) error {
+	return fmt.Errorf("no mail sender runs in this test")
 }
 
 // env is a running server on a real listener, with a real SQLite store.
@@ -65,6 +74,7 @@ func start(t *testing.T, su setup) *env {
 		Hasher:   refreshing.NewHasher(refreshing.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
 		Now:      e.clock.Now,
 		Settings: &settings,
+		Mailer:   su.mailer,
 	})
 	if err != nil {
 		t.Fatal(err)
