@@ -67,6 +67,12 @@ func (s *server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/settings", a.page(a.settings))
 	mux.Handle("POST /admin/settings", a.page(a.saveSettings))
 	mux.Handle("GET /admin/audit", a.page(a.audit))
+	// Mail (admin_mail.go).
+	mux.Handle("GET /admin/mail", a.page(a.mailList))
+	mux.Handle("POST /admin/mail/{id}/retry", a.page(a.mailRetry))
+	mux.Handle("GET /admin/mail/settings", a.page(a.mailSettings))
+	mux.Handle("POST /admin/mail/settings", a.page(a.saveMailSettings))
+	mux.Handle("POST /admin/users/{id}/mail/{op}", a.page(a.userMailAction))
 }
 
 // newAdminUI parses the templates.
@@ -77,6 +83,7 @@ func newAdminUI(s *server) *adminUI {
 			Error: "This request came from another site and was refused (cross-site request forgery protection)."})
 	}))
 	funcs := template.FuncMap{
+		"mailConfigured": s.svc.MailConfigured, // admin_mail.go
 		"when":   when,
 		"device": refreshing.DeviceName,
 		"state": func(sess refreshing.Session, st refreshing.Settings, now time.Time) string {
@@ -222,6 +229,11 @@ var notices = map[string]string{
 	"role":      "Changed the user's role.",
 	"saved":     "Saved. The change applies now.",
 	"roledel":   "Deleted the role.",
+	// Mail (admin_mail.go).
+	"mailretry": "The mail is pending again; the mail sender will try it shortly.",
+	"confirmed": "Confirmed the user's email.",
+	"password":  "Set the user's password; every session of theirs was revoked.",
+	"resent":    "Enqueued a new confirmation mail.",
 }
 
 // notice returns the sentence the request's ok and n parameters ask for.
