@@ -84,8 +84,8 @@ func newAdminUI(s *server) *adminUI {
 	}))
 	funcs := template.FuncMap{
 		"mailConfigured": s.svc.MailConfigured, // admin_mail.go
-		"when":   when,
-		"device": refreshing.DeviceName,
+		"when":           when,
+		"device":         refreshing.DeviceName,
 		"state": func(sess refreshing.Session, st refreshing.Settings, now time.Time) string {
 			return refreshing.SessionState(&sess, now, st)
 		},
