@@ -83,12 +83,12 @@ func newAdminUI(s *server) *adminUI {
 			Error: "This request came from another site and was refused (cross-site request forgery protection)."})
 	}))
 	funcs := template.FuncMap{
-		"mailConfigured": s.svc.MailConfigured, // admin_mail.go
-		"when":           when,
-		"device":         refreshing.DeviceName,
+		"when":   when,
+		"device": refreshing.DeviceName,
 		"state": func(sess refreshing.Session, st refreshing.Settings, now time.Time) string {
 			return refreshing.SessionState(&sess, now, st)
 		},
+		"mailConfigured": s.svc.MailConfigured, // admin_mail.go
 	}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(adminFiles, "adminui/layout.html", "adminui/partials.html"))
 	names, _ := fs.Glob(adminFiles, "adminui/*.html")
