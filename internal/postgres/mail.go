@@ -147,7 +147,7 @@ func (s *Store) ListMail(ctx context.Context, f refreshing.MailFilter) ([]refres
 	err := s.run(ctx, "list mail", func(ctx context.Context) error {
 		out = out[:0]
 		rows, err := s.pool.Query(ctx, `SELECT `+mailColumns+` FROM mail_outbox
-			WHERE ($1 = '' OR state = $1) AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`,
+			WHERE ($1::text = '' OR state = $1::text) AND ($2::bigint = 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3`,
 			f.State, f.BeforeID, f.Limit)
 		if err != nil {
 			return err
