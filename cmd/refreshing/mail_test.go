@@ -653,3 +653,32 @@ func TestStrapiSessions(t *testing.T) {
 		t.Errorf("without a token: %d, want 401", code)
 	}
 }
+
+// TestMailSurvivesRestart: a mail enqueued while the mail server is down
+// stays in the outbox across a restart of serve, and the next instance on
+// the same database sends it once.
+func TestMailSurvivesRestart(t *testing.T) {
+	c := newMailCatcher(t)
+	c.stop()
+	first := startMail(t, c, nil)
+	if out, err := first.cli("users", "create", "--username", "ada", "--email", "ada@example.com", "--password", "old password"); err != nil {
+		t.Fatalf("users create: %v %s", err, out)
+	}
+	if code, body := first.post(t, "/api/auth/forgot-password", "", map[string]string{"email": "ada@example.com"}); code != 200 {
+		t.Fatalf("forgot-password: %d %v", code, body)
+	}
+	waitMailState(t, first, "ada@example.com", "pending")
+	first.stop(t)
+
+	c.start(t)
+	second := startMail(t, c, map[string]string{"REFRESHING_DB": first.env["REFRESHING_DB"]})
+	m := c.wait(t, 1)[0]
+	if m.To != "ada@example.com" {
+		t.Fatalf("mail to %s", m.To)
+	}
+	waitMailState(t, second, "ada@example.com", "sent")
+	time.Sleep(300 * time.Millisecond)
+	if n := len(c.messages()); n != 1 {
+		t.Errorf("%d messages after the restart, want 1", n)
+	}
+}
