@@ -1,6 +1,8 @@
 package refreshing
 
 import (
+	"fmt"
+	"hash/crc32"
 	htmltemplate "html/template"
 	"net/url"
 	"strconv"
@@ -351,4 +353,26 @@ func mailSettingsFromEnv(m *MailSettings, getenv func(string) string) error {
 		m.RateLimitPerAddress = n
 	}
 	return nil
+}
+
+// String summarises m for the audit log's record of a settings change:
+// the values, and which template parts differ from the built-in defaults
+// (not the templates themselves, which can be long).
+func (m MailSettings) String() string {
+	var custom []string
+	for _, p := range []struct {
+		name string
+		v    string
+	}{{"reset subject", m.Reset.Subject}, {"reset text", m.Reset.Text}, {"reset HTML", m.Reset.HTML},
+		{"confirmation subject", m.Confirmation.Subject}, {"confirmation text", m.Confirmation.Text}, {"confirmation HTML", m.Confirmation.HTML}} {
+		if strings.TrimSpace(p.v) != "" {
+			custom = append(custom, fmt.Sprintf("%s (%08x)", p.name, crc32.ChecksumIEEE([]byte(p.v))))
+		}
+	}
+	templates := "default templates"
+	if len(custom) > 0 {
+		templates = "custom " + strings.Join(custom, ", ")
+	}
+	return fmt.Sprintf("{service name %q, reset page %q, confirmation redirect %q, reset code %v, confirmation code %v, %d mails per address per hour, %s}",
+		m.ServiceName, m.ResetPasswordURL, m.ConfirmationRedirect, m.ResetCodeTTL, m.ConfirmationCodeTTL, m.RateLimitPerAddress, templates)
 }
