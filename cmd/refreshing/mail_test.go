@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/refreshing/refreshing/internal/pgtest"
 )
 
 // mailCatcher is a real SMTP server on 127.0.0.1 (emersion/go-smtp) that
@@ -680,5 +682,48 @@ func TestMailSurvivesRestart(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if n := len(c.messages()); n != 1 {
 		t.Errorf("%d messages after the restart, want 1", n)
+	}
+}
+
+// TestMailInstances: three instances on one PostgreSQL database share the
+// outbox; every mail asked of any of them is sent exactly once.
+func TestMailInstances(t *testing.T) {
+	dsn := pgtest.Schema(t)
+	c := newMailCatcher(t)
+	env := map[string]string{"REFRESHING_DB": dsn, "REFRESHING_MAIL_POLL": "20ms"}
+	all := []*instance{startMail(t, c, env), startMail(t, c, env), startMail(t, c, env)}
+	const users = 12
+	for i := range users {
+		name := fmt.Sprintf("user%02d", i)
+		if out, err := all[0].cli("users", "create", "--username", name, "--email", name+"@example.com", "--password", "correct horse"); err != nil {
+			t.Fatalf("users create: %v %s", err, out)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range users {
+		wg.Go(func() {
+			name := fmt.Sprintf("user%02d@example.com", i)
+			if code, body := all[i%3].post(t, "/api/auth/forgot-password", "", map[string]string{"email": name}); code != 200 {
+				t.Errorf("forgot-password %s: %d %v", name, code, body)
+			}
+		})
+	}
+	wg.Wait()
+	c.wait(t, users)
+	for _, in := range all {
+		waitMailState(t, in, "user11@example.com", "sent")
+	}
+	time.Sleep(500 * time.Millisecond) // time for a duplicate to show
+	seen := map[string]int{}
+	for _, m := range c.messages() {
+		seen[m.To]++
+	}
+	if len(seen) != users {
+		t.Errorf("mail reached %d addresses, want %d", len(seen), users)
+	}
+	for to, n := range seen {
+		if n != 1 {
+			t.Errorf("%s got %d mails, want 1", to, n)
+		}
 	}
 }
