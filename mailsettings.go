@@ -290,16 +290,15 @@ func (m MailSettings) toJSON() *mailSettingsJSON {
 	}
 }
 
-// mailSettingsFrom decodes what toJSON wrote; nil (settings saved before
-// mail existed) gives the defaults, and so do absent members.
+// mailSettingsFrom decodes what toJSON wrote, exactly; nil (settings saved
+// before mail existed) gives the defaults. Settings.UnmarshalJSON decodes
+// into the defaults' form, so that absent members keep their default.
 func mailSettingsFrom(j *mailSettingsJSON) (MailSettings, error) {
 	m := DefaultMailSettings()
 	if j == nil {
 		return m, nil
 	}
-	if j.ServiceName != "" {
-		m.ServiceName = j.ServiceName
-	}
+	m.ServiceName = j.ServiceName
 	m.ResetPasswordURL, m.ConfirmationRedirect = j.ResetPasswordURL, j.ConfirmationRedirect
 	m.RateLimitPerAddress = j.RateLimitPerAddress
 	m.Reset, m.Confirmation = MailTemplate(j.Reset), MailTemplate(j.Confirmation)

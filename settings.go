@@ -231,6 +231,7 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		SessionRetention: d.SessionRetention.String(),
 		RateWindow:       d.RateWindow.String(), RateLimitIP: d.RateLimitIP,
 		RateLimitIdentifier: d.RateLimitIdentifier, RateLimitExchangeIP: d.RateLimitExchangeIP,
+		Mail: d.Mail.toJSON(),
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
