@@ -56,8 +56,8 @@ const mailWindow = time.Hour
 // spend alike.
 func (s *server) limitAddress(w http.ResponseWriter, r *http.Request, email string) bool {
 	addr := strings.ToLower(strings.TrimSpace(email))
-	if addr == "" {
-		return true // refused by validation
+	if addr == "" || len(addr) > refreshing.MaxIdentifierLen {
+		return true // refused by validation, before any work
 	}
 	st, err := s.svc.Settings(r.Context())
 	if err != nil {
