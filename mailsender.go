@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -39,6 +40,11 @@ type MailSender struct {
 	Lease time.Duration
 	// Timeout bounds one SMTP delivery; default 30s.
 	Timeout time.Duration
+	// StopGrace is how long a delivery under way may go on once the
+	// sender is told to stop; default 10s. One cut short is recorded as a
+	// failed attempt (and retried: if the server had in fact accepted it,
+	// that is the at-least-once window).
+	StopGrace time.Duration
 	// MaxAttempts is how many attempts a mail gets before it is marked
 	// failed; default 10.
 	MaxAttempts int
@@ -77,6 +83,9 @@ func (m MailSender) withDefaults() MailSender {
 	if m.Timeout <= 0 {
 		m.Timeout = 30 * time.Second
 	}
+	if m.StopGrace <= 0 {
+		m.StopGrace = 10 * time.Second
+	}
 	if m.Lease <= 0 {
 		m.Lease = 2 * time.Minute
 	}
@@ -113,8 +122,8 @@ func (m MailSender) backoff(attempts int) time.Duration {
 // RunMailSender sends the outbox's mail until ctx is done: a round every
 // Interval, or at once when this process enqueued a mail. Without a Mailer
 // it returns at once. A round in progress when ctx ends finishes the mail
-// it is sending (its SMTP conversation is bounded by Timeout) and records
-// it, so that a clean shutdown sends nothing twice.
+// it is sending (for at most StopGrace more) and records it, so that a
+// clean shutdown sends nothing twice.
 func (s *Service) RunMailSender(ctx context.Context, m MailSender) {
 	if s.mailer == nil {
 		return
@@ -158,9 +167,11 @@ func (s *Service) SendMailRound(ctx context.Context, m MailSender) (int, error) 
 			return n, fmt.Errorf("claim mail: %w", err)
 		}
 		for _, ml := range batch {
-			// Detached from ctx: a claimed mail is finished and recorded
-			// even while the process stops.
-			s.attempt(context.WithoutCancel(ctx), ml, m)
+			// A claimed mail is finished and recorded even while the
+			// process stops, for at most StopGrace more.
+			actx, cancel := outlive(ctx, m.StopGrace)
+			s.attempt(actx, ml, m)
+			cancel()
 			n++
 		}
 		if len(batch) < m.Batch {
@@ -204,9 +215,34 @@ func (s *Service) attempt(ctx context.Context, ml Mail, m MailSender) {
 	if mo, ok := s.obs.(MailObserver); ok {
 		mo.Mailed(ml.Kind, outcome)
 	}
-	if err := s.store.FinishMail(ctx, f); err != nil {
+	// Recorded even if the attempt was cut short.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.store.FinishMail(fctx, f); err != nil {
 		// ErrStale: the lease ran out and another sender took the mail.
 		m.Logger.Warn("mail outcome not recorded", "mail", ml.ID, "state", f.State, "err", err)
+	}
+}
+
+// outlive returns a context that ends grace after ctx does (or when the
+// returned function is called).
+func outlive(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var mu sync.Mutex
+	var t *time.Timer
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		t = time.AfterFunc(grace, cancel)
+		mu.Unlock()
+	})
+	return c, func() {
+		stop()
+		mu.Lock()
+		if t != nil {
+			t.Stop()
+		}
+		mu.Unlock()
+		cancel()
 	}
 }
 

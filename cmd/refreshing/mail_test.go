@@ -150,7 +150,10 @@ func (s *catcherSession) Data(r io.Reader) error {
 	s.c.mu.Lock()
 	s.c.msgs = append(s.c.msgs, m)
 	s.c.mu.Unlock()
-	s.c.arrived <- struct{}{}
+	select { // a full channel has wake-ups pending already
+	case s.c.arrived <- struct{}{}:
+	default:
+	}
 	return nil
 }
 
