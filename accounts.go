@@ -118,6 +118,11 @@ func (s *Service) Register(ctx context.Context, r Registration, ci ClientInfo) (
 	}
 	s.audit(ctx, AuditEvent{Type: AuditRegister, UserID: u.ID, IP: ci.IP, UserAgent: ci.UserAgent})
 	if !u.Confirmed {
+		// The confirmation mail (lifecycle.go); the account stays created
+		// if it cannot be sent, as in Strapi.
+		if err := s.sendConfirmation(ctx, u); err != nil {
+			return nil, err
+		}
 		return &Grant{User: u}, nil
 	}
 	return s.issue(ctx, u, st, ci, st.IssueOnLogin)

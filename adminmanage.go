@@ -173,7 +173,7 @@ func (s *Service) SetUserPassword(ctx context.Context, userID int64, password st
 	if err := s.store.UpdateUser(ctx, u, &Revocation{UserID: u.ID, Reason: ReasonPasswordChange, At: now}); err != nil {
 		return nil, fmt.Errorf("update user: %w", err)
 	}
-	s.audit(ctx, AuditEvent{Type: AuditPasswordReset, UserID: u.ID, Detail: "password set by an administrator; every session revoked"})
+	s.audit(ctx, AuditEvent{Type: AuditUserSetPassword, UserID: u.ID, Detail: "password set by an administrator; every session revoked"})
 	return u, nil
 }
 

@@ -49,7 +49,6 @@ const (
 	AuditAdminPassword    = "admin.password"     // an administrator's password was reset
 	AuditAdminTokenCreate = "admin.token.create" // Detail names the token, never its value
 	AuditAdminTokenRevoke = "admin.token.revoke"
-	AuditPasswordReset    = "password.reset" // an administrator set a user's password
 	AuditClientCreate     = "client.create"
 	AuditClientDelete     = "client.delete"
 	AuditKeyRotate        = "key.rotate"
@@ -59,7 +58,8 @@ const (
 var byAdmin = map[string]bool{AuditAdminRevoke: true, AuditBlock: true, AuditUnblock: true, AuditUserCreate: true,
 	AuditUserDelete: true, AuditSettingsChange: true, AuditRoleChange: true, AuditAdminCreate: true,
 	AuditAdminDelete: true, AuditAdminPassword: true, AuditAdminTokenCreate: true, AuditAdminTokenRevoke: true,
-	AuditPasswordReset: true, AuditClientCreate: true, AuditClientDelete: true, AuditKeyRotate: true}
+	AuditClientCreate: true, AuditClientDelete: true, AuditKeyRotate: true,
+	AuditUserConfirm: true, AuditUserSetPassword: true, AuditMailResend: true, AuditMailRetried: true}
 
 // AuditTypes lists every event type, for filters.
 func AuditTypes() []string {
@@ -68,7 +68,10 @@ func AuditTypes() []string {
 		AuditUserCreate, AuditUserDelete, AuditSettingsChange, AuditRoleChange, AuditAdminLogin,
 		AuditAdminLoginFailed, AuditAdminLogout, AuditAdminCreate,
 		AuditAdminDelete, AuditAdminPassword, AuditAdminTokenCreate, AuditAdminTokenRevoke,
-		AuditPasswordReset, AuditClientCreate, AuditClientDelete, AuditKeyRotate}
+		AuditClientCreate, AuditClientDelete, AuditKeyRotate,
+		// The account life cycle (lifecycle.go).
+		AuditResetRequested, AuditPasswordReset, AuditEmailConfirmed, AuditUserConfirm, AuditUserSetPassword,
+		AuditMailResend, AuditMailFailed, AuditMailRetried}
 }
 
 // AuditFilter selects events for ListAudit. Zero fields do not filter.

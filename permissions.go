@@ -41,6 +41,14 @@ const (
 	// The Strapi 5 refresh-token plugin's exchange, for its clients after
 	// a cutover (import.go).
 	ActionPluginRefresh = "refresh-token.auth.refresh"
+
+	// The account life cycle (lifecycle.go) and Strapi 5.54's sessions.
+	ActionForgotPassword        = "users-permissions.auth.forgotPassword"
+	ActionResetPassword         = "users-permissions.auth.resetPassword"
+	ActionEmailConfirmation     = "users-permissions.auth.emailConfirmation"
+	ActionSendEmailConfirmation = "users-permissions.auth.sendEmailConfirmation"
+	ActionAuthSessions          = "users-permissions.auth.getSessions"
+	ActionAuthRevokeSession     = "users-permissions.auth.revokeSession"
 )
 
 var actions = []Action{
@@ -57,6 +65,13 @@ var actions = []Action{
 	{ActionSessionDestroy, "DELETE", "/api/users/me/sessions/{id}", "Sign out one of one's sessions", true},
 	{ActionSessionsPurge, "DELETE", "/api/users/me/sessions", "Sign out of other or all devices", true},
 	{ActionPluginRefresh, "POST", "/api/auth/local/refresh", "Exchange a refresh token (Strapi 5 refresh-token plugin)", false},
+	// The account life cycle (lifecycle.go) and Strapi 5.54's sessions.
+	{ActionForgotPassword, "POST", "/api/auth/forgot-password", "Ask for a password reset mail", false},
+	{ActionResetPassword, "POST", "/api/auth/reset-password", "Set a new password with a mailed code", false},
+	{ActionEmailConfirmation, "GET", "/api/auth/email-confirmation", "Confirm an email with a mailed link", false},
+	{ActionSendEmailConfirmation, "POST", "/api/auth/send-email-confirmation", "Ask for a new confirmation mail", false},
+	{ActionAuthSessions, "GET", "/api/auth/sessions", "List one's own sessions (Strapi 5)", true},
+	{ActionAuthRevokeSession, "DELETE", "/api/auth/sessions/{sessionId}", "Sign out one of one's sessions (Strapi 5)", true},
 }
 
 // Actions returns every action of the /api surface, in the contract's order.

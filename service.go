@@ -49,6 +49,10 @@ type Config struct {
 	// refresh-token plugin that an import brought over (HS256 under the
 	// plugin's refreshTokenSecret); nil refuses them.
 	StrapiPluginSecret []byte
+	// Mailer sends the account life cycle's mail (mailsender.go); nil when
+	// no mail server is configured: the flows that need mail then answer
+	// as Strapi does when its email provider fails.
+	Mailer Mailer
 }
 
 // ValidateIssuer reports why issuer cannot be the OAuth issuer, or nil if
@@ -120,8 +124,10 @@ type Service struct {
 	adm  adminState // the admin features: role cache, audit writer, admin login limits
 	auth authCache  // sessions and users Authenticate found active, while no revocation could have ended them
 
-	imports importState // whether the store holds imported sessions (import.go)
-	strapi  strapiSecrets
+	imports  importState // whether the store holds imported sessions (import.go)
+	strapi   strapiSecrets
+	mailer   Mailer        // nil: no mail server configured
+	mailWake chan struct{} // an enqueue here wakes this process's mail sender at once
 }
 
 // reloadAllowed rate-limits key reloads caused by unknown key ids.
@@ -172,7 +178,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		// Before anything is written to the store.
 		return nil, fmt.Errorf("refreshing: the JWT secret is %d bytes long; HS256 needs at least %d", n, MinJWTSecretLen)
 	}
-	s := &Service{hasher: cfg.Hasher, now: cfg.Now, ttl: cfg.SettingsTTL, profiles: cfg.Profiles}
+	s := &Service{hasher: cfg.Hasher, now: cfg.Now, ttl: cfg.SettingsTTL, profiles: cfg.Profiles, mailer: cfg.Mailer, mailWake: make(chan struct{}, 1)}
 	s.strapi = strapiSecrets{session: bytes.Clone(cfg.StrapiSessionSecret), plugin: bytes.Clone(cfg.StrapiPluginSecret)}
 	s.store = invalidating{Store: cfg.Store, cache: &s.auth}
 	if s.hasher == nil {

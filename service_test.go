@@ -142,7 +142,9 @@ func TestRegisterAndLogin(t *testing.T) {
 }
 
 func TestEmailConfirmation(t *testing.T) {
-	e := newEnv(t, func(s *refreshing.Settings) { s.EmailConfirmation = true })
+	// A mail server is configured: without one, registration answers
+	// ErrConfirmationMail as Strapi does (lifecycle_test.go).
+	e := newMailEnv(t, &memMailer{}, func(s *refreshing.Settings) { s.EmailConfirmation = true })
 	g, err := e.svc.Register(t.Context(), refreshing.Registration{Username: "cyd", Email: "cy@example.com", Password: "secret12"}, refreshing.ClientInfo{})
 	if err != nil {
 		t.Fatal(err)

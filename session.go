@@ -43,6 +43,7 @@ const (
 	ReasonLogout         = "logout"          // the user signed out this session
 	ReasonReuseDetected  = "reuse_detected"  // a retired refresh token was presented after the grace window
 	ReasonPasswordChange = "password_change" // the user changed their password
+	ReasonPasswordReset  = "password_reset"  // the password was reset with a mailed code, or set by an administrator
 	ReasonBlocked        = "blocked"         // an administrator blocked the user
 	ReasonDeleted        = "user_deleted"    // the user was deleted
 	ReasonSessionLimit   = "session_limit"   // evicted by the per-user session limit

@@ -34,6 +34,9 @@ type Settings struct {
 	RateLimitIP         int           // attempts per client IP on each credential endpoint (login, register, token request, admin login)
 	RateLimitIdentifier int           // password attempts per identifier, all endpoints together
 	RateLimitExchangeIP int           // refresh-token exchanges per client IP on each exchange endpoint
+
+	// Mail: password reset and email confirmation (mailsettings.go).
+	Mail MailSettings
 }
 
 // DefaultSettings returns the contract's defaults.
@@ -53,6 +56,8 @@ func DefaultSettings() Settings {
 		RateLimitIP:         30,
 		RateLimitIdentifier: 10,
 		RateLimitExchangeIP: 600,
+
+		Mail: DefaultMailSettings(),
 	}
 }
 
@@ -83,6 +88,10 @@ func (s Settings) Validate() error {
 		return Invalid("rateLimitIP", "rate limits must not be negative (0 means off)")
 	}
 	if _, err := ParseOrigins(s.AllowedOrigins); err != nil {
+		return err
+	}
+	// Mail (mailsettings.go).
+	if err := s.Mail.validate(); err != nil {
 		return err
 	}
 	return nil
@@ -187,6 +196,10 @@ func (s Settings) WithEnv(getenv func(string) string) (Settings, error) {
 		s.AllowedOrigins = v
 	}
 	// end ops (issue 19)
+	// Mail (mailsettings.go).
+	if err := mailSettingsFromEnv(&s.Mail, getenv); err != nil {
+		return s, err
+	}
 	if err := s.Validate(); err != nil {
 		return s, fmt.Errorf("settings from environment: %w", err)
 	}
@@ -214,6 +227,8 @@ type settingsJSON struct {
 	RateLimitIP         int    `json:"rateLimitIP"`
 	RateLimitIdentifier int    `json:"rateLimitIdentifier"`
 	RateLimitExchangeIP int    `json:"rateLimitExchangeIP"`
+
+	Mail *mailSettingsJSON `json:"mail,omitempty"` // mailsettings.go; absent in settings saved before it
 }
 
 // MarshalJSON encodes durations as Go duration strings ("15m0s"), the form
@@ -230,6 +245,7 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 		SessionRetention: s.SessionRetention.String(),
 		RateWindow:       s.RateWindow.String(), RateLimitIP: s.RateLimitIP,
 		RateLimitIdentifier: s.RateLimitIdentifier, RateLimitExchangeIP: s.RateLimitExchangeIP,
+		Mail: s.Mail.toJSON(),
 	})
 }
 
@@ -248,6 +264,7 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		SessionRetention: d.SessionRetention.String(),
 		RateWindow:       d.RateWindow.String(), RateLimitIP: d.RateLimitIP,
 		RateLimitIdentifier: d.RateLimitIdentifier, RateLimitExchangeIP: d.RateLimitExchangeIP,
+		Mail: d.Mail.toJSON(),
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
@@ -265,6 +282,10 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		*p.dst = x
+	}
+	var err error
+	if out.Mail, err = mailSettingsFrom(j.Mail); err != nil {
+		return err
 	}
 	*s = out
 	return nil

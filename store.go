@@ -33,6 +33,9 @@ type Store interface {
 	// (issue 19, adminstore.go).
 	ManageStore
 
+	// The account life cycle (mail.go): the outbox of mail and one-time codes.
+	MailStore
+
 	// CreateUser inserts u and sets u.ID. It returns ErrConflict if u.Email
 	// or u.Username (compared exactly; the Service lower-cases email) is taken.
 	CreateUser(ctx context.Context, u *User) error

@@ -116,9 +116,9 @@ func userView(u *refreshing.User) userJSON {
 }
 
 func (a *app) usersCmd() *cobra.Command {
-	return group("users", "Manage end users: list, show, create, block, unblock, delete, set-password",
+	return group("users", "Manage end users: list, show, create, block, unblock, delete, set-password, confirm, resend-confirmation",
 		a.usersListCmd(), a.usersShowCmd(), a.usersCreateCmd(), a.usersBlockCmd(true), a.usersBlockCmd(false),
-		a.usersDeleteCmd(), a.usersSetPasswordCmd())
+		a.usersDeleteCmd(), a.usersSetPasswordCmd(), a.usersConfirmCmd(), a.usersResendCmd())
 }
 
 func (a *app) usersListCmd() *cobra.Command {

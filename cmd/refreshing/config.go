@@ -216,12 +216,16 @@ func openService(ctx context.Context, c *config, getenv func(string) string) (*r
 	if err != nil {
 		return nil, nil, usagef("%v", err)
 	}
+	mailer, err := mailerFromEnv(getenv) // mail.go; nil without REFRESHING_SMTP_URL
+	if err != nil {
+		return nil, nil, err
+	}
 	st, err := openStore(ctx, c.db)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open storage: %w", err)
 	}
 	cfg := refreshing.Config{Store: st, Issuer: c.issuer, JWTSecret: []byte(c.jwtSecret), Settings: &seed,
-		StrapiSessionSecret: []byte(c.strapiSessionSecret), StrapiPluginSecret: []byte(c.strapiPluginSecret)}
+		StrapiSessionSecret: []byte(c.strapiSessionSecret), StrapiPluginSecret: []byte(c.strapiPluginSecret), Mailer: mailer}
 	if c.strapiURL != "" {
 		bc, err := bridge.New(c.strapiURL, c.bridgeSecret, nil)
 		if err != nil {

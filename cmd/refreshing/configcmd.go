@@ -73,6 +73,11 @@ Runtime settings (variable, default):
 
 Other variables:
   GOMAXPROCS  threads for requests; serve adds low-priority ones for password hashing
+  REFRESHING_SMTP_URL  smtp://user:pass@host:port (STARTTLS when offered), smtp+starttls://
+              (required) or smtps:// (implicit TLS): the mail server (docs/email.md)
+  REFRESHING_MAIL_FROM  the sender of password-reset and confirmation mail
+  REFRESHING_MAIL_POLL, REFRESHING_MAIL_RETRY, REFRESHING_MAIL_MAX_ATTEMPTS
+              the mail sender's pace (2s), first retry delay (30s) and tries (10)
 `)
 	return b.String()
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"runtime"
 	"strings"
@@ -127,6 +128,15 @@ func serve(ctx context.Context, c *config, getenv func(string) string, stderr io
 	logger.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String(),
 		"db", redactDSN(c.db), "alg", svc.SigningAlgorithm(), "version", version())
 	stopBackground := background(ctx, svc, c.metrics, logger)
+	// The mail sender (mail.go), stopped before the store closes.
+	host, _ := os.Hostname()
+	stopMail, err := startMailSender(ctx, svc, getenv, fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano()), logger)
+	if err != nil {
+		stopBackground()
+		srv.Close()
+		return err
+	}
+	defer stopMail()
 
 	reload := time.NewTicker(keyReload)
 	defer reload.Stop()
@@ -156,6 +166,7 @@ func serve(ctx context.Context, c *config, getenv func(string) string, stderr io
 	}
 	logger.Info("shutting down")
 	stopBackground()
+	stopMail()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

@@ -37,6 +37,7 @@ type Metrics struct {
 	storeLatency   *prometheus.HistogramVec
 	rateLimited    *prometheus.CounterVec
 	purged         prometheus.Counter
+	mail           *mailMetrics // mail.go
 }
 
 var _ refreshing.Observer = (*Metrics)(nil)
@@ -92,6 +93,7 @@ func New() *Metrics {
 	m.reg.MustRegister(m.requests, m.latency, m.exchanges, m.logins, m.activeSessions, m.activeAt,
 		m.storeLatency, m.rateLimited, m.purged,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.mail = newMailMetrics(m.reg)
 	// Every outcome is present from the start, at zero, so that rate()
 	// and alerts see a series before its first event.
 	for _, o := range []refreshing.Outcome{refreshing.OutcomeRotated, refreshing.OutcomeKept, refreshing.OutcomeGrace,

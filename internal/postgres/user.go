@@ -87,26 +87,29 @@ func (s *Store) userBy(ctx context.Context, op, where string, arg any) (*refresh
 // consulted. It returns ErrNotFound if no such user exists and ErrConflict if
 // the new email, username or document id is taken.
 func (s *Store) UpdateUser(ctx context.Context, u *refreshing.User, revoke *refreshing.Revocation) error {
-	return s.tx(ctx, "update user", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE users SET
-			document_id = NULLIF($2, ''), username = $3, email = $4, password_hash = $5,
-			provider = $6, role = $7, confirmed = $8, blocked = $9, created_at = $10, updated_at = $11
-			WHERE id = $1`,
-			u.ID, u.DocumentID, u.Username, u.Email, u.PasswordHash, u.Provider, u.Role,
-			u.Confirmed, u.Blocked, u.CreatedAt, u.UpdatedAt)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return refreshing.ErrNotFound
-		}
-		if revoke != nil {
-			r := *revoke
-			r.UserID = u.ID
-			_, err = revokeSessions(ctx, tx, r)
-		}
+	return s.tx(ctx, "update user", func(tx pgx.Tx) error { return updateUser(ctx, tx, u, revoke) })
+}
+
+// updateUser is UpdateUser within tx (RedeemCode does it too).
+func updateUser(ctx context.Context, tx pgx.Tx, u *refreshing.User, revoke *refreshing.Revocation) error {
+	tag, err := tx.Exec(ctx, `UPDATE users SET
+		document_id = NULLIF($2, ''), username = $3, email = $4, password_hash = $5,
+		provider = $6, role = $7, confirmed = $8, blocked = $9, created_at = $10, updated_at = $11
+		WHERE id = $1`,
+		u.ID, u.DocumentID, u.Username, u.Email, u.PasswordHash, u.Provider, u.Role,
+		u.Confirmed, u.Blocked, u.CreatedAt, u.UpdatedAt)
+	if err != nil {
 		return err
-	})
+	}
+	if tag.RowsAffected() == 0 {
+		return refreshing.ErrNotFound
+	}
+	if revoke != nil {
+		r := *revoke
+		r.UserID = u.ID
+		_, err = revokeSessions(ctx, tx, r)
+	}
+	return err
 }
 
 // DeleteUser deletes the user; the foreign key deletes their sessions.

@@ -40,7 +40,7 @@ func TestRegister(t *testing.T) {
 		}
 	})
 	t.Run("OnlyUserWhileConfirmationIsPending", func(t *testing.T) {
-		e := start(t, setup{settings: func(s *refreshing.Settings) { s.EmailConfirmation = true }})
+		e := start(t, setup{settings: func(s *refreshing.Settings) { s.EmailConfirmation = true }, mailer: unsentMailer{}})
 		r := e.post("/api/auth/local/register", map[string]any{"username": "ada", "email": "ada@example.com", "password": "correct horse"})
 		r.want(t, http.StatusOK, "", "")
 		m := r.json(t)
@@ -164,7 +164,7 @@ func TestLogin(t *testing.T) {
 		}
 	})
 	t.Run("ErrNotConfirmed", func(t *testing.T) {
-		e := start(t, setup{settings: func(s *refreshing.Settings) { s.EmailConfirmation = true }})
+		e := start(t, setup{settings: func(s *refreshing.Settings) { s.EmailConfirmation = true }, mailer: unsentMailer{}})
 		e.post("/api/auth/local/register", map[string]any{"username": "ada", "email": "ada@example.com", "password": "correct horse"}).want(t, http.StatusOK, "", "")
 		e.post("/api/auth/local", map[string]any{"identifier": "ada", "password": "correct horse"}).
 			want(t, http.StatusBadRequest, "ApplicationError", "Your account email is not confirmed")

@@ -81,6 +81,12 @@ func (s *server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/tokens/{id}/revoke", a.page(a.revokeToken))
 	mux.Handle("GET /admin/keys", a.page(a.keys))
 	mux.Handle("POST /admin/keys/rotate", a.page(a.rotateKey))
+	// Mail (admin_mail.go).
+	mux.Handle("GET /admin/mail", a.page(a.mailList))
+	mux.Handle("POST /admin/mail/{id}/retry", a.page(a.mailRetry))
+	mux.Handle("GET /admin/mail/settings", a.page(a.mailSettings))
+	mux.Handle("POST /admin/mail/settings", a.page(a.saveMailSettings))
+	mux.Handle("POST /admin/users/{id}/mail/{op}", a.page(a.userMailAction))
 }
 
 // newAdminUI parses the templates.
@@ -100,6 +106,7 @@ func newAdminUI(s *server) *adminUI {
 		"state": func(sess refreshing.Session, st refreshing.Settings, now time.Time) string {
 			return refreshing.SessionState(&sess, now, st)
 		},
+		"mailConfigured": s.svc.MailConfigured, // admin_mail.go
 	}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(adminFiles, "adminui/layout.html", "adminui/partials.html"))
 	names, _ := fs.Glob(adminFiles, "adminui/*.html")
@@ -278,6 +285,11 @@ var notices = map[string]string{
 	"admindel":      "Deleted the administrator, with their sessions and API tokens.",
 	"tokenrevoked":  "Revoked the API token; it no longer works.",
 	"rotated":       "Added a signing key: it signs every new access token from now on. Older keys keep verifying the tokens they signed.",
+	// Mail (admin_mail.go).
+	"mailretry": "The mail is pending again; the mail sender will try it shortly.",
+	"confirmed": "Confirmed the user's email.",
+	"password":  "Set the user's password; every session of theirs was revoked.",
+	"resent":    "Enqueued a new confirmation mail.",
 }
 
 // notice returns the sentence the request's ok and n parameters ask for.

@@ -42,6 +42,13 @@ var errorTable = []struct {
 	{refreshing.ErrUnavailable, apiError{http.StatusServiceUnavailable, "ServiceUnavailableError", "Service temporarily unavailable"}},
 	{refreshing.ErrProfileSync, apiError{http.StatusBadGateway, "BadGatewayError", "The paired Strapi app did not answer; try again later"}},
 	{refreshing.ErrTooManyAttempts, apiError{http.StatusTooManyRequests, "RateLimitError", "Too many failed attempts; try again later"}},
+	// The account life cycle (lifecycle.go), in Strapi's words.
+	{refreshing.ErrIncorrectCode, apiError{http.StatusBadRequest, "ValidationError", "Incorrect code provided"}},
+	{refreshing.ErrInvalidConfirmation, apiError{http.StatusBadRequest, "ValidationError", "Invalid token"}},
+	{refreshing.ErrAlreadyConfirmed, apiError{http.StatusBadRequest, "ApplicationError", "Already confirmed"}},
+	{refreshing.ErrUserBlocked, apiError{http.StatusBadRequest, "ApplicationError", "User blocked"}},
+	{refreshing.ErrConfirmationMail, apiError{http.StatusBadRequest, "ApplicationError", "Error sending confirmation email"}},
+	{refreshing.ErrNoMailer, apiError{http.StatusInternalServerError, "InternalServerError", "Internal Server Error"}},
 }
 
 // Errors of the routing layer itself.
@@ -53,6 +60,9 @@ var (
 	// errRateLimited is Strapi's answer (koa2-ratelimit's message) to a
 	// spent rate-limit budget; tooManyRequests adds Retry-After.
 	errRateLimited = &apiError{http.StatusTooManyRequests, "RateLimitError", "Too many requests, please try again later."}
+	// errSessionNotFound is Strapi 5.54's answer to revoking a session that
+	// is not one of the caller's active ones (lifecycle.go).
+	errSessionNotFound = &apiError{http.StatusNotFound, "NotFoundError", "Session not found"}
 )
 
 // errorBody is Strapi's error shape: {"data": null, "error": {...}}.

@@ -30,6 +30,15 @@ type setup struct {
 	// The Strapi bridge (bridge_test.go).
 	bridgeSecret string
 	profiles     refreshing.ProfileSync
+	mailer       refreshing.Mailer // nil: no mail server (lifecycle.go)
+}
+
+// unsentMailer stands for a configured mail server in tests that run no
+// mail sender: mail is enqueued and never sent.
+type unsentMailer struct{}
+
+func (unsentMailer) Send(context.Context, refreshing.Message) error {
+	return fmt.Errorf("no mail sender runs in this test")
 }
 
 // env is a running server on a real listener, with a real SQLite store.
@@ -69,6 +78,7 @@ func start(t *testing.T, su setup) *env {
 		Now:      e.clock.Now,
 		Settings: &settings,
 		Profiles: su.profiles,
+		Mailer:   su.mailer,
 	})
 	if err != nil {
 		t.Fatal(err)

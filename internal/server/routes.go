@@ -36,6 +36,14 @@ func (s *server) routes(mux *http.ServeMux) {
 	// Cutover from Strapi: the Strapi 5 refresh-token plugin's exchange
 	// (cutover.go), for clients holding its tokens or ours since.
 	mux.Handle("POST /api/auth/local/refresh", s.limit(limitExchange, s.permit(refreshing.ActionPluginRefresh, s.handlePluginRefresh())))
+	// The account life cycle (lifecycle.go): password reset and email
+	// confirmation by mail, and Strapi 5.54's session list and revocation.
+	mux.Handle("POST /api/auth/forgot-password", s.limit(limitCredential, s.permit(refreshing.ActionForgotPassword, s.handleForgotPassword())))
+	mux.Handle("POST /api/auth/reset-password", s.limit(limitCredential, s.permit(refreshing.ActionResetPassword, s.handleResetPassword())))
+	mux.Handle("GET /api/auth/email-confirmation", s.limit(limitCredential, s.permit(refreshing.ActionEmailConfirmation, s.handleEmailConfirmation())))
+	mux.Handle("POST /api/auth/send-email-confirmation", s.limit(limitCredential, s.permit(refreshing.ActionSendEmailConfirmation, s.handleSendEmailConfirmation())))
+	mux.Handle("GET /api/auth/sessions", s.permit(refreshing.ActionAuthSessions, s.handleAuthSessions()))
+	mux.Handle("DELETE /api/auth/sessions/{sessionId}", s.permit(refreshing.ActionAuthRevokeSession, s.handleAuthRevokeSession()))
 
 	// OAuth 2.0 (oauth.go) and its discovery documents (wellknown.go).
 	mux.Handle("POST /oauth/token", oauth(s.limit(limitExchange, s.handleOAuthToken())))

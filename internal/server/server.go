@@ -55,7 +55,7 @@ type server struct {
 	storage       storageHealth // storage failures, for /readyz
 	metrics       *metrics.Metrics
 	corsOrigins   corsOrigins // the parsed allowedOrigins setting (cors.go)
-	bridgeDigest  []byte // SHA-256 of the bridge secret; nil when none
+	bridgeDigest  []byte      // SHA-256 of the bridge secret; nil when none
 }
 
 // New returns the HTTP handler of Refreshing on svc.

@@ -106,30 +106,33 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*refreshin
 // sessions whatever its UserID says: updating one user never revokes the
 // sessions of another.
 func (s *Store) UpdateUser(ctx context.Context, u *refreshing.User, revoke *refreshing.Revocation) error {
-	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET
-			document_id = ?, username = ?, email = ?, password_hash = ?, provider = ?, role = ?,
-			confirmed = ?, blocked = ?, created_at = ?, updated_at = ?
-			WHERE id = ?`,
-			nullString(u.DocumentID), u.Username, u.Email, u.PasswordHash, u.Provider, u.Role,
-			u.Confirmed, u.Blocked, micros(u.CreatedAt), micros(u.UpdatedAt), u.ID)
-		if err != nil {
-			return classify(err)
-		}
-		if err := oneRow(res); err != nil {
-			return err
-		}
-		if revoke != nil {
-			r := *revoke
-			r.UserID = u.ID
-			if _, err := revokeSessions(ctx, tx, r); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error { return updateUser(ctx, tx, u, revoke) })
 	if err != nil {
 		return fmt.Errorf("sqlite: update user %d: %w", u.ID, err)
+	}
+	return nil
+}
+
+// updateUser is UpdateUser within tx (RedeemCode does it too).
+func updateUser(ctx context.Context, tx *sql.Tx, u *refreshing.User, revoke *refreshing.Revocation) error {
+	res, err := tx.ExecContext(ctx, `UPDATE users SET
+		document_id = ?, username = ?, email = ?, password_hash = ?, provider = ?, role = ?,
+		confirmed = ?, blocked = ?, created_at = ?, updated_at = ?
+		WHERE id = ?`,
+		nullString(u.DocumentID), u.Username, u.Email, u.PasswordHash, u.Provider, u.Role,
+		u.Confirmed, u.Blocked, micros(u.CreatedAt), micros(u.UpdatedAt), u.ID)
+	if err != nil {
+		return classify(err)
+	}
+	if err := oneRow(res); err != nil {
+		return err
+	}
+	if revoke != nil {
+		r := *revoke
+		r.UserID = u.ID
+		if _, err := revokeSessions(ctx, tx, r); err != nil {
+			return err
+		}
 	}
 	return nil
 }

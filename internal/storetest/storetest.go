@@ -77,6 +77,9 @@ func Run(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("ImportUser", func(t *testing.T) { testImportUser(t, open) })
 	t.Run("ImportSession", func(t *testing.T) { testImportSession(t, open) })
 	t.Run("HasImportedSessions", func(t *testing.T) { testHasImportedSessions(t, open) })
+
+	// The account life cycle's outbox and codes (mail.go).
+	t.Run("Mail", func(t *testing.T) { runMail(t, open) })
 }
 
 // t0 is the suite's reference time: in UTC and at microsecond precision, the
