@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/pgtest"
+	"github.com/refreshing/refreshing/internal/postgres"
 	"github.com/refreshing/refreshing/internal/ratelimit"
 	"github.com/refreshing/refreshing/internal/server"
 	"github.com/refreshing/refreshing/internal/sqlite"
@@ -27,6 +29,14 @@ type setup struct {
 	settings func(*refreshing.Settings) // edits the default settings
 	trusted  []netip.Prefix
 	limiter  func(now func() time.Time) ratelimit.Limiter // nil: a Memory limiter on the test clock
+	postgres bool                                          // a PostgreSQL store (a schema of its own) instead of SQLite
+}
+
+// stores runs f once per store: SQLite always, PostgreSQL when
+// REFRESHING_TEST_POSTGRES is set (pgtest skips that subtest otherwise).
+func stores(t *testing.T, f func(t *testing.T, su setup)) {
+	t.Run("SQLite", func(t *testing.T) { f(t, setup{}) })
+	t.Run("PostgreSQL", func(t *testing.T) { pgtest.DSN(t); f(t, setup{postgres: true}) })
 }
 
 // env is a running server on a real listener, with a real SQLite store.
@@ -47,7 +57,13 @@ type env struct {
 func start(t *testing.T, su setup) *env {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	var st refreshing.Store
+	var err error
+	if su.postgres {
+		st, err = postgres.Open(ctx, pgtest.Schema(t))
+	} else {
+		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

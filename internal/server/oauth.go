@@ -37,6 +37,8 @@ var oauthErrors = []struct {
 	err error
 	oauthError
 }{
+	{refreshing.ErrClientRequired, oauthError{http.StatusUnauthorized, "invalid_client", "The token was issued to a client: authenticate as that client (client_id, with its secret if it has one)"}},
+	{refreshing.ErrWrongClient, oauthError{http.StatusBadRequest, "unauthorized_client", "The token was not issued to this client"}},
 	{refreshing.ErrInvalidClient, oauthError{http.StatusUnauthorized, "invalid_client", "Client authentication failed"}},
 	{refreshing.ErrUnauthorizedClient, oauthError{http.StatusBadRequest, "unauthorized_client", "The client is not allowed to use this grant type"}},
 	{refreshing.ErrInvalidToken, oauthError{http.StatusBadRequest, "invalid_grant", "The refresh token is invalid, expired or revoked"}},
@@ -287,9 +289,12 @@ func (s *server) limitPasswordGrant(w http.ResponseWriter, r *http.Request, user
 }
 
 // handleOAuthRevoke serves POST /oauth/revoke (RFC 7009). It answers 200
-// for live, unknown, malformed and already revoked tokens alike; only wrong
-// client credentials and a missing token are errors. The token_type_hint is
-// not needed: the two kinds of token cannot be mistaken for each other.
+// when the token's session is now ended: it was live and is revoked, or it
+// was already revoked, unknown or malformed. Wrong client credentials, a
+// missing token, and a live token of a client other than the one that
+// authenticated (or of a client, when none did) are errors, and revoke
+// nothing. The token_type_hint is not needed: the two kinds of token cannot
+// be mistaken for each other.
 func (s *server) handleOAuthRevoke() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, err := decodeForm(w, r)
