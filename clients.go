@@ -178,7 +178,8 @@ var dummySecretHash = hashSecret("not a real secret")
 // cause: an unknown id, a wrong or missing secret, or a secret presented by a
 // public client. The secret is compared in constant time.
 func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*Client, error) {
-	if id == "" || len(id) > MaxClientIDLen || len(secret) > 4*MaxClientSecretLen {
+	if id == "" || len(id) > MaxClientIDLen || !unreserved(id) || len(secret) > 4*MaxClientSecretLen {
+		// No client has such an id (checkClientID): the store is not asked.
 		return nil, ErrInvalidClient
 	}
 	c, err := s.store.Client(ctx, id)

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/refreshing/refreshing"
 )
@@ -24,7 +25,7 @@ const maxBodyBytes = 64 << 10
 // that is not an object (400), and a field of the wrong type (400, naming the
 // field). A member sets the field whose json tag is exactly its name: JSON
 // names are case-sensitive, so "Password" is an unknown field, and unknown
-// fields are ignored.
+// fields are ignored. Every string field then passes checkWire (wire.go).
 //
 // When optional is set, an empty body leaves dst untouched, whatever its
 // content type: Strapi 5 clients call logout with a bearer token and nothing
@@ -43,6 +44,11 @@ func decode(w http.ResponseWriter, r *http.Request, dst any, optional bool) erro
 	}
 	if optional && len(bytes.TrimSpace(body)) == 0 {
 		return nil // a chunked body that turned out empty
+	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD and carry on:
+	// JSON text is UTF-8 (RFC 8259 section 8.1), so such a body is refused.
+	if !utf8.Valid(body) {
+		return &apiError{status: http.StatusBadRequest, name: "ValidationError", message: "Request body must be valid UTF-8"}
 	}
 	// encoding/json matches struct fields without regard to case; members
 	// are matched here by their exact names instead.
@@ -63,7 +69,7 @@ func decode(w http.ResponseWriter, r *http.Request, dst any, optional bool) erro
 			return refreshing.Invalid(f.name, "%s must be %s", f.name, kindName(v.Field(f.index).Type()))
 		}
 	}
-	return nil
+	return checkStruct(dst)
 }
 
 // bodyField is a member of a request body: a struct field and its json name.

@@ -29,7 +29,7 @@ type setup struct {
 	settings func(*refreshing.Settings) // edits the default settings
 	trusted  []netip.Prefix
 	limiter  func(now func() time.Time) ratelimit.Limiter // nil: a Memory limiter on the test clock
-	postgres bool                                          // a PostgreSQL store (a schema of its own) instead of SQLite
+	postgres bool                                         // a PostgreSQL store (a schema of its own) instead of SQLite
 }
 
 // stores runs f once per store: SQLite always, PostgreSQL when

@@ -134,7 +134,8 @@ func (s *server) handleOAuthUnknown() http.Handler {
 // decodeForm reads r's form-encoded body, the only way parameters reach
 // /oauth (the query string is ignored). It refuses another content type
 // (415), a body over maxBodyBytes (413), a malformed body and a repeated
-// parameter (400, RFC 6749 section 3.2).
+// parameter (400, RFC 6749 section 3.2), and a name or value that checkWire
+// refuses (400).
 func decodeForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, &oauthError{http.StatusUnsupportedMediaType, "invalid_request", "Content-Type must be application/x-www-form-urlencoded"}
@@ -150,6 +151,9 @@ func decodeForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, invalidRequest("Malformed form body")
+	}
+	if err := checkValues(form); err != nil {
+		return nil, err
 	}
 	for k, v := range form {
 		if len(v) > 1 {
@@ -185,6 +189,9 @@ func (s *server) oauthClient(r *http.Request, form url.Values) (*refreshing.Clie
 		basicID, err := url.QueryUnescape(user)
 		if err != nil {
 			basicID = user
+		}
+		if err := checkWire("client_id", basicID); err != nil {
+			return nil, err
 		}
 		if id != "" && id != basicID {
 			return nil, fmt.Errorf("%w: client_id differs from the Basic credentials", refreshing.ErrInvalidClient)

@@ -66,6 +66,7 @@ func New(svc *refreshing.Service, opts Options) http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	var h http.Handler = s.fallback(mux)
+	h = s.checkURL(h)
 	h = s.recoverPanic(h)
 	h = securityHeaders(h)
 	h = s.accessLog(h)
