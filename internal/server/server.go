@@ -71,5 +71,6 @@ func New(svc *refreshing.Service, opts Options) http.Handler {
 	h = securityHeaders(h)
 	h = s.accessLog(h)
 	h = requestID(h)
+	h = closeChunked(h)
 	return h
 }
