@@ -335,20 +335,26 @@ func (s *Service) UpdateSettings(ctx context.Context, st Settings) error {
 // Ready reports whether the Store answers.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 
-// issue creates a session (when withSession) and signs an access token for u.
-func (s *Service) issue(ctx context.Context, u *User, st Settings, ci ClientInfo, withSession bool) (*Grant, error) {
+// issue creates a session and signs an access token for u in it; the
+// grant carries the session's refresh token only when withRefresh. Every
+// access token names its session (sid), even when no refresh token is
+// handed out (IssueOnLogin off), so that every one can be ended by revoking
+// its session: signing out, a block, an administrator's revoke. The session
+// without a refresh token costs the write the login makes anyway in the
+// common case, and lists as the device it is.
+func (s *Service) issue(ctx context.Context, u *User, st Settings, ci ClientInfo, withRefresh bool) (*Grant, error) {
 	now := s.clock()
 	g := &Grant{User: u}
-	sid := ""
-	if withSession {
-		sess, token := NewSession(u.ID, ci, now, st)
-		if err := s.store.CreateSession(ctx, sess, st.MaxSessions); err != nil {
-			return nil, fmt.Errorf("create session: %w", err)
-		}
-		g.Session, g.RefreshToken, sid = sess, token, sess.ID
+	sess, token := NewSession(u.ID, ci, now, st)
+	if err := s.store.CreateSession(ctx, sess, st.MaxSessions); err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	g.Session = sess
+	if withRefresh {
+		g.RefreshToken = token
 	}
 	var err error
-	g.AccessToken, g.AccessExpiresAt, err = s.sign(u, sid, now, st)
+	g.AccessToken, g.AccessExpiresAt, err = s.sign(u, sess.ID, now, st)
 	return g, err
 }
 

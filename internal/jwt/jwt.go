@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -289,6 +290,14 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	if c.Subject != strconv.FormatInt(c.UserID, 10) {
 		return Claims{}, fmt.Errorf("%w: sub and id disagree", ErrInvalid)
 	}
+	if c.SessionID == "" {
+		// Every token this service signs names its session, in both modes;
+		// one without could never be ended by revoking a session.
+		return Claims{}, fmt.Errorf("%w: no session id (sid)", ErrInvalid)
+	}
+	if err := numericDates(token); err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
 	// The window the parser's time checks allow: before exp (required),
 	// not before nbf nor iat, each with Leeway.
 	e := verifiedEntry{claims: c, until: c.ExpiresAt.Add(Leeway)}
@@ -301,9 +310,40 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	return c, nil
 }
 
+// numericDates refuses a token whose exp, iat or nbf is not a JSON number.
+// RFC 7519 makes them NumericDates, numbers; the JWT library also takes a
+// numeric string ("1796000000"), which no token this service signs has.
+// The signature has been checked already, so the segment is well formed.
+func numericDates(token string) error {
+	first := strings.IndexByte(token, '.')
+	second := first + 1 + strings.IndexByte(token[first+1:], '.')
+	raw, err := base64.RawURLEncoding.DecodeString(token[first+1 : second])
+	if err != nil {
+		return err
+	}
+	var dates struct {
+		Exp, Iat, Nbf json.RawMessage
+	}
+	if err := json.Unmarshal(raw, &dates); err != nil {
+		return err
+	}
+	for name, v := range map[string]json.RawMessage{"exp": dates.Exp, "iat": dates.Iat, "nbf": dates.Nbf} {
+		if len(v) > 0 && v[0] != '-' && (v[0] < '0' || v[0] > '9') && string(v) != "null" {
+			return fmt.Errorf("%s is not a number", name)
+		}
+	}
+	return nil
+}
+
 // key is the parser's key lookup: the HS256 secret, or the Ed25519 public
-// key named by kid, for tokens typed at+jwt only.
+// key named by kid, for tokens typed at+jwt only. A header with "crit" is
+// refused in both modes: RFC 7515 section 4.1.11 makes a token invalid
+// when it lists an extension the recipient does not understand, and this
+// service understands none.
 func (s *Signer) key(t *gojwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errors.New("critical header parameters are not understood")
+	}
 	if s.secret != nil {
 		return s.secret, nil
 	}

@@ -141,3 +141,25 @@ func TestDeleteSessionEnded(t *testing.T) {
 		}
 	})
 }
+
+// TestAccessTokenWithoutRefreshTokenCanBeEnded: with issue-on-login off a
+// login hands out only an access token, and that token still names a
+// session (sid), so signing out ends it at once instead of answering ok
+// while it keeps working until it expires.
+func TestAccessTokenWithoutRefreshTokenCanBeEnded(t *testing.T) {
+	stores(t, func(t *testing.T, su setup) {
+		su.settings = func(s *refreshing.Settings) { s.IssueOnLogin = false }
+		e := start(t, su)
+		a := e.register("ada")
+		if a.refresh != "" {
+			t.Fatalf("issue-on-login off, yet a refresh token was issued")
+		}
+		if got := e.me(a.jwt); got != http.StatusOK {
+			t.Fatalf("/api/users/me: %d", got)
+		}
+		e.do(request{method: http.MethodPost, path: "/api/auth/logout", bearer: a.jwt}).want(t, http.StatusOK, "", "")
+		if got := e.me(a.jwt); got != http.StatusUnauthorized {
+			t.Errorf("/api/users/me after logout: %d, want 401", got)
+		}
+	})
+}
