@@ -15,6 +15,13 @@ func (s *Service) CreateUser(ctx context.Context, username, email, password stri
 	if err := checkText("username", username, true, MaxIdentifierLen); err != nil {
 		return nil, err
 	}
+	username, err := normalizeUsername(username)
+	if err != nil {
+		return nil, err
+	}
+	if username == "" {
+		return nil, Invalid("username", "username must not be empty")
+	}
 	if err := checkText("email", email, true, MaxIdentifierLen); err != nil {
 		return nil, err
 	}
