@@ -15,7 +15,7 @@ import (
 const (
 	MaxIdentifierLen = 1024 // bytes, for identifiers, emails and usernames
 	MaxPasswordLen   = 256  // characters
-	MinPasswordLen   = 6    // characters, as Strapi's users-permissions
+	MinPasswordLen   = 6    // characters, as Strapi's users-permissions: the least Settings.PasswordMinLength may be
 	MinUsernameLen   = 3    // characters, as Strapi's users-permissions
 	MaxTextLen       = 1024 // bytes, for descriptions, device ids and user agents
 )
@@ -90,15 +90,15 @@ func (s *Service) Register(ctx context.Context, r Registration, ci ClientInfo) (
 	if a, err := mail.ParseAddress(r.Email); err != nil || a.Address != r.Email {
 		return nil, Invalid("email", "email must be a valid email address")
 	}
-	if err := checkPassword("password", r.Password, MinPasswordLen); err != nil {
-		return nil, err
-	}
 	ci, err = clampInfo(ci)
 	if err != nil {
 		return nil, err
 	}
 	st, err := s.Settings(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkNewPassword("password", r.Password, st, 0); err != nil {
 		return nil, err
 	}
 	if !st.Registration {
@@ -251,17 +251,17 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, pc PasswordC
 	if err := checkPassword("currentPassword", pc.Current, 1); err != nil {
 		return nil, err
 	}
-	if err := checkPassword("password", pc.New, MinPasswordLen); err != nil {
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNewPassword("password", pc.New, st, 0); err != nil {
 		return nil, err
 	}
 	if pc.New != pc.Confirmation {
 		return nil, Invalid("passwordConfirmation", "Passwords do not match")
 	}
-	ci, err := clampInfo(ci)
-	if err != nil {
-		return nil, err
-	}
-	st, err := s.Settings(ctx)
+	ci, err = clampInfo(ci)
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func (s *Service) CreateUser(ctx context.Context, username, email, password stri
 	if !strings.Contains(email, "@") {
 		return nil, Invalid("email", "email must be a valid email address")
 	}
-	if err := checkPassword("password", password, MinPasswordLen); err != nil {
+	if err := s.CheckPassword(ctx, "password", password); err != nil {
 		return nil, err
 	}
 	u, err := s.createUser(ctx, username, email, password, true)

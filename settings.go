@@ -33,6 +33,11 @@ type Settings struct {
 	RateLimitIP         int           // attempts per client IP on each credential endpoint (login, register, token request, admin login)
 	RateLimitIdentifier int           // password attempts per identifier, all endpoints together
 	RateLimitExchangeIP int           // refresh-token exchanges per client IP on each exchange endpoint
+
+	// Password policy (security; passwordpolicy.go): what a new password
+	// must be. Signing in with an older password is never refused by it.
+	PasswordMinLength    int  // characters, at least MinPasswordLen (6, Strapi's) and at most 64
+	PasswordRefuseCommon bool // refuse the 10,000 most common passwords
 }
 
 // DefaultSettings returns the contract's defaults.
@@ -52,6 +57,10 @@ func DefaultSettings() Settings {
 		RateLimitIP:         30,
 		RateLimitIdentifier: 10,
 		RateLimitExchangeIP: 600,
+
+		// Password policy (security): ASVS 6.2.1 and 6.2.4.
+		PasswordMinLength:    8,
+		PasswordRefuseCommon: true,
 	}
 }
 
@@ -80,6 +89,9 @@ func (s Settings) Validate() error {
 		return Invalid("rateWindow", "must be positive and at most 24h")
 	case s.RateLimitIP < 0 || s.RateLimitIdentifier < 0 || s.RateLimitExchangeIP < 0:
 		return Invalid("rateLimitIP", "rate limits must not be negative (0 means off)")
+	// Password policy (security).
+	case s.PasswordMinLength < MinPasswordLen || s.PasswordMinLength > 64:
+		return Invalid("passwordMinLength", "must be between %d and 64 characters", MinPasswordLen)
 	}
 	if _, err := ParseOrigins(s.AllowedOrigins); err != nil {
 		return err
@@ -121,6 +133,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		{"REFRESHING_REGISTRATION", &s.Registration},
 		{"REFRESHING_EMAIL_CONFIRMATION", &s.EmailConfirmation},
 		{"REFRESHING_AUDIT_EXCHANGES", &s.AuditExchanges},
+		{"REFRESHING_PASSWORD_REFUSE_COMMON", &s.PasswordRefuseCommon}, // password policy (security)
 	}
 	for _, b := range bools {
 		if v := getenv(b.name); v != "" {
@@ -145,6 +158,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		{"REFRESHING_RATE_LIMIT_IP", &s.RateLimitIP},
 		{"REFRESHING_RATE_LIMIT_IDENTIFIER", &s.RateLimitIdentifier},
 		{"REFRESHING_RATE_LIMIT_EXCHANGE_IP", &s.RateLimitExchangeIP},
+		{"REFRESHING_PASSWORD_MIN_LENGTH", &s.PasswordMinLength}, // password policy (security)
 	} {
 		if v := getenv(n.name); v != "" {
 			x, err := strconv.Atoi(v)
@@ -181,6 +195,10 @@ type settingsJSON struct {
 	RateLimitIP         int    `json:"rateLimitIP"`
 	RateLimitIdentifier int    `json:"rateLimitIdentifier"`
 	RateLimitExchangeIP int    `json:"rateLimitExchangeIP"`
+
+	// Password policy (security).
+	PasswordMinLength    int  `json:"passwordMinLength"`
+	PasswordRefuseCommon bool `json:"passwordRefuseCommon"`
 }
 
 // MarshalJSON encodes durations as Go duration strings ("15m0s"), the form
@@ -197,6 +215,7 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 		SessionRetention: s.SessionRetention.String(),
 		RateWindow:       s.RateWindow.String(), RateLimitIP: s.RateLimitIP,
 		RateLimitIdentifier: s.RateLimitIdentifier, RateLimitExchangeIP: s.RateLimitExchangeIP,
+		PasswordMinLength: s.PasswordMinLength, PasswordRefuseCommon: s.PasswordRefuseCommon, // password policy (security)
 	})
 }
 
@@ -215,6 +234,7 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		SessionRetention: d.SessionRetention.String(),
 		RateWindow:       d.RateWindow.String(), RateLimitIP: d.RateLimitIP,
 		RateLimitIdentifier: d.RateLimitIdentifier, RateLimitExchangeIP: d.RateLimitExchangeIP,
+		PasswordMinLength: d.PasswordMinLength, PasswordRefuseCommon: d.PasswordRefuseCommon, // password policy (security)
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
@@ -222,7 +242,8 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 	out := Settings{Rotation: j.Rotation, MaxSessions: j.MaxSessions, IssueOnLogin: j.IssueOnLogin,
 		Registration: j.Registration, EmailConfirmation: j.EmailConfirmation,
 		CookieMode: j.CookieMode, AllowedOrigins: j.AllowedOrigins, AuditExchanges: j.AuditExchanges,
-		RateLimitIP: j.RateLimitIP, RateLimitIdentifier: j.RateLimitIdentifier, RateLimitExchangeIP: j.RateLimitExchangeIP}
+		RateLimitIP: j.RateLimitIP, RateLimitIdentifier: j.RateLimitIdentifier, RateLimitExchangeIP: j.RateLimitExchangeIP,
+		PasswordMinLength: j.PasswordMinLength, PasswordRefuseCommon: j.PasswordRefuseCommon} // password policy (security)
 	for _, p := range []struct {
 		v   string
 		dst *time.Duration

@@ -149,6 +149,9 @@ type usersData struct {
 	Users []refreshing.User
 	Next  string
 	Form  map[string]string // the create form, kept after an error
+	// MinPassword is the password policy's minimum length, for the create
+	// form's minlength (the Service checks it again).
+	MinPassword int
 }
 
 // users serves GET /admin/users.
@@ -158,7 +161,10 @@ func (a *adminUI) users(w http.ResponseWriter, r *http.Request, auth *refreshing
 
 func (a *adminUI) renderUsers(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth, status int, errMsg string, form map[string]string) {
 	q := r.URL.Query()
-	d := usersData{Q: strings.TrimSpace(q.Get("q")), Form: form}
+	d := usersData{Q: strings.TrimSpace(q.Get("q")), Form: form, MinPassword: refreshing.DefaultSettings().PasswordMinLength}
+	if st, err := a.s.svc.Settings(r.Context()); err == nil {
+		d.MinPassword = st.PasswordMinLength
+	}
 	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
 	var err error
 	d.Users, err = a.s.svc.SearchUsers(r.Context(), d.Q, after, 50)
@@ -375,6 +381,9 @@ var settingHelp = map[string][2]string{
 	"rateWindow":          {"Rate-limit window", "The period the rate limits count over."},
 	"rateLimitIdentifier": {"Sign-in attempts per account", "Password attempts on one email or username per window, all endpoints together."},
 	"sessionRetention":    {"Ended session retention", "Revoked or expired sessions are deleted this long after they ended. 0 = keep forever."},
+	// Password policy (security).
+	"passwordMinLength":    {"Minimum password length", "Characters a new password must have (registration, password change, accounts created here). 8 by default (OWASP ASVS); at least 6, Strapi's."},
+	"passwordRefuseCommon": {"Refuse common passwords", "Refuse a new password that is one of the 10,000 most common ones (password, 12345678, qwertyuiop...)."},
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))

@@ -19,11 +19,11 @@ func TestLookAlikeUsernames(t *testing.T) {
 		}
 		register("atk_x", "atk@example.com").want(t, http.StatusOK, "", "")
 		for name, username := range map[string]string{
-			"Case":             "Atk_x",
-			"UpperCase":        "ATK_X",
-			"Fullwidth":        "ａｔｋ＿ｘ",
-			"FullwidthUpper":   "ＡＴＫ＿Ｘ",
-			"TrailingSpace":    "atk_x ",
+			"Case":           "Atk_x",
+			"UpperCase":      "ATK_X",
+			"Fullwidth":      "ａｔｋ＿ｘ",
+			"FullwidthUpper": "ＡＴＫ＿Ｘ",
+			"TrailingSpace":  "atk_x ",
 			"KelvinSignIsAK": "atk_\u212a", // the Kelvin sign is K, not x: another name
 		} {
 			t.Run("ErrTaken/"+name, func(t *testing.T) {
@@ -74,7 +74,7 @@ func TestUsernameKeyBackfill(t *testing.T) {
 		legacy := func(username string) *refreshing.User {
 			u := &refreshing.User{DocumentID: "u_" + username, Username: username, Email: username + "@legacy.example.com",
 				PasswordHash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
-				Provider: "local", Role: "authenticated", Confirmed: true, CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}
+				Provider:     "local", Role: "authenticated", Confirmed: true, CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}
 			if err := st.CreateUser(ctx, u); err != nil {
 				t.Fatal(err)
 			}
