@@ -187,7 +187,7 @@ func (s *Service) exchangeLive(ctx context.Context, sid string, gen int64, token
 		// other means (an import): the successor is never handed out.
 		return nil, invalid(OutcomeRevoked)
 	}
-	access, exp, err := s.sign(u, sess.ID, now, st)
+	access, exp, err := s.sign(u, sess, now, st)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token
 	if outcome != OutcomeRotated {
 		sess.LastActivity = now
 	}
-	access, exp, err := s.sign(u, sess.ID, now, st)
+	access, exp, err := s.sign(u, sess, now, st)
 	if err != nil {
 		return nil, err
 	}

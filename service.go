@@ -354,15 +354,24 @@ func (s *Service) issue(ctx context.Context, u *User, st Settings, ci ClientInfo
 		g.RefreshToken = token
 	}
 	var err error
-	g.AccessToken, g.AccessExpiresAt, err = s.sign(u, sess.ID, now, st)
+	g.AccessToken, g.AccessExpiresAt, err = s.sign(u, sess, now, st)
 	return g, err
 }
 
-// sign returns an access token for u in session sid.
-func (s *Service) sign(u *User, sid string, now time.Time, st Settings) (string, time.Time, error) {
+// AuthMethodPassword is the amr (RFC 8176) of a session started with a
+// password: every session here is (sign-in, registration, token request,
+// password grant, a password change's fresh session, a Strapi import).
+const AuthMethodPassword = "pwd"
+
+// sign returns an access token for u in session sess. Its auth_time is the
+// session's start and its amr the method that started it, whatever the
+// rotation that signs it: a refreshed token never looks like a fresh
+// sign-in (step-up, see Service.CheckMaxAge).
+func (s *Service) sign(u *User, sess *Session, now time.Time, st Settings) (string, time.Time, error) {
 	exp := now.Add(st.AccessTTL)
 	tok, err := s.signer.Sign(jwt.Claims{
-		Subject: strconv.FormatInt(u.ID, 10), UserID: u.ID, SessionID: sid,
+		Subject: strconv.FormatInt(u.ID, 10), UserID: u.ID, SessionID: sess.ID,
+		AuthTime: sess.CreatedAt, AMR: AuthMethodPassword,
 		ID: randomString(12), IssuedAt: now, ExpiresAt: exp,
 	})
 	if err != nil {

@@ -39,6 +39,11 @@ type Claims struct {
 	ID        string    // jti: the token's own id
 	IssuedAt  time.Time // iat
 	ExpiresAt time.Time // exp
+	// AuthTime is auth_time: when the user signed in, which refreshing
+	// does not advance (a refreshed token keeps its session's). A resource
+	// server that wants a recent sign-in compares it with the time. Zero
+	// when absent.
+	AuthTime time.Time
 }
 
 // Defaults of a Verifier.
@@ -125,14 +130,15 @@ type header struct {
 
 // payload is a JWT's claims set, as far as Verify reads it.
 type payload struct {
-	Iss string     `json:"iss"`
-	Sub string     `json:"sub"`
-	ID  jsonNumber `json:"id"`
-	Sid string     `json:"sid"`
-	Jti string     `json:"jti"`
-	Iat jsonNumber `json:"iat"`
-	Exp jsonNumber `json:"exp"`
-	Nbf jsonNumber `json:"nbf"`
+	Iss      string     `json:"iss"`
+	Sub      string     `json:"sub"`
+	ID       jsonNumber `json:"id"`
+	Sid      string     `json:"sid"`
+	Jti      string     `json:"jti"`
+	Iat      jsonNumber `json:"iat"`
+	Exp      jsonNumber `json:"exp"`
+	Nbf      jsonNumber `json:"nbf"`
+	AuthTime jsonNumber `json:"auth_time"`
 }
 
 // jsonNumber is a claim that must be a JSON number when present: RFC 7519
@@ -243,6 +249,11 @@ func (v *Verifier) check(p *payload) (*Claims, error) {
 		}
 		if now.Add(v.Leeway).Before(nbf) {
 			return nil, invalid("not valid before %s", nbf.UTC().Format(time.RFC3339))
+		}
+	}
+	if p.AuthTime.set {
+		if c.AuthTime, err = numericDate(p.AuthTime.n); err != nil {
+			return nil, invalid("auth_time: %v", err)
 		}
 	}
 	if p.Iat.set {

@@ -116,6 +116,7 @@ func TestVerify(t *testing.T) {
 		{name: "IatQuoted", claims: func(c map[string]any) { c["iat"] = strconv.FormatInt(t0.Unix(), 10) }, invalid: true},
 		{name: "NbfQuoted", claims: func(c map[string]any) { c["nbf"] = strconv.FormatInt(t0.Unix(), 10) }, invalid: true},
 		{name: "IDQuoted", claims: func(c map[string]any) { c["id"] = "42" }, invalid: true},
+		{name: "AuthTimeQuoted", claims: func(c map[string]any) { c["auth_time"] = strconv.FormatInt(t0.Unix(), 10) }, invalid: true},
 		{name: "NoSid", claims: func(c map[string]any) { delete(c, "sid") }, invalid: true},
 		{name: "EmptySid", claims: func(c map[string]any) { c["sid"] = "" }, invalid: true},
 		{name: "CritEmpty", header: func(h map[string]any) { h["crit"] = []string{} }, invalid: true},

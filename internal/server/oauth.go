@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ var oauthErrors = []struct {
 	{refreshing.ErrInvalidClient, oauthError{http.StatusUnauthorized, "invalid_client", "Client authentication failed"}},
 	{refreshing.ErrUnauthorizedClient, oauthError{http.StatusBadRequest, "unauthorized_client", "The client is not allowed to use this grant type"}},
 	{refreshing.ErrInvalidToken, oauthError{http.StatusBadRequest, "invalid_grant", "The refresh token is invalid, expired or revoked"}},
+	{refreshing.ErrLoginRequired, oauthError{http.StatusBadRequest, "invalid_grant", "The sign-in is older than max_age: the user must sign in again"}},
 	{refreshing.ErrInvalidCredentials, oauthError{http.StatusBadRequest, "invalid_grant", "Invalid username or password"}},
 	{refreshing.ErrBlocked, oauthError{http.StatusBadRequest, "invalid_grant", "Your account has been blocked by an administrator"}},
 	{refreshing.ErrNotConfirmed, oauthError{http.StatusBadRequest, "invalid_grant", "Your account email is not confirmed"}},
@@ -248,6 +250,18 @@ func (s *server) handleOAuthToken() http.Handler {
 				err = invalidRequest("refresh_token is required")
 				break
 			}
+			if v := form.Get("max_age"); v != "" {
+				// Step-up: a resource server that wants a recent sign-in
+				// has its client pass max_age (seconds, as OpenID Connect's).
+				n, perr := strconv.ParseInt(v, 10, 64)
+				if perr != nil || n < 0 || n > 1<<31 {
+					err = invalidRequest("max_age must be a non-negative number of seconds")
+					break
+				}
+				if err = s.svc.CheckMaxAge(r.Context(), token, time.Duration(n)*time.Second); err != nil {
+					break
+				}
+			}
 			g, err = s.svc.RefreshGrant(r.Context(), c, token, s.clientInfo(r))
 		case refreshing.GrantPassword:
 			username, password := form.Get("username"), form.Get("password")
@@ -338,6 +352,7 @@ type introspectionResponse struct {
 	Issuer    string `json:"iss,omitempty"`
 	IssuedAt  int64  `json:"iat,omitempty"`
 	ExpiresAt int64  `json:"exp,omitempty"`
+	AuthTime  int64  `json:"auth_time,omitempty"` // when the user signed in (the session's start)
 }
 
 // handleOAuthIntrospect serves POST /oauth/introspect (RFC 7662), for
@@ -369,6 +384,7 @@ func (s *server) handleOAuthIntrospect() http.Handler {
 			out.TokenType, out.Subject, out.SessionID, out.ClientID, out.Issuer =
 				in.TokenType, in.Subject, in.SessionID, in.ClientID, in.Issuer
 			out.IssuedAt, out.ExpiresAt = unixOrZero(in.IssuedAt), unixOrZero(in.ExpiresAt)
+			out.AuthTime = unixOrZero(in.AuthTime)
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
