@@ -313,7 +313,7 @@ func TestVerifierAgainstRefreshing(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := client.Claims{Issuer: s.URL, Subject: fmt.Sprint(g.User.ID), UserID: g.User.ID, SessionID: g.Session.ID,
-		ID: c.ID, IssuedAt: s.clock.Now(), ExpiresAt: g.AccessExpiresAt}
+		ID: c.ID, IssuedAt: s.clock.Now(), ExpiresAt: g.AccessExpiresAt, AuthTime: g.Session.CreatedAt.Truncate(time.Second)}
 	if *c != want || c.ID == "" {
 		t.Errorf("claims = %+v, want %+v", *c, want)
 	}
