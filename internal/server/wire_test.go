@@ -92,6 +92,21 @@ func TestMalformedIdentifiers(t *testing.T) {
 				}
 			})
 		}
+		// The admin screens: sign-in form, session filters, a revoke form.
+		c := e.admin()
+		for _, m := range malformed {
+			raw, _ := url.QueryUnescape(m.escaped)
+			for name, r := range map[string]response{
+				"AdminLogin":         e.adminClient().post("/admin/login", url.Values{"email": {raw}, "password": {"x"}}, nil),
+				"AdminSessionFilter": c.get("/admin/sessions?user=" + m.escaped),
+				"AdminUserSearch":    c.get("/admin/users?q=" + m.escaped),
+				"AdminRevoke":        c.post("/admin/sessions/revoke", url.Values{"id": {raw}}, nil),
+			} {
+				if r.status < 400 || r.status >= 500 {
+					t.Errorf("%s/%s: status %d, want 4xx", m.name, name, r.status)
+				}
+			}
+		}
 		// None of it touched a store in a way that failed, and the session
 		// the requests named in passing is intact.
 		for _, l := range e.logLines() {
