@@ -155,7 +155,11 @@ func decodeForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 		return nil, invalidRequest("Malformed form body")
 	}
 	if err := checkValues(form); err != nil {
-		return nil, err
+		// In OAuth's terms, as every error decodeForm returns.
+		if fe := (*refreshing.FieldError)(nil); errors.As(err, &fe) {
+			return nil, invalidRequest("%s", fe.Message)
+		}
+		return nil, invalidRequest("Malformed parameter")
 	}
 	for k, v := range form {
 		if len(v) > 1 {
