@@ -8,13 +8,15 @@ import (
 	"net/mail"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Input limits. Anything longer is refused before any work is done.
 const (
 	MaxIdentifierLen = 1024 // bytes, for identifiers, emails and usernames
 	MaxPasswordLen   = 256  // characters
-	MinPasswordLen   = 6    // characters, as Strapi's users-permissions
+	MinPasswordLen   = 6    // characters, as Strapi's users-permissions: the least Settings.PasswordMinLength may be
 	MinUsernameLen   = 3    // characters, as Strapi's users-permissions
 	MaxTextLen       = 1024 // bytes, for descriptions, device ids and user agents
 )
@@ -80,7 +82,11 @@ func (s *Service) Register(ctx context.Context, r Registration, ci ClientInfo) (
 	if err := checkText("username", r.Username, true, MaxIdentifierLen); err != nil {
 		return nil, err
 	}
-	if utf8.RuneCountInString(strings.TrimSpace(r.Username)) < MinUsernameLen {
+	username, err := normalizeUsername(r.Username)
+	if err != nil {
+		return nil, err
+	}
+	if utf8.RuneCountInString(username) < MinUsernameLen {
 		return nil, Invalid("username", "username must be at least %d characters", MinUsernameLen)
 	}
 	if err := checkText("email", r.Email, true, MaxIdentifierLen); err != nil {
@@ -89,15 +95,15 @@ func (s *Service) Register(ctx context.Context, r Registration, ci ClientInfo) (
 	if a, err := mail.ParseAddress(r.Email); err != nil || a.Address != r.Email {
 		return nil, Invalid("email", "email must be a valid email address")
 	}
-	if err := checkPassword("password", r.Password, MinPasswordLen); err != nil {
-		return nil, err
-	}
-	ci, err := clampInfo(ci)
+	ci, err = clampInfo(ci)
 	if err != nil {
 		return nil, err
 	}
 	st, err := s.Settings(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkNewPassword("password", r.Password, st, 0); err != nil {
 		return nil, err
 	}
 	if !st.Registration {
@@ -109,7 +115,7 @@ func (s *Service) Register(ctx context.Context, r Registration, ci ClientInfo) (
 			return nil, err
 		}
 	}
-	u, err := s.createUser(ctx, r.Username, r.Email, r.Password, !st.EmailConfirmation)
+	u, err := s.createUser(ctx, username, r.Email, r.Password, !st.EmailConfirmation)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +134,8 @@ func (s *Service) Register(ctx context.Context, r Registration, ci ClientInfo) (
 	return s.issue(ctx, u, st, ci, st.IssueOnLogin)
 }
 
-// createUser hashes the password and stores a new local user.
+// createUser hashes the password and stores a new local user; username is
+// already normalized (normalizeUsername) and unique by its UsernameKey.
 func (s *Service) createUser(ctx context.Context, username, email, password string, confirmed bool) (*User, error) {
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
@@ -137,7 +144,7 @@ func (s *Service) createUser(ctx context.Context, username, email, password stri
 	now := s.clock()
 	u := &User{
 		DocumentID: "u_" + strings.ToLower(strings.NewReplacer("-", "x", "_", "y").Replace(randomString(15))),
-		Username:   strings.TrimSpace(username), Email: strings.ToLower(email), PasswordHash: hash,
+		Username:   username, UsernameKey: UsernameKey(username), Email: strings.ToLower(email), PasswordHash: hash,
 		Provider: "local", Role: "authenticated", Confirmed: confirmed, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
@@ -149,12 +156,17 @@ func (s *Service) createUser(ctx context.Context, username, email, password stri
 	return u, nil
 }
 
-// findUser resolves an identifier: an email (case-insensitive) or a username.
-// It returns a nil user, not an error, when there is no such account.
+// findUser resolves an identifier: an email (case-insensitive) or a username
+// (exactly, as Strapi does; then in its NFKC form, the form usernames are
+// stored in, when that differs). It returns a nil user, not an error, when
+// there is no such account.
 func (s *Service) findUser(ctx context.Context, identifier string) (*User, error) {
 	u, err := s.store.UserByEmail(ctx, strings.ToLower(identifier))
 	if errors.Is(err, ErrNotFound) {
 		u, err = s.store.UserByUsername(ctx, identifier)
+	}
+	if n := strings.TrimSpace(norm.NFKC.String(identifier)); errors.Is(err, ErrNotFound) && n != identifier {
+		u, err = s.store.UserByUsername(ctx, n)
 	}
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -258,17 +270,17 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, pc PasswordC
 	if err := checkPassword("currentPassword", pc.Current, 1); err != nil {
 		return nil, err
 	}
-	if err := checkPassword("password", pc.New, MinPasswordLen); err != nil {
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNewPassword("password", pc.New, st, 0); err != nil {
 		return nil, err
 	}
 	if pc.New != pc.Confirmation {
 		return nil, Invalid("passwordConfirmation", "Passwords do not match")
 	}
-	ci, err := clampInfo(ci)
-	if err != nil {
-		return nil, err
-	}
-	st, err := s.Settings(ctx)
+	ci, err = clampInfo(ci)
 	if err != nil {
 		return nil, err
 	}

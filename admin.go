@@ -15,13 +15,20 @@ func (s *Service) CreateUser(ctx context.Context, username, email, password stri
 	if err := checkText("username", username, true, MaxIdentifierLen); err != nil {
 		return nil, err
 	}
+	username, err := normalizeUsername(username)
+	if err != nil {
+		return nil, err
+	}
+	if username == "" {
+		return nil, Invalid("username", "username must not be empty")
+	}
 	if err := checkText("email", email, true, MaxIdentifierLen); err != nil {
 		return nil, err
 	}
 	if !strings.Contains(email, "@") {
 		return nil, Invalid("email", "email must be a valid email address")
 	}
-	if err := checkPassword("password", password, MinPasswordLen); err != nil {
+	if err := s.CheckPassword(ctx, "password", password); err != nil {
 		return nil, err
 	}
 	u, err := s.createUser(ctx, username, email, password, true)

@@ -184,7 +184,11 @@ func (s *Service) CreateAdmin(ctx context.Context, email, password string) (*Adm
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 		return nil, Invalid("email", "email must be a valid email address")
 	}
-	if err := checkPassword("password", password, 10); err != nil {
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNewPassword("password", password, st, 10); err != nil {
 		return nil, err
 	}
 	hash, err := s.hasher.Hash(ctx, password)

@@ -157,7 +157,7 @@ func distinct(ids []int64) []int64 {
 // session of theirs in the same transaction (the old password may be known
 // to someone else).
 func (s *Service) SetUserPassword(ctx context.Context, userID int64, password string) (*User, error) {
-	if err := checkPassword("password", password, MinPasswordLen); err != nil {
+	if err := s.CheckPassword(ctx, "password", password); err != nil {
 		return nil, err
 	}
 	u, err := s.store.UserByID(ctx, userID)

@@ -143,20 +143,24 @@ func (s *Service) BridgeCreateUser(ctx context.Context, b BridgeUser) (*User, er
 	if err := checkText("username", b.Username, true, MaxIdentifierLen); err != nil {
 		return nil, err
 	}
+	username, err := normalizeUsername(b.Username) // unique by its key, as at registration (username.go)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkText("documentId", b.DocumentID, false, MaxTextLen); err != nil {
 		return nil, err
 	}
 	if err := checkHash(b.PasswordHash); err != nil {
 		return nil, err
 	}
-	if _, err := s.store.UserByUsername(ctx, strings.TrimSpace(b.Username)); err == nil {
+	if _, err := s.store.UserByUsernameKey(ctx, UsernameKey(username)); err == nil {
 		return nil, ErrTaken
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("find user: %w", err)
 	}
 	now := s.clock()
 	u := &User{
-		DocumentID: b.DocumentID, Username: strings.TrimSpace(b.Username), Email: email,
+		DocumentID: b.DocumentID, Username: username, UsernameKey: UsernameKey(username), Email: email,
 		PasswordHash: b.PasswordHash, Provider: "local", Role: "authenticated",
 		Confirmed: b.Confirmed, Blocked: b.Blocked, CreatedAt: now, UpdatedAt: now,
 	}

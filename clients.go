@@ -36,6 +36,12 @@ var (
 	ErrInvalidClient = errors.New("client authentication failed")
 	// ErrUnauthorizedClient: the client may not use this grant type or endpoint.
 	ErrUnauthorizedClient = errors.New("client not authorized for this grant")
+	// ErrClientRequired: a token bound to a client was presented for
+	// revocation without client identification. It is an ErrInvalidClient.
+	ErrClientRequired = fmt.Errorf("%w: the token was issued to a client; identify it", ErrInvalidClient)
+	// ErrWrongClient: a token bound to one client was presented for
+	// revocation by another. It is an ErrUnauthorizedClient.
+	ErrWrongClient = fmt.Errorf("%w: the token was issued to another client", ErrUnauthorizedClient)
 )
 
 // Client is an OAuth 2.0 client registered by an operator
@@ -173,7 +179,8 @@ var dummySecretHash = hashSecret("not a real secret")
 // cause: an unknown id, a wrong or missing secret, or a secret presented by a
 // public client. The secret is compared in constant time.
 func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*Client, error) {
-	if id == "" || len(id) > MaxClientIDLen || len(secret) > 4*MaxClientSecretLen {
+	if id == "" || len(id) > MaxClientIDLen || !unreserved(id) || len(secret) > 4*MaxClientSecretLen {
+		// No client has such an id (checkClientID): the store is not asked.
 		return nil, ErrInvalidClient
 	}
 	c, err := s.store.Client(ctx, id)
@@ -228,17 +235,17 @@ func (s *Service) RefreshGrant(ctx context.Context, c *Client, token string, ci 
 // RevokeToken is OAuth token revocation (RFC 7009) for client c (nil when
 // the request named none). A refresh token ends its session; so does an
 // access token, whose session is named by its sid. Unknown, malformed,
-// expired and already revoked tokens succeed silently: the caller learns
-// nothing. Only a storage failure is an error.
+// expired and already revoked tokens succeed silently (RFC 7009 section 2.2:
+// there is nothing left to end, and the caller learns nothing).
 //
-// A token bound to another client is left alone, and that succeeds silently
-// too. RFC 7009 section 2.1 says otherwise: the server verifies that the
-// token was issued to the client making the request and, if not, refuses
-// the request and answers with an error (section 2.2.1). The service
-// follows its API instead, which promises 200 always for /oauth/revoke
-// (API.md), and the test AnotherClientsTokenIsLeftAlone holds it to that:
-// an error would also tell a client that a token it should not know of is
-// live and someone else's.
+// A live token bound to a client is revoked only for that client (RFC 7009
+// section 2.1: the server verifies that the token was issued to the client
+// making the request). Asked without client identification it is
+// ErrClientRequired (an ErrInvalidClient); asked by another client it is
+// ErrWrongClient (an ErrUnauthorizedClient). Either way nothing is revoked
+// and the caller is told so: a success that ends nothing would leave it
+// believing the user signed out. A token of a session that belongs to no
+// client (one started on /api) may be revoked by any caller that holds it.
 func (s *Service) RevokeToken(ctx context.Context, c *Client, token string) error {
 	clientID := ""
 	if c != nil {
@@ -259,8 +266,15 @@ func (s *Service) RevokeToken(ctx context.Context, c *Client, token string) erro
 	} else if err != nil && !errors.Is(err, ErrUnauthenticated) {
 		return err
 	}
-	if sess == nil || sess.Revoked() || (sess.ClientID != "" && sess.ClientID != clientID) {
+	if sess == nil || sess.Revoked() {
 		return nil
+	}
+	switch {
+	case sess.ClientID == "" || sess.ClientID == clientID:
+	case c == nil:
+		return ErrClientRequired
+	default:
+		return ErrWrongClient
 	}
 	if err := s.store.RevokeSession(ctx, sess.ID, ReasonLogout, s.clock()); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("revoke session: %w", err)
@@ -284,6 +298,7 @@ type Introspection struct {
 	ClientID  string // the client the session is bound to; "" for /api sessions
 	Issuer    string
 	IssuedAt  time.Time // of this very token
+	AuthTime  time.Time // when the user signed in: the session's start (auth_time)
 	// ExpiresAt is the access token's exp, or the refresh token's session's
 	// absolute expiry: zero when the session never expires.
 	ExpiresAt time.Time
@@ -312,6 +327,7 @@ func (s *Service) Introspect(ctx context.Context, c *Client, token string) (*Int
 	in := &Introspection{
 		Active: true, TokenType: TokenTypeAccess, Subject: p.Claims.Subject, SessionID: p.SessionID,
 		Issuer: p.Claims.Issuer, IssuedAt: p.Claims.IssuedAt, ExpiresAt: p.Claims.ExpiresAt,
+		AuthTime: p.Claims.AuthTime,
 	}
 	if p.SessionID != "" {
 		sess, err := s.store.Session(ctx, p.SessionID)
@@ -373,5 +389,30 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introsp
 	return &Introspection{
 		Active: true, TokenType: TokenTypeRefresh, Subject: fmt.Sprint(u.ID), SessionID: sess.ID,
 		ClientID: sess.ClientID, Issuer: s.Issuer(), IssuedAt: issued, ExpiresAt: sess.ExpiresAt,
+		AuthTime: sess.CreatedAt,
 	}, nil
+}
+
+// ErrLoginRequired: the session's sign-in is older than the max_age the
+// caller asked for; the user must sign in again (step-up).
+var ErrLoginRequired = errors.New("the sign-in is older than max_age: sign in again")
+
+// CheckMaxAge is step-up for a refresh: it returns ErrLoginRequired when the
+// session refresh token belongs to started (its user signed in) more than
+// maxAge ago, before anything is rotated, so the token stays usable. A
+// token that belongs to no session passes: the exchange that follows
+// refuses it as it would anyway. It costs a session read, paid only by the
+// requests that ask for a max_age (the token endpoint's max_age parameter).
+func (s *Service) CheckMaxAge(ctx context.Context, token string, maxAge time.Duration) error {
+	if maxAge < 0 {
+		return Invalid("max_age", "max_age must not be negative")
+	}
+	sess, err := s.sessionOf(ctx, token)
+	if err != nil || sess == nil {
+		return err
+	}
+	if s.clock().Sub(sess.CreatedAt) > maxAge {
+		return ErrLoginRequired
+	}
+	return nil
 }

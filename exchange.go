@@ -187,7 +187,7 @@ func (s *Service) exchangeLive(ctx context.Context, sid string, gen int64, token
 		// other means (an import): the successor is never handed out.
 		return nil, invalid(OutcomeRevoked)
 	}
-	access, exp, err := s.sign(u, sess.ID, now, st)
+	access, exp, err := s.sign(u, sess, now, st)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token
 	if outcome != OutcomeRotated {
 		sess.LastActivity = now
 	}
-	access, exp, err := s.sign(u, sess.ID, now, st)
+	access, exp, err := s.sign(u, sess, now, st)
 	if err != nil {
 		return nil, err
 	}
@@ -378,8 +378,12 @@ type Logout struct {
 
 // Logout ends the current session (the access token's, or the refresh
 // token's), the sessions of one device, or all of the user's. It returns
-// ErrUnauthenticated when neither credential identifies a user; a refresh
-// token that is unknown or already revoked is a silent success.
+// ErrUnauthenticated when neither credential identifies a user. A refresh
+// token that is unknown or already revoked, alone, is a success: its session
+// is already ended. It succeeds only when what was asked is ended: a dead
+// refresh token cannot end a device's or all sessions (ErrInvalidToken),
+// and an access token that names no session (a Strapi-shaped HS256 token)
+// cannot end "the current session" (a FieldError asking for more).
 func (s *Service) Logout(ctx context.Context, l Logout) error {
 	if err := checkText("deviceId", l.DeviceID, false, MaxTextLen); err != nil {
 		return err
@@ -395,11 +399,17 @@ func (s *Service) Logout(ctx context.Context, l Logout) error {
 			return err
 		}
 		if sess == nil || sess.Revoked() {
+			if l.All || l.DeviceID != "" {
+				return fmt.Errorf("%w: the refresh token names no live session", ErrInvalidToken)
+			}
 			return nil
 		}
 		userID, current = sess.UserID, sess.ID
 	default:
 		return ErrUnauthenticated
+	}
+	if !l.All && l.DeviceID == "" && current == "" {
+		return Invalid("refreshToken", `the access token names no session: send the refresh token, a deviceId or scope "all"`)
 	}
 	now := s.clock()
 	var err error

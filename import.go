@@ -229,6 +229,14 @@ func (s *Service) ImportUser(ctx context.Context, u User, dryRun bool) (*User, I
 	case !errors.Is(err, ErrNotFound):
 		return nil, "", fmt.Errorf("find user: %w", err)
 	}
+	// Kept as Strapi had it, but unique by its key: an imported look-alike
+	// of a user here is a conflict (username.go).
+	u.UsernameKey = UsernameKey(u.Username)
+	if other, err := s.store.UserByUsernameKey(ctx, u.UsernameKey); err == nil {
+		return other, ImportConflict, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, "", fmt.Errorf("find user: %w", err)
+	}
 	now := s.clock()
 	if u.DocumentID == "" {
 		u.DocumentID = "u_" + strings.ToLower(strings.NewReplacer("-", "x", "_", "y").Replace(randomString(15)))

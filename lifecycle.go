@@ -151,7 +151,7 @@ func (s *Service) ResetPassword(ctx context.Context, r PasswordReset, ci ClientI
 			return nil, err
 		}
 	}
-	if err := checkPassword("password", r.Password, MinPasswordLen); err != nil {
+	if err := s.CheckPassword(ctx, "password", r.Password); err != nil {
 		return nil, err
 	}
 	if r.Password != r.Confirmation {

@@ -361,28 +361,43 @@ func (s *Service) UpdateSettings(ctx context.Context, st Settings) error {
 // Ready reports whether the Store answers.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 
-// issue creates a session (when withSession) and signs an access token for u.
-func (s *Service) issue(ctx context.Context, u *User, st Settings, ci ClientInfo, withSession bool) (*Grant, error) {
+// issue creates a session and signs an access token for u in it; the
+// grant carries the session's refresh token only when withRefresh. Every
+// access token names its session (sid), even when no refresh token is
+// handed out (IssueOnLogin off), so that every one can be ended by revoking
+// its session: signing out, a block, an administrator's revoke. The session
+// without a refresh token costs the write the login makes anyway in the
+// common case, and lists as the device it is.
+func (s *Service) issue(ctx context.Context, u *User, st Settings, ci ClientInfo, withRefresh bool) (*Grant, error) {
 	now := s.clock()
 	g := &Grant{User: u}
-	sid := ""
-	if withSession {
-		sess, token := NewSession(u.ID, ci, now, st)
-		if err := s.store.CreateSession(ctx, sess, st.MaxSessions); err != nil {
-			return nil, fmt.Errorf("create session: %w", err)
-		}
-		g.Session, g.RefreshToken, sid = sess, token, sess.ID
+	sess, token := NewSession(u.ID, ci, now, st)
+	if err := s.store.CreateSession(ctx, sess, st.MaxSessions); err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	g.Session = sess
+	if withRefresh {
+		g.RefreshToken = token
 	}
 	var err error
-	g.AccessToken, g.AccessExpiresAt, err = s.sign(u, sid, now, st)
+	g.AccessToken, g.AccessExpiresAt, err = s.sign(u, sess, now, st)
 	return g, err
 }
 
-// sign returns an access token for u in session sid.
-func (s *Service) sign(u *User, sid string, now time.Time, st Settings) (string, time.Time, error) {
+// AuthMethodPassword is the amr (RFC 8176) of a session started with a
+// password: every session here is (sign-in, registration, token request,
+// password grant, a password change's fresh session, a Strapi import).
+const AuthMethodPassword = "pwd"
+
+// sign returns an access token for u in session sess. Its auth_time is the
+// session's start and its amr the method that started it, whatever the
+// rotation that signs it: a refreshed token never looks like a fresh
+// sign-in (step-up, see Service.CheckMaxAge).
+func (s *Service) sign(u *User, sess *Session, now time.Time, st Settings) (string, time.Time, error) {
 	exp := now.Add(st.AccessTTL)
 	tok, err := s.signer.Sign(jwt.Claims{
-		Subject: strconv.FormatInt(u.ID, 10), UserID: u.ID, SessionID: sid,
+		Subject: strconv.FormatInt(u.ID, 10), UserID: u.ID, SessionID: sess.ID,
+		AuthTime: sess.CreatedAt, AMR: AuthMethodPassword,
 		ID: randomString(12), IssuedAt: now, ExpiresAt: exp,
 	})
 	if err != nil {

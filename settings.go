@@ -37,6 +37,10 @@ type Settings struct {
 
 	// Mail: password reset and email confirmation (mailsettings.go).
 	Mail MailSettings
+	// Password policy (security; passwordpolicy.go): what a new password
+	// must be. Signing in with an older password is never refused by it.
+	PasswordMinLength    int  // characters, at least MinPasswordLen (6, Strapi's) and at most 64
+	PasswordRefuseCommon bool // refuse the 10,000 most common passwords
 }
 
 // DefaultSettings returns the contract's defaults.
@@ -58,6 +62,9 @@ func DefaultSettings() Settings {
 		RateLimitExchangeIP: 600,
 
 		Mail: DefaultMailSettings(),
+		// Password policy (security): ASVS 6.2.1 and 6.2.4.
+		PasswordMinLength:    8,
+		PasswordRefuseCommon: true,
 	}
 }
 
@@ -86,6 +93,9 @@ func (s Settings) Validate() error {
 		return Invalid("rateWindow", "must be positive and at most 24h")
 	case s.RateLimitIP < 0 || s.RateLimitIdentifier < 0 || s.RateLimitExchangeIP < 0:
 		return Invalid("rateLimitIP", "rate limits must not be negative (0 means off)")
+	// Password policy (security).
+	case s.PasswordMinLength < MinPasswordLen || s.PasswordMinLength > 64:
+		return Invalid("passwordMinLength", "must be between %d and 64 characters", MinPasswordLen)
 	}
 	if _, err := ParseOrigins(s.AllowedOrigins); err != nil {
 		return err
@@ -139,6 +149,7 @@ func (s Settings) WithEnv(getenv func(string) string) (Settings, error) {
 		{"REFRESHING_REGISTRATION", &s.Registration},
 		{"REFRESHING_EMAIL_CONFIRMATION", &s.EmailConfirmation},
 		{"REFRESHING_AUDIT_EXCHANGES", &s.AuditExchanges},
+		{"REFRESHING_PASSWORD_REFUSE_COMMON", &s.PasswordRefuseCommon}, // password policy (security)
 	}
 	for _, b := range bools {
 		if v := getenv(b.name); v != "" {
@@ -163,6 +174,7 @@ func (s Settings) WithEnv(getenv func(string) string) (Settings, error) {
 		{"REFRESHING_RATE_LIMIT_IP", &s.RateLimitIP},
 		{"REFRESHING_RATE_LIMIT_IDENTIFIER", &s.RateLimitIdentifier},
 		{"REFRESHING_RATE_LIMIT_EXCHANGE_IP", &s.RateLimitExchangeIP},
+		{"REFRESHING_PASSWORD_MIN_LENGTH", &s.PasswordMinLength}, // password policy (security)
 	} {
 		if v := getenv(n.name); v != "" {
 			x, err := strconv.Atoi(v)
@@ -229,6 +241,9 @@ type settingsJSON struct {
 	RateLimitExchangeIP int    `json:"rateLimitExchangeIP"`
 
 	Mail *mailSettingsJSON `json:"mail,omitempty"` // mailsettings.go; absent in settings saved before it
+	// Password policy (security).
+	PasswordMinLength    int  `json:"passwordMinLength"`
+	PasswordRefuseCommon bool `json:"passwordRefuseCommon"`
 }
 
 // MarshalJSON encodes durations as Go duration strings ("15m0s"), the form
@@ -245,7 +260,8 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 		SessionRetention: s.SessionRetention.String(),
 		RateWindow:       s.RateWindow.String(), RateLimitIP: s.RateLimitIP,
 		RateLimitIdentifier: s.RateLimitIdentifier, RateLimitExchangeIP: s.RateLimitExchangeIP,
-		Mail: s.Mail.toJSON(),
+		Mail:              s.Mail.toJSON(),
+		PasswordMinLength: s.PasswordMinLength, PasswordRefuseCommon: s.PasswordRefuseCommon, // password policy (security)
 	})
 }
 
@@ -264,7 +280,8 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		SessionRetention: d.SessionRetention.String(),
 		RateWindow:       d.RateWindow.String(), RateLimitIP: d.RateLimitIP,
 		RateLimitIdentifier: d.RateLimitIdentifier, RateLimitExchangeIP: d.RateLimitExchangeIP,
-		Mail: d.Mail.toJSON(),
+		Mail:              d.Mail.toJSON(),
+		PasswordMinLength: d.PasswordMinLength, PasswordRefuseCommon: d.PasswordRefuseCommon, // password policy (security)
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
@@ -272,7 +289,8 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 	out := Settings{Rotation: j.Rotation, MaxSessions: j.MaxSessions, IssueOnLogin: j.IssueOnLogin,
 		Registration: j.Registration, EmailConfirmation: j.EmailConfirmation,
 		CookieMode: j.CookieMode, AllowedOrigins: j.AllowedOrigins, AuditExchanges: j.AuditExchanges,
-		RateLimitIP: j.RateLimitIP, RateLimitIdentifier: j.RateLimitIdentifier, RateLimitExchangeIP: j.RateLimitExchangeIP}
+		RateLimitIP: j.RateLimitIP, RateLimitIdentifier: j.RateLimitIdentifier, RateLimitExchangeIP: j.RateLimitExchangeIP,
+		PasswordMinLength: j.PasswordMinLength, PasswordRefuseCommon: j.PasswordRefuseCommon} // password policy (security)
 	for _, p := range []struct {
 		v   string
 		dst *time.Duration

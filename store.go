@@ -36,8 +36,9 @@ type Store interface {
 	// The account life cycle (mail.go): the outbox of mail and one-time codes.
 	MailStore
 
-	// CreateUser inserts u and sets u.ID. It returns ErrConflict if u.Email
-	// or u.Username (compared exactly; the Service lower-cases email) is taken.
+	// CreateUser inserts u and sets u.ID. It returns ErrConflict if u.Email,
+	// u.Username (compared exactly; the Service lower-cases email) or a
+	// non-empty u.UsernameKey is taken.
 	CreateUser(ctx context.Context, u *User) error
 	// UserByID returns the user with the given numeric id, or ErrNotFound.
 	UserByID(ctx context.Context, id int64) (*User, error)
@@ -54,6 +55,18 @@ type Store interface {
 	DeleteUser(ctx context.Context, id int64) error
 	// ListUsers returns up to limit users with ID > after, in ID order.
 	ListUsers(ctx context.Context, after int64, limit int) ([]User, error)
+
+	// Username keys (look-alike usernames, username.go; migration 0012).
+	// UserByUsernameKey returns the user whose username key equals key, or
+	// ErrNotFound.
+	UserByUsernameKey(ctx context.Context, key string) (*User, error)
+	// UsersWithoutUsernameKey returns up to limit users with ID > after that
+	// have no username key, in ID order.
+	UsersWithoutUsernameKey(ctx context.Context, after int64, limit int) ([]User, error)
+	// SetUsernameKey sets the username key of the user id to key (not
+	// empty). It returns ErrConflict if another user has that key and
+	// ErrNotFound if no such user exists.
+	SetUsernameKey(ctx context.Context, id int64, key string) error
 
 	// CreateSession inserts s, and in the same transaction revokes
 	//   - the user's other unrevoked sessions with the same non-empty DeviceID

@@ -381,14 +381,14 @@ func normalize(tok *Token) *Token {
 		return &c
 	}
 	var p payload
-	if decodeSegment(parts[1], &p) != nil || p.Exp == nil {
+	if decodeSegment(parts[1], &p) != nil || !p.Exp.set {
 		return &c
 	}
-	if exp, err := numericDate(*p.Exp); err == nil {
+	if exp, err := numericDate(p.Exp.n); err == nil {
 		c.Expiry = exp
 	}
-	if p.Iat != nil {
-		if iat, err := numericDate(*p.Iat); err == nil {
+	if p.Iat.set {
+		if iat, err := numericDate(p.Iat.n); err == nil {
 			c.IssuedAt = iat
 		}
 	}

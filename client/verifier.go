@@ -39,6 +39,11 @@ type Claims struct {
 	ID        string    // jti: the token's own id
 	IssuedAt  time.Time // iat
 	ExpiresAt time.Time // exp
+	// AuthTime is auth_time: when the user signed in, which refreshing
+	// does not advance (a refreshed token keeps its session's). A resource
+	// server that wants a recent sign-in compares it with the time. Zero
+	// when absent.
+	AuthTime time.Time
 }
 
 // Defaults of a Verifier.
@@ -125,14 +130,35 @@ type header struct {
 
 // payload is a JWT's claims set, as far as Verify reads it.
 type payload struct {
-	Iss string       `json:"iss"`
-	Sub string       `json:"sub"`
-	ID  *json.Number `json:"id"`
-	Sid string       `json:"sid"`
-	Jti string       `json:"jti"`
-	Iat *json.Number `json:"iat"`
-	Exp *json.Number `json:"exp"`
-	Nbf *json.Number `json:"nbf"`
+	Iss      string     `json:"iss"`
+	Sub      string     `json:"sub"`
+	ID       jsonNumber `json:"id"`
+	Sid      string     `json:"sid"`
+	Jti      string     `json:"jti"`
+	Iat      jsonNumber `json:"iat"`
+	Exp      jsonNumber `json:"exp"`
+	Nbf      jsonNumber `json:"nbf"`
+	AuthTime jsonNumber `json:"auth_time"`
+}
+
+// jsonNumber is a claim that must be a JSON number when present: RFC 7519
+// section 2 makes exp, iat and nbf NumericDates, which are numbers, and a
+// quoted "1796000000" (which json.Number would take) is refused.
+type jsonNumber struct {
+	set bool
+	n   json.Number
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (j *jsonNumber) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil // as if absent
+	}
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return fmt.Errorf("%s is not a number", b)
+	}
+	j.set = true
+	return json.Unmarshal(b, &j.n)
 }
 
 func invalid(format string, args ...any) error {
@@ -191,8 +217,13 @@ func (v *Verifier) check(p *payload) (*Claims, error) {
 	if p.Sub == "" {
 		return nil, invalid("no subject")
 	}
-	if p.ID != nil {
-		id, err := p.ID.Int64()
+	if p.Sid == "" {
+		// Every token the issuer signs names its session; one without
+		// could never be ended by revoking a session.
+		return nil, invalid("no session id (sid)")
+	}
+	if p.ID.set {
+		id, err := p.ID.n.Int64()
 		if err != nil || strconv.FormatInt(id, 10) != p.Sub {
 			return nil, invalid("id and sub disagree")
 		}
@@ -202,17 +233,17 @@ func (v *Verifier) check(p *payload) (*Claims, error) {
 	}
 	now := v.now()
 	var err error
-	if p.Exp == nil {
+	if !p.Exp.set {
 		return nil, invalid("no expiry")
 	}
-	if c.ExpiresAt, err = numericDate(*p.Exp); err != nil {
+	if c.ExpiresAt, err = numericDate(p.Exp.n); err != nil {
 		return nil, invalid("exp: %v", err)
 	}
 	if !now.Before(c.ExpiresAt.Add(v.Leeway)) {
 		return nil, invalid("expired at %s", c.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	if p.Nbf != nil {
-		nbf, err := numericDate(*p.Nbf)
+	if p.Nbf.set {
+		nbf, err := numericDate(p.Nbf.n)
 		if err != nil {
 			return nil, invalid("nbf: %v", err)
 		}
@@ -220,8 +251,13 @@ func (v *Verifier) check(p *payload) (*Claims, error) {
 			return nil, invalid("not valid before %s", nbf.UTC().Format(time.RFC3339))
 		}
 	}
-	if p.Iat != nil {
-		if c.IssuedAt, err = numericDate(*p.Iat); err != nil {
+	if p.AuthTime.set {
+		if c.AuthTime, err = numericDate(p.AuthTime.n); err != nil {
+			return nil, invalid("auth_time: %v", err)
+		}
+	}
+	if p.Iat.set {
+		if c.IssuedAt, err = numericDate(p.Iat.n); err != nil {
 			return nil, invalid("iat: %v", err)
 		}
 		if now.Add(v.Leeway).Before(c.IssuedAt) {

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -111,6 +112,15 @@ func TestVerify(t *testing.T) {
 		{name: "ExpiredBeyondLeeway", at: 15*time.Minute + 6*time.Second, leeway: 5 * time.Second, invalid: true},
 		{name: "NoExp", claims: func(c map[string]any) { delete(c, "exp") }, invalid: true},
 		{name: "ExpNotANumber", claims: func(c map[string]any) { c["exp"] = "tomorrow" }, invalid: true},
+		{name: "ExpQuoted", claims: func(c map[string]any) { c["exp"] = strconv.FormatInt(t0.Add(time.Hour).Unix(), 10) }, invalid: true},
+		{name: "IatQuoted", claims: func(c map[string]any) { c["iat"] = strconv.FormatInt(t0.Unix(), 10) }, invalid: true},
+		{name: "NbfQuoted", claims: func(c map[string]any) { c["nbf"] = strconv.FormatInt(t0.Unix(), 10) }, invalid: true},
+		{name: "IDQuoted", claims: func(c map[string]any) { c["id"] = "42" }, invalid: true},
+		{name: "AuthTimeQuoted", claims: func(c map[string]any) { c["auth_time"] = strconv.FormatInt(t0.Unix(), 10) }, invalid: true},
+		{name: "NoSid", claims: func(c map[string]any) { delete(c, "sid") }, invalid: true},
+		{name: "EmptySid", claims: func(c map[string]any) { c["sid"] = "" }, invalid: true},
+		{name: "CritEmpty", header: func(h map[string]any) { h["crit"] = []string{} }, invalid: true},
+		{name: "CritUnknown", header: func(h map[string]any) { h["crit"] = []string{"x-unknown"}; h["x-unknown"] = true }, invalid: true},
 		{name: "NotYetValid", claims: func(c map[string]any) { c["nbf"] = t0.Add(time.Minute).Unix() }, invalid: true},
 		{name: "IssuedInTheFuture", claims: func(c map[string]any) { c["iat"] = t0.Add(time.Minute).Unix() }, invalid: true},
 		{name: "OtherIssuer", claims: func(c map[string]any) { c["iss"] = "https://evil.example.com" }, invalid: true},
@@ -303,7 +313,7 @@ func TestVerifierAgainstRefreshing(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := client.Claims{Issuer: s.URL, Subject: fmt.Sprint(g.User.ID), UserID: g.User.ID, SessionID: g.Session.ID,
-		ID: c.ID, IssuedAt: s.clock.Now(), ExpiresAt: g.AccessExpiresAt}
+		ID: c.ID, IssuedAt: s.clock.Now(), ExpiresAt: g.AccessExpiresAt, AuthTime: g.Session.CreatedAt.Truncate(time.Second)}
 	if *c != want || c.ID == "" {
 		t.Errorf("claims = %+v, want %+v", *c, want)
 	}

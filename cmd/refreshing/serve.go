@@ -137,6 +137,8 @@ func serve(ctx context.Context, c *config, getenv func(string) string, stderr io
 		return err
 	}
 	defer stopMail()
+	backfilled := backfillUsernameKeys(ctx, svc, logger)
+	defer func() { <-backfilled }()
 
 	reload := time.NewTicker(keyReload)
 	defer reload.Stop()
@@ -234,3 +236,28 @@ func redactDSN(dsn string) string {
 // keyword DSN: the value is single-quoted, with backslash escapes, or runs
 // to the next space.
 var keywordPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
+
+// backfillUsernameKeys gives the users created before migration 0012 their
+// username keys (refreshing.BackfillUsernameKeys), in the background so that
+// a large database does not delay the start; it costs one indexed query once
+// every user has a key. Look-alike usernames among those users are logged
+// as warnings, one line each, and never stop the service. The channel is
+// closed when it is done (or ctx is).
+func backfillUsernameKeys(ctx context.Context, svc *refreshing.Service, logger *slog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n, collisions, err := svc.BackfillUsernameKeys(ctx)
+		if n > 0 {
+			logger.Info("username keys backfilled", "users", n)
+		}
+		for _, c := range collisions {
+			logger.Warn("look-alike usernames: this user's username reads as another's; both accounts keep working, but consider renaming one",
+				"user_id", c.UserID, "username", c.Username, "other_user_id", c.OtherUserID)
+		}
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("username key backfill", "err", err)
+		}
+	}()
+	return done
+}

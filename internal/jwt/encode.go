@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,14 +26,32 @@ func edHeader(k Key) string {
 }
 
 // appendClaims appends the JSON of wireClaims, as encoding/json marshals it,
-// for these values: id, sid (omitted if empty), iss (omitted if empty), sub,
-// exp, iat and jti (omitted if empty). issuer is the issuer already in JSON.
-func appendClaims(b []byte, userID int64, sid string, issuer []byte, sub string, exp, iat time.Time, jti string) []byte {
+// for c: id, sid (omitted if empty), auth_time (omitted if zero), amr
+// (omitted if empty), iss (omitted if empty), sub, exp, iat and jti
+// (omitted if empty). issuer is the issuer already in JSON; sub replaces
+// c.Subject.
+func appendClaims(b []byte, c Claims, issuer []byte, sub string) []byte {
+	exp, iat, jti := c.ExpiresAt, c.IssuedAt, c.ID
 	b = append(b, `{"id":`...)
-	b = strconv.AppendInt(b, userID, 10)
-	if sid != "" {
+	b = strconv.AppendInt(b, c.UserID, 10)
+	if c.SessionID != "" {
 		b = append(b, `,"sid":`...)
-		b = appendString(b, sid)
+		b = appendString(b, c.SessionID)
+	}
+	if !c.AuthTime.IsZero() {
+		b = append(b, `,"auth_time":`...)
+		b = strconv.AppendInt(b, c.AuthTime.Truncate(time.Second).Unix(), 10)
+	}
+	if strings.TrimSpace(c.AMR) != "" {
+		b = append(b, `,"amr":[`...)
+		first := true
+		for m := range strings.FieldsSeq(c.AMR) { // no slice: this is every exchange's path
+			if !first {
+				b = append(b, ',')
+			}
+			b, first = appendString(b, m), false
+		}
+		b = append(b, ']')
 	}
 	if len(issuer) > 2 { // not ""
 		b = append(b, `,"iss":`...)

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 func TestForgery(t *testing.T) {
 	c := &clock{time.Unix(1_800_000_000, 0)}
 	s, k := newEd(t, c)
-	good := map[string]any{"iss": "https://issuer.test", "sub": "42", "id": 42, "exp": c.t.Add(time.Hour).Unix(), "iat": c.t.Unix()}
+	good := map[string]any{"iss": "https://issuer.test", "sub": "42", "id": 42, "sid": "s1", "exp": c.t.Add(time.Hour).Unix(), "iat": c.t.Unix()}
 	sign := func(method gojwt.SigningMethod, key any, header map[string]any, claims map[string]any) string {
 		t.Helper()
 		f := gojwt.NewWithClaims(method, gojwt.MapClaims(claims))
@@ -75,8 +76,8 @@ func TestForgery(t *testing.T) {
 		}
 	})
 	t.Run("ErrInvalidExpMissingNullOrWrongType", func(t *testing.T) {
-		// (A numeric string such as "9999999999" is accepted by golang-jwt as a
-		// NumericDate; only a token signed with our key could carry one.)
+		// (A numeric string such as "9999999999", which golang-jwt takes as a
+		// NumericDate, is refused too: ErrInvalidExpQuoted below.)
 		for _, exp := range []any{nil, "never", true, []int{1}} {
 			cl := map[string]any{}
 			for k, v := range good {
@@ -110,6 +111,53 @@ func TestForgery(t *testing.T) {
 			}
 		}
 	})
+	// The strict-parsing cases below are signed with the right key, so only
+	// the parsing can refuse them; OKGood shows that the same token without
+	// the defect verifies.
+	with := func(edit func(h, cl map[string]any)) map[string]any {
+		h, cl := map[string]any{"kid": k.ID, "typ": "at+jwt"}, map[string]any{}
+		for k, v := range good {
+			cl[k] = v
+		}
+		edit(h, cl)
+		return map[string]any{"h": h, "cl": cl}
+	}
+	strict := map[string]map[string]any{
+		"OKGood":                 with(func(h, cl map[string]any) {}),
+		"ErrInvalidCritUnknown":  with(func(h, cl map[string]any) { h["crit"] = []string{"x-unknown"}; h["x-unknown"] = 1 }),
+		"ErrInvalidCritKnown":    with(func(h, cl map[string]any) { h["crit"] = []string{"exp"} }),
+		"ErrInvalidCritEmpty":    with(func(h, cl map[string]any) { h["crit"] = []string{} }),
+		"ErrInvalidCritNull":     with(func(h, cl map[string]any) { h["crit"] = nil }),
+		"ErrInvalidExpQuoted":    with(func(h, cl map[string]any) { cl["exp"] = fmt.Sprint(c.t.Add(time.Hour).Unix()) }),
+		"ErrInvalidIatQuoted":    with(func(h, cl map[string]any) { cl["iat"] = fmt.Sprint(c.t.Unix()) }),
+		"ErrInvalidNbfQuoted":    with(func(h, cl map[string]any) { cl["nbf"] = fmt.Sprint(c.t.Unix()) }),
+		"ErrInvalidNoSid":        with(func(h, cl map[string]any) { delete(cl, "sid") }),
+		"ErrInvalidEmptySid":     with(func(h, cl map[string]any) { cl["sid"] = "" }),
+		"ErrInvalidIDQuoted":     with(func(h, cl map[string]any) { cl["id"] = "42" }),
+		"ErrInvalidStrapiShaped": with(func(h, cl map[string]any) { delete(cl, "sid"); delete(cl, "sub"); delete(cl, "iss") }),
+	}
+	hs, err := jwt.NewHS256("https://issuer.test", []byte("strapi-jwt-secret-24chars"), c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range strict {
+		h, cl := tc["h"].(map[string]any), tc["cl"].(map[string]any)
+		t.Run(name+"/EdDSA", func(t *testing.T) {
+			_, err := s.Verify(sign(gojwt.SigningMethodEdDSA, k.Private, h, cl))
+			if strings.HasPrefix(name, "OK") != (err == nil) || (err != nil && !errors.Is(err, jwt.ErrInvalid)) {
+				t.Errorf("err = %v", err)
+			}
+		})
+		t.Run(name+"/HS256", func(t *testing.T) {
+			_, err := hs.Verify(sign(gojwt.SigningMethodHS256, []byte("strapi-jwt-secret-24chars"), map[string]any{"crit": h["crit"], "x-unknown": h["x-unknown"]}, cl))
+			if _, hasCrit := h["crit"]; !hasCrit {
+				_, err = hs.Verify(sign(gojwt.SigningMethodHS256, []byte("strapi-jwt-secret-24chars"), nil, cl))
+			}
+			if strings.HasPrefix(name, "OK") != (err == nil) || (err != nil && !errors.Is(err, jwt.ErrInvalid)) {
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
 	t.Run("ErrInvalidCheaplyWhenHuge", func(t *testing.T) {
 		// A 1 MiB header, and thousands of dots: refused before any parsing,
 		// so refusing them allocates (almost) nothing.

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -45,10 +46,18 @@ var ErrUnknownKey = errors.New("unknown key id")
 
 // Claims are the claims of an access token.
 type Claims struct {
-	Issuer    string    // iss
-	Subject   string    // sub: the user id as a decimal string
-	UserID    int64     // id: the numeric user id, for Strapi
-	SessionID string    // sid: the session the token was issued from
+	Issuer    string // iss
+	Subject   string // sub: the user id as a decimal string
+	UserID    int64  // id: the numeric user id, for Strapi
+	SessionID string // sid: the session the token was issued from
+	// AuthTime is auth_time (OpenID Connect Core section 2): when the user
+	// signed in, i.e. when the session started; every token a rotation
+	// issues carries its session's, so a refreshed token never looks like
+	// a fresh sign-in. Zero: absent.
+	AuthTime time.Time
+	// AMR is amr (RFC 8176), how the user signed in ("pwd"): its methods
+	// joined by spaces, so that Claims stays comparable. "": absent.
+	AMR       string
 	ID        string    // jti
 	IssuedAt  time.Time // iat
 	ExpiresAt time.Time // exp
@@ -56,8 +65,10 @@ type Claims struct {
 
 // wireClaims is the JSON form.
 type wireClaims struct {
-	UserID    int64  `json:"id"`
-	SessionID string `json:"sid,omitempty"`
+	UserID    int64              `json:"id"`
+	SessionID string             `json:"sid,omitempty"`
+	AuthTime  *gojwt.NumericDate `json:"auth_time,omitempty"`
+	AMR       []string           `json:"amr,omitempty"`
 	gojwt.RegisteredClaims
 }
 
@@ -235,7 +246,7 @@ func (s *Signer) Sign(c Claims) (string, error) {
 	}
 	ks := s.keys.Load()
 	var buf [256]byte
-	claims := appendClaims(buf[:0], c.UserID, c.SessionID, s.issuerJSON, sub, c.ExpiresAt, c.IssuedAt, c.ID)
+	claims := appendClaims(buf[:0], c, s.issuerJSON, sub)
 	return signEdDSA(ks.header, claims, ks.active.Private), nil
 }
 
@@ -244,6 +255,7 @@ func (s *Signer) wire(c Claims) wireClaims {
 	wc := wireClaims{
 		UserID:    c.UserID,
 		SessionID: c.SessionID,
+		AMR:       strings.Fields(c.AMR),
 		RegisteredClaims: gojwt.RegisteredClaims{
 			Issuer:    s.issuer,
 			Subject:   c.Subject,
@@ -251,6 +263,9 @@ func (s *Signer) wire(c Claims) wireClaims {
 			IssuedAt:  gojwt.NewNumericDate(c.IssuedAt),
 			ExpiresAt: gojwt.NewNumericDate(c.ExpiresAt),
 		},
+	}
+	if !c.AuthTime.IsZero() {
+		wc.AuthTime = gojwt.NewNumericDate(c.AuthTime)
 	}
 	if wc.Subject == "" {
 		wc.Subject = strconv.FormatInt(c.UserID, 10)
@@ -281,13 +296,24 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	}
 	c := Claims{
 		Issuer: wc.Issuer, Subject: wc.Subject, UserID: wc.UserID, SessionID: wc.SessionID, ID: wc.ID,
-		ExpiresAt: wc.ExpiresAt.Time,
+		ExpiresAt: wc.ExpiresAt.Time, AMR: strings.Join(wc.AMR, " "),
+	}
+	if wc.AuthTime != nil {
+		c.AuthTime = wc.AuthTime.Time
 	}
 	if wc.IssuedAt != nil {
 		c.IssuedAt = wc.IssuedAt.Time
 	}
 	if c.Subject != strconv.FormatInt(c.UserID, 10) {
 		return Claims{}, fmt.Errorf("%w: sub and id disagree", ErrInvalid)
+	}
+	if c.SessionID == "" {
+		// Every token this service signs names its session, in both modes;
+		// one without could never be ended by revoking a session.
+		return Claims{}, fmt.Errorf("%w: no session id (sid)", ErrInvalid)
+	}
+	if err := numericDates(token); err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	// The window the parser's time checks allow: before exp (required),
 	// not before nbf nor iat, each with Leeway.
@@ -301,9 +327,42 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	return c, nil
 }
 
+// numericDates refuses a token whose exp, iat, nbf or auth_time is not a
+// JSON number.
+// RFC 7519 makes them NumericDates, numbers; the JWT library also takes a
+// numeric string ("1796000000"), which no token this service signs has.
+// The signature has been checked already, so the segment is well formed.
+func numericDates(token string) error {
+	first := strings.IndexByte(token, '.')
+	second := first + 1 + strings.IndexByte(token[first+1:], '.')
+	raw, err := base64.RawURLEncoding.DecodeString(token[first+1 : second])
+	if err != nil {
+		return err
+	}
+	var dates struct {
+		Exp, Iat, Nbf json.RawMessage
+		AuthTime      json.RawMessage `json:"auth_time"`
+	}
+	if err := json.Unmarshal(raw, &dates); err != nil {
+		return err
+	}
+	for name, v := range map[string]json.RawMessage{"exp": dates.Exp, "iat": dates.Iat, "nbf": dates.Nbf, "auth_time": dates.AuthTime} {
+		if len(v) > 0 && v[0] != '-' && (v[0] < '0' || v[0] > '9') && string(v) != "null" {
+			return fmt.Errorf("%s is not a number", name)
+		}
+	}
+	return nil
+}
+
 // key is the parser's key lookup: the HS256 secret, or the Ed25519 public
-// key named by kid, for tokens typed at+jwt only.
+// key named by kid, for tokens typed at+jwt only. A header with "crit" is
+// refused in both modes: RFC 7515 section 4.1.11 makes a token invalid
+// when it lists an extension the recipient does not understand, and this
+// service understands none.
 func (s *Signer) key(t *gojwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errors.New("critical header parameters are not understood")
+	}
 	if s.secret != nil {
 		return s.secret, nil
 	}

@@ -63,7 +63,7 @@ func TestVerifyAgain(t *testing.T) {
 	t.Run("ErrInvalidNotBefore", func(t *testing.T) {
 		c := &clock{time.Unix(1_800_000_000, 0)}
 		s, k := newEd(t, c)
-		f := gojwt.NewWithClaims(gojwt.SigningMethodEdDSA, gojwt.MapClaims{"iss": "https://issuer.test", "sub": "42", "id": 42,
+		f := gojwt.NewWithClaims(gojwt.SigningMethodEdDSA, gojwt.MapClaims{"iss": "https://issuer.test", "sub": "42", "id": 42, "sid": "s1",
 			"exp": c.t.Add(time.Hour).Unix(), "iat": c.t.Add(-time.Hour).Unix(), "nbf": c.t.Unix()})
 		f.Header["kid"], f.Header["typ"] = k.ID, "at+jwt"
 		tok, err := f.SignedString(k.Private)

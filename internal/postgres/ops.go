@@ -92,21 +92,21 @@ func (s *Store) ImportUser(ctx context.Context, u *refreshing.User) error {
 	err := s.tx(ctx, "import user", func(tx pgx.Tx) error {
 		if u.ID == 0 {
 			return tx.QueryRow(ctx, `INSERT INTO users
-				(document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at)
-				VALUES (NULLIF($1, ''), $2, $3, $4, $5, $6, $7, $8, $9, $10)
+				(document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at, username_key)
+				VALUES (NULLIF($1, ''), $2, $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11, ''))
 				RETURNING id`,
 				u.DocumentID, u.Username, u.Email, u.PasswordHash, u.Provider, u.Role,
-				u.Confirmed, u.Blocked, u.CreatedAt, u.UpdatedAt).Scan(&id)
+				u.Confirmed, u.Blocked, u.CreatedAt, u.UpdatedAt, u.UsernameKey).Scan(&id)
 		}
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, importLock); err != nil {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `INSERT INTO users
-			(id, document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at)
-			VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			(id, document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at, username_key)
+			VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11, NULLIF($12, ''))
 			RETURNING id`,
 			u.ID, u.DocumentID, u.Username, u.Email, u.PasswordHash, u.Provider, u.Role,
-			u.Confirmed, u.Blocked, u.CreatedAt, u.UpdatedAt).Scan(&id); err != nil {
+			u.Confirmed, u.Blocked, u.CreatedAt, u.UpdatedAt, u.UsernameKey).Scan(&id); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `SELECT setval(seq, GREATEST($1, coalesce(pg_sequence_last_value(seq), 0)))

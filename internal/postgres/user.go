@@ -33,16 +33,16 @@ func userInto(u *refreshing.User) {
 }
 
 // CreateUser inserts u and sets u.ID. It returns ErrConflict if the email,
-// username or non-empty document id is taken.
+// username, non-empty username key or non-empty document id is taken.
 func (s *Store) CreateUser(ctx context.Context, u *refreshing.User) error {
 	var id int64
 	err := s.run(ctx, "create user", func(ctx context.Context) error {
 		return s.pool.QueryRow(ctx, `INSERT INTO users
-			(document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at)
-			VALUES (NULLIF($1, ''), $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			(document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at, username_key)
+			VALUES (NULLIF($1, ''), $2, $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11, ''))
 			RETURNING id`,
 			u.DocumentID, u.Username, u.Email, u.PasswordHash, u.Provider, u.Role,
-			u.Confirmed, u.Blocked, u.CreatedAt, u.UpdatedAt).Scan(&id)
+			u.Confirmed, u.Blocked, u.CreatedAt, u.UpdatedAt, u.UsernameKey).Scan(&id)
 	})
 	if err != nil {
 		return err
@@ -94,10 +94,11 @@ func (s *Store) UpdateUser(ctx context.Context, u *refreshing.User, revoke *refr
 func updateUser(ctx context.Context, tx pgx.Tx, u *refreshing.User, revoke *refreshing.Revocation) error {
 	tag, err := tx.Exec(ctx, `UPDATE users SET
 		document_id = NULLIF($2, ''), username = $3, email = $4, password_hash = $5,
-		provider = $6, role = $7, confirmed = $8, blocked = $9, created_at = $10, updated_at = $11
+		provider = $6, role = $7, confirmed = $8, blocked = $9, created_at = $10, updated_at = $11,
+		username_key = CASE WHEN username = $3 THEN username_key ELSE NULLIF($12, '') END
 		WHERE id = $1`,
 		u.ID, u.DocumentID, u.Username, u.Email, u.PasswordHash, u.Provider, u.Role,
-		u.Confirmed, u.Blocked, u.CreatedAt, u.UpdatedAt)
+		u.Confirmed, u.Blocked, u.CreatedAt, u.UpdatedAt, u.UsernameKey)
 	if err != nil {
 		return err
 	}

@@ -329,9 +329,12 @@ func (a *adminUI) loginPage(w http.ResponseWriter, r *http.Request) {
 
 // login serves POST /admin/login.
 func (a *adminUI) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	email, password := r.PostFormValue("email"), r.PostFormValue("password")
-	token, _, err := a.s.svc.AdminLogin(r.Context(), email, password, a.s.clientInfo(r))
+	var token, email string
+	f, err := formValues(w, r)
+	if err == nil {
+		email = f.Get("email")
+		token, _, err = a.s.svc.AdminLogin(r.Context(), email, f.Get("password"), a.s.clientInfo(r))
+	}
 	if err != nil {
 		status, msg := statusOf(err)
 		switch {
@@ -374,6 +377,9 @@ func formValues(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	if err := r.ParseForm(); err != nil {
 		return nil, refreshing.Invalid("form", "the form could not be read")
+	}
+	if err := checkValues(r.PostForm); err != nil {
+		return nil, err
 	}
 	return r.PostForm, nil
 }

@@ -272,6 +272,9 @@ type usersData struct {
 	First, Order string
 	Counts       *counts
 	Form         map[string]string // the create form, kept after an error
+	// MinPassword is the password policy's minimum length, for the create
+	// form's minlength (the Service checks it again).
+	MinPassword int
 }
 
 // userRow is one line of the users table.
@@ -293,7 +296,7 @@ func (a *adminUI) users(w http.ResponseWriter, r *http.Request, auth *refreshing
 // only through the sessions' user index.
 func (a *adminUI) renderUsers(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth, status int, errMsg string, form map[string]string) {
 	q := r.URL.Query()
-	d := usersData{Q: strings.TrimSpace(q.Get("q")), Oldest: q.Get("order") == "oldest", Form: form}
+	d := usersData{Q: strings.TrimSpace(q.Get("q")), Oldest: q.Get("order") == "oldest", Form: form, MinPassword: refreshing.DefaultSettings().PasswordMinLength}
 	uq := refreshing.UserQuery{Query: d.Q, Oldest: d.Oldest, Limit: usersPage}
 	filters, other := url.Values{}, url.Values{}
 	if d.Q != "" {
@@ -306,6 +309,9 @@ func (a *adminUI) renderUsers(w http.ResponseWriter, r *http.Request, auth *refr
 		other.Set("order", "oldest")
 	}
 	d.Order = withQuery("/admin/users", other)
+	if st, err := a.s.svc.Settings(r.Context()); err == nil {
+		d.MinPassword = st.PasswordMinLength
+	}
 	var err error
 	for _, c := range []struct {
 		name string
@@ -565,6 +571,9 @@ var settingHelp = map[string][2]string{
 	"rateWindow":          {"Rate-limit window", "The period the rate limits count over."},
 	"rateLimitIdentifier": {"Sign-in attempts per account", "Password attempts on one email or username per window, all endpoints together. 0 turns this limit off."},
 	"sessionRetention":    {"Ended session retention", "Revoked or expired sessions are deleted this long after they ended. 0 = keep forever."},
+	// Password policy (security).
+	"passwordMinLength":    {"Minimum password length", "Characters a new password must have (registration, password change, accounts created here). 8 by default (OWASP ASVS); at least 6, Strapi's."},
+	"passwordRefuseCommon": {"Refuse common passwords", "Refuse a new password that is one of the 10,000 most common ones (password, 12345678, qwertyuiop...)."},
 }
 
 // settingGroup is a heading of the settings screen and the settings under it.

@@ -413,7 +413,9 @@ func TestAdminUsers(t *testing.T) {
 		r = c.post("/admin/users", url.Values{"username": {"zed"}, "email": {"zed@example.com"}, "password": {"zed-password"}}, nil)
 		r.wantPage(t, http.StatusBadRequest, "Email or Username are already taken")
 		r = c.post("/admin/users", url.Values{"username": {"yan"}, "email": {"yan@example.com"}, "password": {"123"}}, nil)
-		r.wantPage(t, http.StatusBadRequest, "at least 6")
+		r.wantPage(t, http.StatusBadRequest, "at least 8")
+		r = c.post("/admin/users", url.Values{"username": {"yan"}, "email": {"yan@example.com"}, "password": {"password1"}}, nil)
+		r.wantPage(t, http.StatusBadRequest, "most common passwords")
 	})
 	t.Run("Delete", func(t *testing.T) {
 		doomed := e.register("doomed")

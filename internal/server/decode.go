@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/refreshing/refreshing"
 )
@@ -24,7 +25,7 @@ const maxBodyBytes = 64 << 10
 // that is not an object (400), and a field of the wrong type (400, naming the
 // field). A member sets the field whose json tag is exactly its name: JSON
 // names are case-sensitive, so "Password" is an unknown field, and unknown
-// fields are ignored.
+// fields are ignored. Every string field then passes checkWire (wire.go).
 //
 // When optional is set, an empty body leaves dst untouched, whatever its
 // content type: Strapi 5 clients call logout with a bearer token and nothing
@@ -52,6 +53,11 @@ func decodeMembers(w http.ResponseWriter, r *http.Request, dst any, optional boo
 	if optional && len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil // a chunked body that turned out empty
 	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD and carry on:
+	// JSON text is UTF-8 (RFC 8259 section 8.1), so such a body is refused.
+	if !utf8.Valid(body) {
+		return nil, &apiError{status: http.StatusBadRequest, name: "ValidationError", message: "Request body must be valid UTF-8"}
+	}
 	// encoding/json matches struct fields without regard to case; members
 	// are matched here by their exact names instead.
 	var members map[string]json.RawMessage
@@ -70,6 +76,9 @@ func decodeMembers(w http.ResponseWriter, r *http.Request, dst any, optional boo
 		if err := json.Unmarshal(raw, v.Field(f.index).Addr().Interface()); err != nil {
 			return nil, refreshing.Invalid(f.name, "%s must be %s", f.name, kindName(v.Field(f.index).Type()))
 		}
+	}
+	if err := checkStruct(dst); err != nil {
+		return nil, err
 	}
 	return members, nil
 }

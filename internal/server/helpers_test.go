@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/pgtest"
+	"github.com/refreshing/refreshing/internal/postgres"
 	"github.com/refreshing/refreshing/internal/ratelimit"
 	"github.com/refreshing/refreshing/internal/server"
 	"github.com/refreshing/refreshing/internal/sqlite"
@@ -31,6 +33,14 @@ type setup struct {
 	bridgeSecret string
 	profiles     refreshing.ProfileSync
 	mailer       refreshing.Mailer // nil: no mail server (lifecycle.go)
+	postgres     bool              // a PostgreSQL store (a schema of its own) instead of SQLite
+}
+
+// stores runs f once per store: SQLite always, PostgreSQL when
+// REFRESHING_TEST_POSTGRES is set (pgtest skips that subtest otherwise).
+func stores(t *testing.T, f func(t *testing.T, su setup)) {
+	t.Run("SQLite", func(t *testing.T) { f(t, setup{}) })
+	t.Run("PostgreSQL", func(t *testing.T) { pgtest.DSN(t); f(t, setup{postgres: true}) })
 }
 
 // unsentMailer stands for a configured mail server in tests that run no
@@ -59,7 +69,13 @@ type env struct {
 func start(t *testing.T, su setup) *env {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	var st refreshing.Store
+	var err error
+	if su.postgres {
+		st, err = postgres.Open(ctx, pgtest.Schema(t))
+	} else {
+		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,9 +38,12 @@ var oauthErrors = []struct {
 	err error
 	oauthError
 }{
+	{refreshing.ErrClientRequired, oauthError{http.StatusUnauthorized, "invalid_client", "The token was issued to a client: authenticate as that client (client_id, with its secret if it has one)"}},
+	{refreshing.ErrWrongClient, oauthError{http.StatusBadRequest, "unauthorized_client", "The token was not issued to this client"}},
 	{refreshing.ErrInvalidClient, oauthError{http.StatusUnauthorized, "invalid_client", "Client authentication failed"}},
 	{refreshing.ErrUnauthorizedClient, oauthError{http.StatusBadRequest, "unauthorized_client", "The client is not allowed to use this grant type"}},
 	{refreshing.ErrInvalidToken, oauthError{http.StatusBadRequest, "invalid_grant", "The refresh token is invalid, expired or revoked"}},
+	{refreshing.ErrLoginRequired, oauthError{http.StatusBadRequest, "invalid_grant", "The sign-in is older than max_age: the user must sign in again"}},
 	{refreshing.ErrInvalidCredentials, oauthError{http.StatusBadRequest, "invalid_grant", "Invalid username or password"}},
 	{refreshing.ErrBlocked, oauthError{http.StatusBadRequest, "invalid_grant", "Your account has been blocked by an administrator"}},
 	{refreshing.ErrNotConfirmed, oauthError{http.StatusBadRequest, "invalid_grant", "Your account email is not confirmed"}},
@@ -132,7 +136,8 @@ func (s *server) handleOAuthUnknown() http.Handler {
 // decodeForm reads r's form-encoded body, the only way parameters reach
 // /oauth (the query string is ignored). It refuses another content type
 // (415), a body over maxBodyBytes (413), a malformed body and a repeated
-// parameter (400, RFC 6749 section 3.2).
+// parameter (400, RFC 6749 section 3.2), and a name or value that checkWire
+// refuses (400).
 func decodeForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, &oauthError{http.StatusUnsupportedMediaType, "invalid_request", "Content-Type must be application/x-www-form-urlencoded"}
@@ -148,6 +153,13 @@ func decodeForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, invalidRequest("Malformed form body")
+	}
+	if err := checkValues(form); err != nil {
+		// In OAuth's terms, as every error decodeForm returns.
+		if fe := (*refreshing.FieldError)(nil); errors.As(err, &fe) {
+			return nil, invalidRequest("%s", fe.Message)
+		}
+		return nil, invalidRequest("Malformed parameter")
 	}
 	for k, v := range form {
 		if len(v) > 1 {
@@ -183,6 +195,9 @@ func (s *server) oauthClient(r *http.Request, form url.Values) (*refreshing.Clie
 		basicID, err := url.QueryUnescape(user)
 		if err != nil {
 			basicID = user
+		}
+		if err := checkWire("client_id", basicID); err != nil {
+			return nil, err
 		}
 		if id != "" && id != basicID {
 			return nil, fmt.Errorf("%w: client_id differs from the Basic credentials", refreshing.ErrInvalidClient)
@@ -239,6 +254,18 @@ func (s *server) handleOAuthToken() http.Handler {
 				err = invalidRequest("refresh_token is required")
 				break
 			}
+			if v := form.Get("max_age"); v != "" {
+				// Step-up: a resource server that wants a recent sign-in
+				// has its client pass max_age (seconds, as OpenID Connect's).
+				n, perr := strconv.ParseInt(v, 10, 64)
+				if perr != nil || n < 0 || n > 1<<31 {
+					err = invalidRequest("max_age must be a non-negative number of seconds")
+					break
+				}
+				if err = s.svc.CheckMaxAge(r.Context(), token, time.Duration(n)*time.Second); err != nil {
+					break
+				}
+			}
 			g, err = s.svc.RefreshGrant(r.Context(), c, token, s.clientInfo(r))
 		case refreshing.GrantPassword:
 			username, password := form.Get("username"), form.Get("password")
@@ -287,9 +314,12 @@ func (s *server) limitPasswordGrant(w http.ResponseWriter, r *http.Request, user
 }
 
 // handleOAuthRevoke serves POST /oauth/revoke (RFC 7009). It answers 200
-// for live, unknown, malformed and already revoked tokens alike; only wrong
-// client credentials and a missing token are errors. The token_type_hint is
-// not needed: the two kinds of token cannot be mistaken for each other.
+// when the token's session is now ended: it was live and is revoked, or it
+// was already revoked, unknown or malformed. Wrong client credentials, a
+// missing token, and a live token of a client other than the one that
+// authenticated (or of a client, when none did) are errors, and revoke
+// nothing. The token_type_hint is not needed: the two kinds of token cannot
+// be mistaken for each other.
 func (s *server) handleOAuthRevoke() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, err := decodeForm(w, r)
@@ -326,6 +356,7 @@ type introspectionResponse struct {
 	Issuer    string `json:"iss,omitempty"`
 	IssuedAt  int64  `json:"iat,omitempty"`
 	ExpiresAt int64  `json:"exp,omitempty"`
+	AuthTime  int64  `json:"auth_time,omitempty"` // when the user signed in (the session's start)
 }
 
 // handleOAuthIntrospect serves POST /oauth/introspect (RFC 7662), for
@@ -357,6 +388,7 @@ func (s *server) handleOAuthIntrospect() http.Handler {
 			out.TokenType, out.Subject, out.SessionID, out.ClientID, out.Issuer =
 				in.TokenType, in.Subject, in.SessionID, in.ClientID, in.Issuer
 			out.IssuedAt, out.ExpiresAt = unixOrZero(in.IssuedAt), unixOrZero(in.ExpiresAt)
+			out.AuthTime = unixOrZero(in.AuthTime)
 		}
 		writeJSON(w, http.StatusOK, out)
 	})

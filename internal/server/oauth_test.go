@@ -522,23 +522,6 @@ func TestOAuthRevoke(t *testing.T) {
 			}
 		}
 	})
-	t.Run("AnotherClientsTokenIsLeftAlone", func(t *testing.T) {
-		e := start(t, setup{})
-		a := e.register("ada")
-		e.client(refreshing.ClientSpec{ID: "app", Grants: []string{refreshing.GrantPassword}})
-		e.client(refreshing.ClientSpec{ID: "other"})
-		tk := e.token(passwordForm("app", "ada", a.password)).wantTokens(t)
-		for _, form := range []url.Values{{"token": {tk.refresh}, "client_id": {"other"}}, {"token": {tk.refresh}}} {
-			if r := revoke(e, form); r.status != http.StatusOK {
-				t.Errorf("status %d, body %s", r.status, r.body)
-			}
-		}
-		tk = e.token(refreshForm("app", tk.refresh)).wantTokens(t)
-		if r := revoke(e, url.Values{"token": {tk.refresh}, "client_id": {"app"}}); r.status != http.StatusOK {
-			t.Fatalf("status %d", r.status)
-		}
-		e.token(refreshForm("app", tk.refresh)).wantOAuthError(t, http.StatusBadRequest, "invalid_grant")
-	})
 	t.Run("ErrInvalidClient", func(t *testing.T) {
 		e := start(t, setup{})
 		a := e.register("ada")

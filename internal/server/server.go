@@ -77,10 +77,12 @@ func New(svc *refreshing.Service, opts Options) http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	var h http.Handler = s.fallback(mux)
+	h = s.checkURL(h)
 	h = s.recoverPanic(h)
 	h = s.cors(h) // CORS for browser apps on other origins (cors.go)
 	h = securityHeaders(h)
 	h = s.accessLog(h)
 	h = requestID(h)
+	h = closeChunked(h)
 	return h
 }

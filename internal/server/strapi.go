@@ -317,6 +317,9 @@ func (s *server) handleLogout() http.Handler {
 			}
 		}
 		if err := s.svc.Logout(r.Context(), l); err != nil {
+			if cookieErr == nil && errors.Is(err, refreshing.ErrInvalidToken) {
+				clearRefreshCookie(w, s.crossOrigin(r)) // the cookie's token is dead: forget it
+			}
 			s.fail(w, r, err)
 			return
 		}

@@ -106,10 +106,10 @@ func (s *Store) ImportUser(ctx context.Context, u *refreshing.User) error {
 	}
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO users
-			(id, document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(id, document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at, username_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, nullString(u.DocumentID), u.Username, u.Email, u.PasswordHash, u.Provider, u.Role,
-			u.Confirmed, u.Blocked, micros(u.CreatedAt), micros(u.UpdatedAt))
+			u.Confirmed, u.Blocked, micros(u.CreatedAt), micros(u.UpdatedAt), nullString(u.UsernameKey))
 		if err != nil {
 			return classify(err)
 		}

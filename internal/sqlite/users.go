@@ -52,10 +52,10 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 func (s *Store) CreateUser(ctx context.Context, u *refreshing.User) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO users
-			(document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(document_id, username, email, password_hash, provider, role, confirmed, blocked, created_at, updated_at, username_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			nullString(u.DocumentID), u.Username, u.Email, u.PasswordHash, u.Provider, u.Role,
-			u.Confirmed, u.Blocked, micros(u.CreatedAt), micros(u.UpdatedAt))
+			u.Confirmed, u.Blocked, micros(u.CreatedAt), micros(u.UpdatedAt), nullString(u.UsernameKey))
 		if err != nil {
 			return classify(err)
 		}
@@ -117,10 +117,12 @@ func (s *Store) UpdateUser(ctx context.Context, u *refreshing.User, revoke *refr
 func updateUser(ctx context.Context, tx *sql.Tx, u *refreshing.User, revoke *refreshing.Revocation) error {
 	res, err := tx.ExecContext(ctx, `UPDATE users SET
 		document_id = ?, username = ?, email = ?, password_hash = ?, provider = ?, role = ?,
-		confirmed = ?, blocked = ?, created_at = ?, updated_at = ?
+		confirmed = ?, blocked = ?, created_at = ?, updated_at = ?,
+		username_key = CASE WHEN username = ? THEN username_key ELSE ? END
 		WHERE id = ?`,
 		nullString(u.DocumentID), u.Username, u.Email, u.PasswordHash, u.Provider, u.Role,
-		u.Confirmed, u.Blocked, micros(u.CreatedAt), micros(u.UpdatedAt), u.ID)
+		u.Confirmed, u.Blocked, micros(u.CreatedAt), micros(u.UpdatedAt),
+		u.Username, nullString(u.UsernameKey), u.ID)
 	if err != nil {
 		return classify(err)
 	}

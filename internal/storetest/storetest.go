@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("UpdateUser", func(t *testing.T) { testUpdateUser(t, open) })
 	t.Run("DeleteUser", func(t *testing.T) { testDeleteUser(t, open) })
 	t.Run("ListUsers", func(t *testing.T) { testListUsers(t, open) })
+	t.Run("UsernameKey", func(t *testing.T) { testUsernameKey(t, open) })
 
 	t.Run("CreateSession", func(t *testing.T) { testCreateSession(t, open) })
 	t.Run("Session", func(t *testing.T) { testSession(t, open) })

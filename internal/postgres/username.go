@@ -1,0 +1,45 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/refreshing/refreshing"
+)
+
+// UserByUsernameKey implements refreshing.Store.
+func (s *Store) UserByUsernameKey(ctx context.Context, key string) (*refreshing.User, error) {
+	return s.userBy(ctx, "user by username key", `username_key = $1`, key)
+}
+
+// UsersWithoutUsernameKey implements refreshing.Store.
+func (s *Store) UsersWithoutUsernameKey(ctx context.Context, after int64, limit int) ([]refreshing.User, error) {
+	var users []refreshing.User
+	if limit <= 0 {
+		return users, nil
+	}
+	err := s.run(ctx, "users without username key", func(ctx context.Context) error {
+		rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users
+			WHERE id > $1 AND username_key IS NULL ORDER BY id LIMIT $2`, after, limit)
+		var err error
+		users, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.User, error) {
+			return scanUser(row)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return users, nil
+}
+
+// SetUsernameKey implements refreshing.Store.
+func (s *Store) SetUsernameKey(ctx context.Context, id int64, key string) error {
+	return s.run(ctx, "set username key", func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx, `UPDATE users SET username_key = $2 WHERE id = $1`, id, key)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = refreshing.ErrNotFound
+		}
+		return err
+	})
+}
