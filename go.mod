@@ -13,7 +13,11 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require github.com/inconshreveable/mousetrap v1.1.0 // indirect
+require (
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/oauth2-proxy/mockoidc v0.0.0-20261103160011-e06ed0b7cb7f // indirect
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
