@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/idp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -22,6 +23,8 @@ func (a *app) serveFlags(fs *pflag.FlagSet) {
 	a.envFlag(fs, &a.c.redis, "redis", "REFRESHING_REDIS", "", "redis://... URL whose Redis shares the rate-limit budgets between instances (unset: each instance keeps its own)")
 	a.envFlag(fs, &a.c.logFormat, "log-format", "REFRESHING_LOG_FORMAT", "text", "log format: text or json")
 	a.envFlag(fs, &a.c.logLevel, "log-level", "REFRESHING_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	// oidc (issue 22): external sign-in providers, a JSON list (docs/oidc.md).
+	a.envFlag(fs, &a.c.oidcProviders, "oidc-providers", "REFRESHING_OIDC_PROVIDERS", "", `JSON list of sign-in providers: [{"name":"google","type":"google","clientId":"...","clientSecret":"..."}] (docs/oidc.md)`)
 }
 
 // runtimeEnvHelp is the help's account of every variable, ending the help
@@ -146,6 +149,8 @@ func (a *app) config(ctx context.Context, cmd *cobra.Command) (*configReport, er
 			v = redactDSN(v)
 		case "redis":
 			v = redactURL(v)
+		case "oidc-providers":
+			v = idp.Mask(v)
 		}
 		rep.Bootstrap = append(rep.Bootstrap, configEntry{Name: f.Name, Value: v, Source: a.sources[f.Name], Env: env[0]})
 	})

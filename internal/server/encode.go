@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/idp"
 )
 
 // apiError is an error already in the client's terms: a status, a Strapi
@@ -41,6 +42,13 @@ var errorTable = []struct {
 	{refreshing.ErrBusy, apiError{http.StatusServiceUnavailable, "ServiceUnavailableError", "Service temporarily unavailable"}},
 	{refreshing.ErrUnavailable, apiError{http.StatusServiceUnavailable, "ServiceUnavailableError", "Service temporarily unavailable"}},
 	{refreshing.ErrTooManyAttempts, apiError{http.StatusTooManyRequests, "RateLimitError", "Too many failed attempts; try again later"}},
+	// Provider sign-in (signin.go; oidc, issue 22).
+	{refreshing.ErrUnknownProvider, apiError{http.StatusNotFound, "NotFoundError", "This provider is not configured"}},
+	{refreshing.ErrProviderState, apiError{http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect"}},
+	{refreshing.ErrProviderToken, apiError{http.StatusBadRequest, "ValidationError", "The provider's answer could not be verified"}},
+	{refreshing.ErrEmailNotVerified, apiError{http.StatusBadRequest, "ValidationError", "The provider has not verified this email address"}},
+	{refreshing.ErrIdentityEmailTaken, apiError{http.StatusBadRequest, "ApplicationError", "An account with this email already exists; sign in with it instead"}},
+	{idp.ErrDiscovery, apiError{http.StatusBadGateway, "ApplicationError", "The sign-in provider could not be reached"}},
 }
 
 // Errors of the routing layer itself.
