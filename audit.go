@@ -55,7 +55,8 @@ func AuditTypes() []string {
 	return []string{AuditLogin, AuditLoginFailed, AuditRegister, AuditExchange, AuditExchangeFailed,
 		AuditReuseDetected, AuditRevoke, AuditPasswordChange, AuditAdminRevoke, AuditBlock, AuditUnblock,
 		AuditUserCreate, AuditUserDelete, AuditSettingsChange, AuditRoleChange, AuditAdminLogin,
-		AuditAdminLoginFailed, AuditAdminLogout, AuditAdminCreate}
+		AuditAdminLoginFailed, AuditAdminLogout, AuditAdminCreate,
+		AuditProviderLogin, AuditProviderLoginFailed, AuditIdentityLink} // provider sign-in (provider.go)
 }
 
 // AuditFilter selects events for ListAudit. Zero fields do not filter.

@@ -159,7 +159,6 @@ func (s *Service) providerUser(ctx context.Context, id ExternalIdentity, st Sett
 			}
 			return nil, "", fmt.Errorf("link identity: %w", err)
 		}
-		s.audit(ctx, AuditEvent{Type: AuditUserCreate, UserID: u.ID, Detail: "created by provider " + id.Provider + " sign-in"})
 		return checkProviderUser(u, "account created")
 	}
 	return nil, "", fmt.Errorf("link identity: %w", ErrConflict)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/idp"
 	"github.com/refreshing/refreshing/internal/ratelimit"
 	"github.com/refreshing/refreshing/internal/server"
 	"github.com/refreshing/refreshing/internal/sqlite"
@@ -27,6 +28,8 @@ type setup struct {
 	settings func(*refreshing.Settings) // edits the default settings
 	trusted  []netip.Prefix
 	limiter  func(now func() time.Time) ratelimit.Limiter // nil: a Memory limiter on the test clock
+	// providers are the external sign-in providers (signin_test.go).
+	providers map[string]*idp.Provider
 }
 
 // env is a running server on a real listener, with a real SQLite store.
@@ -74,7 +77,7 @@ func start(t *testing.T, su setup) *env {
 	if su.limiter != nil {
 		lim = su.limiter(e.clock.Now)
 	}
-	e.srv = httptest.NewServer(server.New(e.svc, server.Options{Logger: logger, TrustedProxies: su.trusted, Limiter: lim}))
+	e.srv = httptest.NewServer(server.New(e.svc, server.Options{Logger: logger, TrustedProxies: su.trusted, Limiter: lim, Providers: su.providers}))
 	t.Cleanup(func() {
 		e.srv.Close()
 		logs := e.logs.String()

@@ -1,0 +1,280 @@
+package server_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/oauth2-proxy/mockoidc"
+	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/idp"
+)
+
+// These tests run a real OpenID Connect provider on loopback
+// (github.com/oauth2-proxy/mockoidc: discovery, JWKS, authorization code
+// with PKCE, single-use codes, RS256 ID tokens) and walk the whole redirect
+// flow through real listeners with a cookie-keeping client, as a browser does.
+
+// oidcEnv is a Refreshing server with the provider "corp" at op.
+type oidcEnv struct {
+	*env
+	op *mockoidc.MockOIDC
+}
+
+func startOIDC(t *testing.T, cfg func(*idp.Config)) *oidcEnv {
+	t.Helper()
+	op, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Shutdown() })
+	c := idp.Config{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret,
+		RedirectURLs: []string{"https://app.example/signed-in"}}
+	if cfg != nil {
+		cfg(&c)
+	}
+	cs, err := idp.Parse(mustJSON(t, []idp.Config{c}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, setup{providers: idp.New(cs, idp.Options{})})
+	return &oidcEnv{env: e, op: op}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// browser is a client with a cookie jar that follows redirects, except to
+// the URLs stop says (then it returns the redirect).
+func signInBrowser(t *testing.T, stop func(*url.URL) bool) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if stop != nil && stop(req.URL) {
+			return http.ErrUseLastResponse
+		}
+		if len(via) > 10 {
+			return errors.New("too many redirects")
+		}
+		return nil
+	}}
+}
+
+func (e *oidcEnv) get(c *http.Client, u string) response {
+	e.t.Helper()
+	res, err := c.Get(u)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := res.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return response{status: res.StatusCode, header: res.Header, body: []byte(b.String())}
+}
+
+// signIn runs connect → provider → callback for user and returns the answer.
+func (e *oidcEnv) signIn(u mockoidc.User) response {
+	e.t.Helper()
+	e.op.QueueUser(u)
+	r := e.get(signInBrowser(e.t, nil), e.srv.URL+"/api/connect/corp")
+	if r.status == http.StatusOK {
+		e.remember(r.str(e.t, "jwt"), r.str(e.t, "refreshToken"))
+	}
+	return r
+}
+
+// userCount is how many accounts exist.
+func (e *oidcEnv) userCount() int {
+	e.t.Helper()
+	us, err := e.fault.ListUsers(e.t.Context(), 0, 1000)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return len(us)
+}
+
+func alice() *mockoidc.MockUser {
+	return &mockoidc.MockUser{Subject: "alice-sub", Email: "Alice@Corp.Example", EmailVerified: true, PreferredUsername: "alice"}
+}
+
+func TestProviderSignIn(t *testing.T) {
+	e := startOIDC(t, nil)
+	r := e.signIn(alice())
+	if r.status != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", r.status, r.body)
+	}
+	m := r.json(t)
+	user, _ := m["user"].(map[string]any)
+	if m["jwt"] == "" || m["refreshToken"] == nil || user == nil {
+		t.Fatalf("answer %s is not {jwt, refreshToken, user}", r.body)
+	}
+	if user["email"] != "alice@corp.example" || user["provider"] != "corp" || user["confirmed"] != true || user["username"] != "alice" {
+		t.Fatalf("user = %v", user)
+	}
+	// The access token works and the refresh token exchanges and rotates,
+	// exactly as after a local login.
+	me := e.do(request{method: "GET", path: "/api/users/me", bearer: r.str(t, "jwt")})
+	if me.status != http.StatusOK || me.json(t)["id"] != user["id"] {
+		t.Fatalf("/api/users/me: %d %s", me.status, me.body)
+	}
+	rt := r.str(t, "refreshToken")
+	x := e.exchange(rt)
+	if x.status != http.StatusOK || x.str(t, "refreshToken") == rt {
+		t.Fatalf("exchange: %d %s", x.status, x.body)
+	}
+	e.remember(x.str(t, "jwt"), x.str(t, "refreshToken"))
+	// Past the grace window the retired token is a reuse: the session ends.
+	e.clock.Advance(time.Minute)
+	if again := e.exchange(rt); again.status != http.StatusUnauthorized {
+		t.Fatalf("replayed refresh token: %d %s", again.status, again.body)
+	}
+	if after := e.exchange(x.str(t, "refreshToken")); after.status != http.StatusUnauthorized {
+		t.Fatalf("token after reuse detection: %d %s", after.status, after.body)
+	}
+
+	// The same subject lands on the same user, even with another email.
+	again := alice()
+	again.Email = "alice.new@corp.example"
+	r2 := e.signIn(again)
+	if r2.status != http.StatusOK {
+		t.Fatalf("second sign-in: %d %s", r2.status, r2.body)
+	}
+	if id := r2.json(t)["user"].(map[string]any)["id"]; id != user["id"] {
+		t.Fatalf("second sign-in landed on user %v, want %v", id, user["id"])
+	}
+	if n := e.userCount(); n != 1 {
+		t.Fatalf("%d users after two sign-ins of one subject", n)
+	}
+	// The audit log records provider sign-ins.
+	evs, err := e.svc.ListAudit(t.Context(), refreshing.AuditFilter{Type: refreshing.AuditProviderLogin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || !strings.Contains(evs[0].Detail, "corp") {
+		t.Fatalf("audit: %+v", evs)
+	}
+	// The provider account cannot sign in locally: it has no password.
+	if l := e.post("/api/auth/local", map[string]any{"identifier": "alice@corp.example", "password": "anything"}); l.status != http.StatusBadRequest {
+		t.Fatalf("local login of a provider account: %d %s", l.status, l.body)
+	}
+}
+
+// tampered is a user whose ID token claims a test changes.
+type tampered struct {
+	*mockoidc.MockUser
+	edit func(*mockoidc.IDTokenClaims)
+}
+
+func (u tampered) Claims(scope []string, c *mockoidc.IDTokenClaims) (jwt.Claims, error) {
+	u.edit(c)
+	return u.MockUser.Claims(scope, c)
+}
+
+func TestProviderSignInRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		user    mockoidc.User
+		message string
+	}{
+		{"WrongNonce", tampered{alice(), func(c *mockoidc.IDTokenClaims) { c.Nonce = "not-the-nonce" }}, "The provider's answer could not be verified"},
+		{"WrongAudience", tampered{alice(), func(c *mockoidc.IDTokenClaims) { c.Audience = jwt.ClaimStrings{"another-client"} }}, "The provider's answer could not be verified"},
+		{"WrongIssuer", tampered{alice(), func(c *mockoidc.IDTokenClaims) { c.Issuer = "https://evil.example" }}, "The provider's answer could not be verified"},
+		{"Expired", tampered{alice(), func(c *mockoidc.IDTokenClaims) {
+			c.IssuedAt = jwt.NewNumericDate(time.Now().Add(-2 * time.Hour))
+			c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Hour))
+		}}, "The provider's answer could not be verified"},
+		{"UnverifiedEmail", &mockoidc.MockUser{Subject: "mallory", Email: "victim@corp.example", EmailVerified: false}, "The provider has not verified this email address"},
+		{"NoEmail", &mockoidc.MockUser{Subject: "mallory"}, "The provider has not verified this email address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startOIDC(t, nil)
+			r := e.signIn(tc.user)
+			r.want(t, http.StatusBadRequest, "ValidationError", tc.message)
+			if n := e.userCount(); n != 0 {
+				t.Fatalf("%d users created by a refused sign-in", n)
+			}
+		})
+	}
+}
+
+// TestProviderSignInState covers the browser binding: a forged state, a
+// missing cookie and a replayed code fail, and create nothing.
+func TestProviderSignInState(t *testing.T) {
+	e := startOIDC(t, nil)
+	isCallback := func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/api/auth/corp/callback") }
+
+	t.Run("ForgedState", func(t *testing.T) {
+		b := signInBrowser(t, isCallback)
+		r := e.get(b, e.srv.URL+"/api/connect/corp")
+		loc, _ := url.Parse(r.header.Get("Location"))
+		if r.status != http.StatusFound || !isCallback(loc) {
+			t.Fatalf("expected the provider's redirect to the callback, got %d %v", r.status, loc)
+		}
+		q := loc.Query()
+		q.Set("state", q.Get("state")+"x")
+		loc.RawQuery = q.Encode()
+		e.get(b, loc.String()).want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
+	})
+	t.Run("AnotherBrowser", func(t *testing.T) {
+		r := e.get(signInBrowser(t, isCallback), e.srv.URL+"/api/connect/corp")
+		// The callback URL, opened in a browser that did not start the sign-in.
+		e.get(signInBrowser(t, nil), r.header.Get("Location")).want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
+	})
+	t.Run("Expired", func(t *testing.T) {
+		b := signInBrowser(t, isCallback)
+		r := e.get(b, e.srv.URL+"/api/connect/corp")
+		e.clock.Advance(idp.StateTTL + time.Second)
+		e.get(b, r.header.Get("Location")).want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
+	})
+	if n := e.userCount(); n != 0 {
+		t.Fatalf("%d users after refused callbacks", n)
+	}
+
+	t.Run("ReplayedCode", func(t *testing.T) {
+		e.op.QueueUser(alice())
+		b := signInBrowser(t, isCallback)
+		r := e.get(b, e.srv.URL+"/api/connect/corp")
+		callback := r.header.Get("Location")
+		cu, _ := url.Parse(e.srv.URL + "/api/auth/corp/callback")
+		cookies := b.Jar.Cookies(cu)
+		ok := e.get(b, callback)
+		if ok.status != http.StatusOK {
+			t.Fatalf("first callback: %d %s", ok.status, ok.body)
+		}
+		e.remember(ok.str(t, "jwt"), ok.str(t, "refreshToken"))
+		sessions := len(e.sessions(ok.str(t, "jwt")))
+		// The same browser again: its state was used up.
+		e.get(b, callback).want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
+		// With the state cookie restored, the provider refuses the used code.
+		b.Jar.SetCookies(cu, cookies)
+		e.get(b, callback).want(t, http.StatusBadRequest, "ValidationError", "The provider's answer could not be verified")
+		if n := e.userCount(); n != 1 {
+			t.Fatalf("%d users after a replay", n)
+		}
+		if n := len(e.sessions(ok.str(t, "jwt"))); n != sessions {
+			t.Fatalf("a replay changed the sessions: %d, then %d", sessions, n)
+		}
+	})
+}
