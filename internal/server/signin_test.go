@@ -278,3 +278,93 @@ func TestProviderSignInState(t *testing.T) {
 		}
 	})
 }
+
+// TestProviderSignInAccounts covers which account a new identity joins.
+func TestProviderSignInAccounts(t *testing.T) {
+	t.Run("EmailTakenNoLinking", func(t *testing.T) {
+		e := startOIDC(t, nil)
+		a := e.register("alice")
+		r := e.signIn(&mockoidc.MockUser{Subject: "s1", Email: a.email, EmailVerified: true})
+		r.want(t, http.StatusBadRequest, "ApplicationError", "An account with this email already exists; sign in with it instead")
+		if ids, err := e.fault.UserIdentities(t.Context(), int64(a.id)); err != nil || len(ids) != 0 {
+			t.Fatalf("identities after a refused link: %v, %v", ids, err)
+		}
+		if n := e.userCount(); n != 1 {
+			t.Fatalf("%d users", n)
+		}
+	})
+	t.Run("LinkByVerifiedEmail", func(t *testing.T) {
+		e := startOIDC(t, func(c *idp.Config) { c.LinkByEmail = true })
+		a := e.register("alice")
+		// Unverified, the email links nothing even when linking is on.
+		e.signIn(&mockoidc.MockUser{Subject: "s0", Email: a.email}).want(t, http.StatusBadRequest, "ValidationError", "The provider has not verified this email address")
+		for _, sub := range []string{"s1", "s2"} { // several identities, one account
+			r := e.signIn(&mockoidc.MockUser{Subject: sub, Email: strings.ToUpper(a.email), EmailVerified: true})
+			if r.status != http.StatusOK || r.json(t)["user"].(map[string]any)["id"] != a.id {
+				t.Fatalf("sign-in %s: %d %s, want user %v", sub, r.status, r.body, a.id)
+			}
+		}
+		ids, err := e.fault.UserIdentities(t.Context(), int64(a.id))
+		if err != nil || len(ids) != 2 {
+			t.Fatalf("identities: %+v, %v", ids, err)
+		}
+		// The local password still works too.
+		e.login(a, nil)
+		// A blocked account is refused, whichever way it is reached.
+		u, err := e.fault.UserByID(t.Context(), int64(a.id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Blocked = true
+		if err := e.fault.UpdateUser(t.Context(), u, nil); err != nil {
+			t.Fatal(err)
+		}
+		e.signIn(&mockoidc.MockUser{Subject: "s1", Email: a.email, EmailVerified: true}).want(t, http.StatusBadRequest, "ApplicationError", "Your account has been blocked by an administrator")
+		e.signIn(&mockoidc.MockUser{Subject: "s3", Email: a.email, EmailVerified: true}).want(t, http.StatusBadRequest, "ApplicationError", "Your account has been blocked by an administrator")
+		if ids, _ := e.fault.UserIdentities(t.Context(), int64(a.id)); len(ids) != 2 {
+			t.Fatalf("a blocked account gained identities: %+v", ids)
+		}
+	})
+	t.Run("RegistrationClosed", func(t *testing.T) {
+		op, err := mockoidc.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { op.Shutdown() })
+		cs, _ := idp.Parse(mustJSON(t, []idp.Config{{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret}}))
+		e := &oidcEnv{env: start(t, setup{providers: idp.New(cs, idp.Options{}), settings: func(s *refreshing.Settings) { s.Registration = false }}), op: op}
+		e.signIn(alice()).want(t, http.StatusBadRequest, "ApplicationError", "Register action is currently disabled")
+		if n := e.userCount(); n != 0 {
+			t.Fatalf("%d users", n)
+		}
+	})
+	t.Run("UnknownProvider", func(t *testing.T) {
+		e := startOIDC(t, nil)
+		e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/nope").want(t, http.StatusNotFound, "NotFoundError", "This provider is not configured")
+		e.get(signInBrowser(t, nil), e.srv.URL+"/api/auth/nope/callback?code=x&state=y").want(t, http.StatusNotFound, "NotFoundError", "This provider is not configured")
+	})
+}
+
+// TestProviderSignInRedirect ends the sign-in on an allowed front-end page
+// with the tokens in the fragment; other targets are refused.
+func TestProviderSignInRedirect(t *testing.T) {
+	e := startOIDC(t, nil)
+	e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/corp?redirect="+url.QueryEscape("https://evil.example/")).wantField(t, "redirect")
+	e.op.QueueUser(alice())
+	r := e.get(signInBrowser(t, func(u *url.URL) bool { return u.Host == "app.example" }),
+		e.srv.URL+"/api/connect/corp?redirect="+url.QueryEscape("https://app.example/signed-in"))
+	loc, err := url.Parse(r.header.Get("Location"))
+	if r.status != http.StatusFound || err != nil || loc.Host != "app.example" || loc.Path != "/signed-in" {
+		t.Fatalf("callback: %d, Location %q", r.status, r.header.Get("Location"))
+	}
+	frag, _ := url.ParseQuery(loc.Fragment)
+	e.remember(frag.Get("jwt"), frag.Get("refreshToken"))
+	if frag.Get("jwt") == "" || frag.Get("refreshToken") == "" || loc.RawQuery != "" {
+		t.Fatalf("tokens not in the fragment: %q", r.header.Get("Location"))
+	}
+	if x := e.exchange(frag.Get("refreshToken")); x.status != http.StatusOK {
+		t.Fatalf("exchange: %d %s", x.status, x.body)
+	} else {
+		e.remember(x.str(t, "jwt"), x.str(t, "refreshToken"))
+	}
+}
