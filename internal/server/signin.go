@@ -72,7 +72,7 @@ func (s *server) handleConnect() http.Handler {
 		http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: idp.Seal(key, st), Path: callbackPath(p.Config().Name),
 			MaxAge: int(idp.StateTTL.Seconds()), HttpOnly: true, Secure: s.scheme(r) == "https", SameSite: http.SameSiteLaxMode})
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, target, http.StatusFound)
+		redirectTo(w, target)
 	})
 }
 
@@ -142,6 +142,13 @@ func (s *server) handleProviderCallback() http.Handler {
 			v.Set("refreshToken", out.RefreshToken)
 		}
 		v.Set("provider", p.Config().Name)
-		http.Redirect(w, r, strings.TrimSuffix(st.Redirect, "#")+"#"+v.Encode(), http.StatusFound)
+		redirectTo(w, strings.TrimSuffix(st.Redirect, "#")+"#"+v.Encode())
 	})
+}
+
+// redirectTo answers 302 to target without a body (http.Redirect would echo
+// the URL, tokens included, in an HTML body).
+func redirectTo(w http.ResponseWriter, target string) {
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusFound)
 }

@@ -368,3 +368,49 @@ func TestProviderSignInRedirect(t *testing.T) {
 		e.remember(x.str(t, "jwt"), x.str(t, "refreshToken"))
 	}
 }
+
+// hostRouter sends requests to the Refreshing server through the contract
+// checker, and the others (the provider's) directly.
+type hostRouter struct {
+	host     string
+	checked  http.RoundTripper
+	provider http.RoundTripper
+}
+
+func (h hostRouter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == h.host {
+		return h.checked.RoundTrip(r)
+	}
+	return h.provider.RoundTrip(r)
+}
+
+// TestProviderSignInContract walks the flow with every answer of Refreshing
+// checked against openapi.json.
+func TestProviderSignInContract(t *testing.T) {
+	e := startOIDC(t, nil)
+	v := &conformance{t: t, c: loadContract(t, e.srv.URL), base: http.DefaultTransport, seen: map[string]bool{}, missing: map[string]bool{}}
+	su, _ := url.Parse(e.srv.URL)
+	b := signInBrowser(t, func(u *url.URL) bool { return u.Host == "app.example" })
+	b.Transport = hostRouter{host: su.Host, checked: v, provider: http.DefaultTransport}
+
+	e.op.QueueUser(alice())
+	ok := e.get(b, e.srv.URL+"/api/connect/corp")
+	if ok.status != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", ok.status, ok.body)
+	}
+	e.remember(ok.str(t, "jwt"), ok.str(t, "refreshToken"))
+	e.op.QueueUser(alice())
+	if r := e.get(b, e.srv.URL+"/api/connect/corp?redirect="+url.QueryEscape("https://app.example/signed-in")); r.status != http.StatusFound {
+		t.Fatalf("sign-in to the front end: %d %s", r.status, r.body)
+	} else {
+		frag, _ := url.ParseQuery(strings.SplitN(r.header.Get("Location"), "#", 2)[1])
+		e.remember(frag.Get("jwt"), frag.Get("refreshToken"))
+	}
+	e.get(b, e.srv.URL+"/api/auth/corp/callback?code=c&state=s").want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
+	e.get(b, e.srv.URL+"/api/connect/corp?redirect=https://evil.example/").wantField(t, "redirect")
+	for _, op := range []string{"providerConnect", "providerCallback"} {
+		if !v.seen[op] {
+			t.Errorf("%s was never checked against the contract", op)
+		}
+	}
+}
