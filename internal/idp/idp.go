@@ -32,8 +32,9 @@ type Config struct {
 	// Name is the provider's name in the paths (/api/connect/{name}) and
 	// in the identities stored: lower-case letters, digits, - and _.
 	Name string `json:"name"`
-	// Type is "oidc" (the default: any OpenID Connect provider) or
-	// "google" (Issuer defaults to https://accounts.google.com).
+	// Type is "oidc" (the default: any OpenID Connect provider),
+	// "google" (Issuer defaults to https://accounts.google.com) or
+	// "github" (plain OAuth 2.0 and GitHub's user and emails API; see github.go).
 	Type string `json:"type,omitempty"`
 	// Issuer is the OpenID Connect issuer URL; discovery reads
 	// Issuer/.well-known/openid-configuration.
@@ -54,6 +55,11 @@ type Config struct {
 	// join the existing account with that email. Off: such a sign-in is
 	// refused. Turn it on only for providers that own the emails they verify.
 	LinkByEmail bool `json:"linkByEmail,omitempty"`
+	// AuthURL, TokenURL and APIURL replace GitHub's endpoints (type
+	// github only), for GitHub Enterprise Server.
+	AuthURL  string `json:"authUrl,omitempty"`
+	TokenURL string `json:"tokenUrl,omitempty"`
+	APIURL   string `json:"apiUrl,omitempty"`
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
@@ -78,6 +84,9 @@ func Parse(s string) ([]Config, error) {
 		if c.Type == "google" && c.Issuer == "" {
 			c.Issuer = "https://accounts.google.com"
 		}
+		if c.Type == "github" {
+			githubDefaults(c)
+		}
 		if len(c.Scopes) == 0 {
 			c.Scopes = []string{oidc.ScopeOpenID, "email", "profile"}
 		}
@@ -86,14 +95,21 @@ func Parse(s string) ([]Config, error) {
 			return nil, fmt.Errorf("provider %d: name %q must be 1-32 lower-case letters, digits, - or _", i, c.Name)
 		case seen[c.Name]:
 			return nil, fmt.Errorf("provider %s: configured twice", c.Name)
-		case c.Type != "oidc" && c.Type != "google":
-			return nil, fmt.Errorf("provider %s: type %q is not oidc or google", c.Name, c.Type)
+		case c.Type != "oidc" && c.Type != "google" && c.Type != "github":
+			return nil, fmt.Errorf("provider %s: type %q is not oidc, google or github", c.Name, c.Type)
+		case c.Type != "github" && (c.AuthURL != "" || c.TokenURL != "" || c.APIURL != ""):
+			return nil, fmt.Errorf("provider %s: authUrl, tokenUrl and apiUrl are for type github only", c.Name)
 		case c.ClientID == "":
 			return nil, fmt.Errorf("provider %s: clientId is required", c.Name)
 		}
 		seen[c.Name] = true
-		if err := checkURL(c.Issuer, false); err != nil {
-			return nil, fmt.Errorf("provider %s: issuer: %w", c.Name, err)
+		for field, u := range map[string]string{"issuer": c.Issuer, "authUrl": c.AuthURL, "tokenUrl": c.TokenURL, "apiUrl": c.APIURL} {
+			if u == "" && (field != "issuer" || c.Type == "github") {
+				continue
+			}
+			if err := checkURL(u, false); err != nil {
+				return nil, fmt.Errorf("provider %s: %s: %w", c.Name, field, err)
+			}
 		}
 		if c.CallbackURL != "" {
 			if err := checkURL(c.CallbackURL, false); err != nil {
@@ -216,6 +232,9 @@ func (p *Provider) oauth2(op *oidc.Provider, callback string) *oauth2.Config {
 // AuthCodeURL returns the provider's authorization URL for one sign-in:
 // state and nonce as given, and the S256 challenge of verifier.
 func (p *Provider) AuthCodeURL(ctx context.Context, callback, state, nonce, verifier string) (string, error) {
+	if p.cfg.Type == "github" {
+		return p.githubOAuth2(callback).AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), nil
+	}
 	op, err := p.discover(ctx)
 	if err != nil {
 		return "", err
@@ -233,6 +252,9 @@ var ErrDiscovery = errors.New("provider unreachable")
 // refreshing.ErrProviderToken; an unreachable provider is ErrDiscovery.
 func (p *Provider) Exchange(ctx context.Context, callback, code, verifier, nonce string) (refreshing.ExternalIdentity, error) {
 	var id refreshing.ExternalIdentity
+	if p.cfg.Type == "github" {
+		return p.githubExchange(ctx, callback, code, verifier)
+	}
 	op, err := p.discover(ctx)
 	if err != nil {
 		return id, fmt.Errorf("%w: %w", ErrDiscovery, err)

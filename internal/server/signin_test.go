@@ -1,12 +1,17 @@
 package server_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -412,5 +417,90 @@ func TestProviderSignInContract(t *testing.T) {
 		if !v.seen[op] {
 			t.Errorf("%s was never checked against the contract", op)
 		}
+	}
+}
+
+// gitHub imitates the parts of GitHub's documented OAuth and REST API that
+// the github preset uses (authorize, access_token with PKCE and single-use
+// codes, /user, /user/emails) on loopback: GitHub itself cannot be reached
+// from tests.
+type gitHub struct {
+	mu     sync.Mutex
+	codes  map[string]string // code -> S256 challenge
+	user   string            // /user's JSON
+	emails string            // /user/emails' JSON
+}
+
+func (g *gitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch r.URL.Path {
+	case "/login/oauth/authorize":
+		q := r.URL.Query()
+		code := fmt.Sprintf("code%d", len(g.codes)+1)
+		g.codes[code] = q.Get("code_challenge")
+		u, _ := url.Parse(q.Get("redirect_uri"))
+		u.RawQuery = url.Values{"code": {code}, "state": {q.Get("state")}}.Encode()
+		w.Header().Set("Location", u.String())
+		w.WriteHeader(http.StatusFound)
+	case "/login/oauth/access_token":
+		r.ParseForm()
+		challenge, ok := g.codes[r.Form.Get("code")]
+		delete(g.codes, r.Form.Get("code"))
+		sum := sha256.Sum256([]byte(r.Form.Get("code_verifier")))
+		w.Header().Set("Content-Type", "application/json")
+		if !ok || r.Form.Get("client_secret") != "gh-secret" || base64.RawURLEncoding.EncodeToString(sum[:]) != challenge {
+			fmt.Fprint(w, `{"error":"bad_verification_code"}`)
+			return
+		}
+		fmt.Fprint(w, `{"access_token":"gho_token","token_type":"bearer","scope":"read:user,user:email"}`)
+	case "/api/user", "/api/user/emails":
+		if r.Header.Get("Authorization") != "Bearer gho_token" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/user" {
+			fmt.Fprint(w, g.user)
+		} else {
+			fmt.Fprint(w, g.emails)
+		}
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestGitHubSignIn(t *testing.T) {
+	gh := &gitHub{codes: map[string]string{}, user: `{"id":583231,"login":"octocat"}`,
+		emails: `[{"email":"octo@users.example","primary":false,"verified":true},{"email":"octocat@github.example","primary":true,"verified":true}]`}
+	ghs := httptest.NewServer(gh)
+	t.Cleanup(ghs.Close)
+	cs, err := idp.Parse(mustJSON(t, []idp.Config{{Name: "github", Type: "github", ClientID: "gh-client", ClientSecret: "gh-secret",
+		AuthURL: ghs.URL + "/login/oauth/authorize", TokenURL: ghs.URL + "/login/oauth/access_token", APIURL: ghs.URL + "/api"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &oidcEnv{env: start(t, setup{providers: idp.New(cs, idp.Options{})})}
+	r := e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/github")
+	if r.status != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", r.status, r.body)
+	}
+	e.remember(r.str(t, "jwt"), r.str(t, "refreshToken"))
+	user := r.json(t)["user"].(map[string]any)
+	if user["email"] != "octocat@github.example" || user["username"] != "octocat" || user["provider"] != "github" {
+		t.Fatalf("user = %v", user)
+	}
+	ids, err := e.fault.UserIdentities(t.Context(), int64(user["id"].(float64)))
+	if err != nil || len(ids) != 1 || ids[0].Subject != "583231" {
+		t.Fatalf("identities: %+v %v", ids, err)
+	}
+	// A primary email GitHub has not verified creates nothing.
+	gh.mu.Lock()
+	gh.user, gh.emails = `{"id":7,"login":"eve"}`, `[{"email":"victim@example.com","primary":true,"verified":false}]`
+	gh.mu.Unlock()
+	e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/github").want(t, http.StatusBadRequest, "ValidationError", "The provider has not verified this email address")
+	us, _ := e.fault.ListUsers(t.Context(), 0, 10)
+	if len(us) != 1 {
+		t.Fatalf("%d users", len(us))
 	}
 }
