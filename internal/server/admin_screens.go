@@ -473,7 +473,7 @@ func (a *adminUI) settings(w http.ResponseWriter, r *http.Request, auth *refresh
 		return
 	}
 	a.render(w, r, http.StatusOK, "settings", view{Title: "Settings", Nav: "settings", Admin: auth.Admin.Email,
-		Notice: notice(r), Data: settingFields(st)})
+		Notice: notice(r), Data: settingFields(st), Providers: a.s.providerRows()})
 }
 
 // saveSettings serves POST /admin/settings.
@@ -509,7 +509,7 @@ func (a *adminUI) saveSettings(w http.ResponseWriter, r *http.Request, auth *ref
 			}
 		}
 		a.render(w, r, http.StatusBadRequest, "settings", view{Title: "Settings", Nav: "settings", Admin: auth.Admin.Email,
-			Error: fmt.Sprintf("Not saved: %s — %s.", fe.Field, fe.Message), Data: fields})
+			Error: fmt.Sprintf("Not saved: %s — %s.", fe.Field, fe.Message), Data: fields, Providers: a.s.providerRows()})
 		return
 	}
 	back(w, r, "/admin/settings", "saved", 0)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/refreshing/refreshing"
@@ -151,4 +152,31 @@ func (s *server) handleProviderCallback() http.Handler {
 func redirectTo(w http.ResponseWriter, target string) {
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusFound)
+}
+
+// providerRow is one provider on the admin settings screen: never its secret.
+type providerRow struct {
+	Name, Type, Endpoint, ClientID, Callback string
+	SecretSet, LinkByEmail                   bool
+	RedirectURLs                             []string
+}
+
+// providerRows lists the configured providers by name, for the settings screen.
+func (s *server) providerRows() []providerRow {
+	rows := make([]providerRow, 0, len(s.providers))
+	for _, p := range s.providers {
+		c := p.Config()
+		ep := c.Issuer
+		if c.Type == "github" {
+			ep = c.AuthURL
+		}
+		callback := c.CallbackURL
+		if callback == "" {
+			callback = "(from the request) " + callbackPath(c.Name)
+		}
+		rows = append(rows, providerRow{Name: c.Name, Type: c.Type, Endpoint: ep, ClientID: c.ClientID, Callback: callback,
+			SecretSet: c.ClientSecret != "", LinkByEmail: c.LinkByEmail, RedirectURLs: c.RedirectURLs})
+	}
+	slices.SortFunc(rows, func(a, b providerRow) int { return strings.Compare(a.Name, b.Name) })
+	return rows
 }

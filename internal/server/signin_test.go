@@ -504,3 +504,23 @@ func TestGitHubSignIn(t *testing.T) {
 		t.Fatalf("%d users", len(us))
 	}
 }
+
+// TestProviderSettingsScreen: the admin settings screen lists the providers
+// and never shows a client secret.
+func TestProviderSettingsScreen(t *testing.T) {
+	e := startOIDC(t, func(c *idp.Config) { c.LinkByEmail = true })
+	e.remember(e.op.ClientSecret)
+	r := e.admin().send(http.MethodGet, "/admin/settings", nil, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("settings: %d", r.status)
+	}
+	page := string(r.body)
+	for _, want := range []string{"Sign-in providers", ">corp<", e.op.ClientID, e.op.Issuer(), "set (not shown)", "https://app.example/signed-in"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the settings screen lacks %q", want)
+		}
+	}
+	if strings.Contains(page, e.op.ClientSecret) {
+		t.Fatal("the settings screen shows the client secret")
+	}
+}
