@@ -19,8 +19,11 @@ var (
 	// ErrUnknownProvider: no provider of that name is configured.
 	ErrUnknownProvider = errors.New("unknown sign-in provider")
 	// ErrProviderState: the callback's state is missing, forged, expired,
-	// or not this browser's, or the provider reported an error.
+	// or not this browser's.
 	ErrProviderState = errors.New("invalid or expired sign-in state")
+	// ErrProviderDenied: the provider sent the browser back with an error
+	// (the user declined, or the provider refused the request).
+	ErrProviderDenied = errors.New("the sign-in was cancelled or refused at the provider")
 	// ErrProviderToken: the provider's answer could not be verified (the
 	// code was refused, or the ID token's signature, issuer, audience,
 	// expiry or nonce is wrong).

@@ -45,6 +45,7 @@ var errorTable = []struct {
 	// Provider sign-in (signin.go; oidc, issue 22).
 	{refreshing.ErrUnknownProvider, apiError{http.StatusNotFound, "NotFoundError", "This provider is not configured"}},
 	{refreshing.ErrProviderState, apiError{http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect"}},
+	{refreshing.ErrProviderDenied, apiError{http.StatusBadRequest, "ApplicationError", "The sign-in was cancelled or refused at the provider"}},
 	{refreshing.ErrProviderToken, apiError{http.StatusBadRequest, "ValidationError", "The provider's answer could not be verified"}},
 	{refreshing.ErrEmailNotVerified, apiError{http.StatusBadRequest, "ValidationError", "The provider has not verified this email address"}},
 	{refreshing.ErrIdentityEmailTaken, apiError{http.StatusBadRequest, "ApplicationError", "An account with this email already exists; sign in with it instead"}},

@@ -107,7 +107,7 @@ func (s *server) handleProviderCallback() http.Handler {
 		}
 		if q.Get("error") != "" || q.Get("code") == "" {
 			// The user declined, or the provider refused the request.
-			s.fail(w, r, refreshing.ErrProviderState)
+			s.fail(w, r, refreshing.ErrProviderDenied)
 			return
 		}
 		id, err := p.Exchange(r.Context(), s.callbackURL(r, p), q.Get("code"), st.Verifier, st.Nonce)

@@ -524,3 +524,31 @@ func TestProviderSettingsScreen(t *testing.T) {
 		t.Fatal("the settings screen shows the client secret")
 	}
 }
+
+// TestProviderSignInProviderTrouble: a provider that cannot be reached is a
+// 502, and one that sends the browser back with an error is a 400.
+func TestProviderSignInProviderTrouble(t *testing.T) {
+	t.Run("Unreachable", func(t *testing.T) {
+		down := httptest.NewServer(http.NotFoundHandler())
+		down.Close() // nothing listens there any more
+		cs, err := idp.Parse(mustJSON(t, []idp.Config{{Name: "corp", Issuer: down.URL, ClientID: "c", ClientSecret: "s"}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &oidcEnv{env: start(t, setup{providers: idp.New(cs, idp.Options{})})}
+		e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/corp").want(t, http.StatusBadGateway, "ApplicationError", "The sign-in provider could not be reached")
+	})
+	t.Run("Declined", func(t *testing.T) {
+		e := startOIDC(t, nil)
+		isCallback := func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/api/auth/corp/callback") }
+		b := signInBrowser(t, isCallback)
+		r := e.get(b, e.srv.URL+"/api/connect/corp")
+		loc, _ := url.Parse(r.header.Get("Location"))
+		q := url.Values{"state": {loc.Query().Get("state")}, "error": {"access_denied"}}
+		loc.RawQuery = q.Encode()
+		e.get(b, loc.String()).want(t, http.StatusBadRequest, "ApplicationError", "The sign-in was cancelled or refused at the provider")
+		if n := e.userCount(); n != 0 {
+			t.Fatalf("%d users", n)
+		}
+	})
+}
