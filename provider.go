@@ -103,7 +103,7 @@ func (s *Service) ProviderSignIn(ctx context.Context, id ExternalIdentity, ci Cl
 // providerUser finds, links or creates the user of id. It returns the user
 // it found along with ErrBlocked, for the audit log.
 func (s *Service) providerUser(ctx context.Context, id ExternalIdentity, st Settings) (*User, string, error) {
-	for range 2 { // a second round only after losing a race to link the same identity
+	for range 3 { // another round only after losing a race to link the same identity
 		link, err := s.store.IdentityBySubject(ctx, id.Provider, id.Subject)
 		switch {
 		case err == nil:
@@ -147,6 +147,9 @@ func (s *Service) providerUser(ctx context.Context, id ExternalIdentity, st Sett
 			return nil, "", ErrRegistrationClosed
 		}
 		u, err = s.createProviderUser(ctx, id, email)
+		if errors.Is(err, errEmailRace) {
+			continue // created meanwhile, most likely by a racing sign-in of this identity
+		}
 		if err != nil {
 			return nil, "", err
 		}
@@ -164,8 +167,11 @@ func (s *Service) providerUser(ctx context.Context, id ExternalIdentity, st Sett
 		}
 		return checkProviderUser(u, "account created")
 	}
-	return nil, "", fmt.Errorf("link identity: %w", ErrConflict)
+	return nil, "", ErrIdentityEmailTaken
 }
+
+// errEmailRace: the email was free a moment ago and is taken now.
+var errEmailRace = errors.New("email taken during sign-in")
 
 // checkProviderUser refuses blocked users.
 func checkProviderUser(u *User, how string) (*User, string, error) {
@@ -207,7 +213,7 @@ func (s *Service) createProviderUser(ctx context.Context, id ExternalIdentity, e
 		// The email was taken meanwhile, or the username: retry with
 		// another name only in the second case.
 		if _, err := s.store.UserByEmail(ctx, email); err == nil {
-			return nil, ErrIdentityEmailTaken
+			return nil, errEmailRace
 		}
 	}
 	return nil, ErrTaken
