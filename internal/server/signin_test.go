@@ -552,3 +552,44 @@ func TestProviderSignInProviderTrouble(t *testing.T) {
 		}
 	})
 }
+
+// TestProviderSignInCookieMode: in cookie mode the callback puts the refresh
+// token in the HttpOnly cookie, as the local login does, and the body has none.
+func TestProviderSignInCookieMode(t *testing.T) {
+	op, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Shutdown() })
+	cs, _ := idp.Parse(mustJSON(t, []idp.Config{{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret}}))
+	e := &oidcEnv{env: start(t, setup{providers: idp.New(cs, idp.Options{}), settings: func(s *refreshing.Settings) { s.CookieMode = true }}), op: op}
+	op.QueueUser(alice())
+	b := signInBrowser(t, func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/callback") })
+	r := e.get(b, e.srv.URL+"/api/connect/corp")
+	req, _ := http.NewRequest(http.MethodGet, r.header.Get("Location"), nil)
+	for _, c := range b.Jar.Cookies(req.URL) {
+		req.AddCookie(c)
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]any
+	json.NewDecoder(res.Body).Decode(&body)
+	var refresh *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == "strapi_up_refresh" {
+			refresh = c
+		}
+	}
+	if res.StatusCode != http.StatusOK || body["jwt"] == nil || body["refreshToken"] != nil || refresh == nil || !refresh.HttpOnly || refresh.Value == "" {
+		t.Fatalf("cookie-mode callback: %d %v cookie %v", res.StatusCode, body, refresh)
+	}
+	e.remember(body["jwt"].(string), refresh.Value)
+	if x := e.exchange(refresh.Value); x.status != http.StatusOK {
+		t.Fatalf("exchange of the cookie's token: %d %s", x.status, x.body)
+	} else {
+		e.remember(x.str(t, "jwt"), x.str(t, "refreshToken"))
+	}
+}
