@@ -67,6 +67,7 @@ func AuditTypes() []string {
 		AuditReuseDetected, AuditRevoke, AuditPasswordChange, AuditAdminRevoke, AuditBlock, AuditUnblock,
 		AuditUserCreate, AuditUserDelete, AuditSettingsChange, AuditRoleChange, AuditAdminLogin,
 		AuditAdminLoginFailed, AuditAdminLogout, AuditAdminCreate,
+		AuditProviderLogin, AuditProviderLoginFailed, AuditIdentityLink, // provider sign-in (provider.go)
 		AuditAdminDelete, AuditAdminPassword, AuditAdminTokenCreate, AuditAdminTokenRevoke,
 		AuditClientCreate, AuditClientDelete, AuditKeyRotate,
 		// The account life cycle (lifecycle.go).

@@ -142,6 +142,9 @@ type Store interface {
 	// OAuth clients (clients.go).
 	ClientStore
 
+	// Provider identities for external sign-in (identity.go).
+	IdentityStore
+
 	// Close releases the store's resources.
 	Close() error
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/bridge"
+	"github.com/refreshing/refreshing/internal/idp"
 	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/postgres"
 	"github.com/refreshing/refreshing/internal/sqlite"
@@ -34,6 +35,7 @@ type config struct {
 	redis          string
 	logFormat      string
 	logLevel       string
+	oidcProviders  string // JSON list of sign-in providers (internal/idp)
 	// The Strapi bridge (integrations/strapi).
 	strapiURL    string
 	bridgeSecret string
@@ -85,6 +87,9 @@ func (a *app) resolve(cmd *cobra.Command) error {
 func (c *config) check() error {
 	if err := refreshing.ValidateIssuer(c.issuer); c.issuer != "" && err != nil { // "" is New's default
 		return usagef("--issuer (REFRESHING_ISSUER): %v", err)
+	}
+	if _, err := idp.Parse(c.oidcProviders); err != nil {
+		return usagef("--oidc-providers (REFRESHING_OIDC_PROVIDERS): %v", err)
 	}
 	if n := len(c.jwtSecret); n > 0 && n < refreshing.MinJWTSecretLen {
 		return usagef("--jwt-secret (REFRESHING_JWT_SECRET): the secret is %d bytes long, short enough to be found offline from a single token; use at least %d (Strapi generates 24 characters)", n, refreshing.MinJWTSecretLen)

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/idp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -22,6 +23,8 @@ func (a *app) serveFlags(fs *pflag.FlagSet) {
 	a.envFlag(fs, &a.c.redis, "redis", "REFRESHING_REDIS", "", "redis://... URL whose Redis shares the rate-limit budgets between instances (unset: each instance keeps its own)")
 	a.envFlag(fs, &a.c.logFormat, "log-format", "REFRESHING_LOG_FORMAT", "text", "log format: text or json")
 	a.envFlag(fs, &a.c.logLevel, "log-level", "REFRESHING_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	// oidc (issue 22): external sign-in providers, a JSON list (docs/oidc.md).
+	a.envFlag(fs, &a.c.oidcProviders, "oidc-providers", "REFRESHING_OIDC_PROVIDERS", "", `JSON list of sign-in providers: [{"name":"google","type":"google","clientId":"...","clientSecret":"..."}] (docs/oidc.md)`)
 	// Pairing with a Strapi app that runs the refreshing plugin (integrations/strapi).
 	a.envFlag(fs, &a.c.strapiURL, "strapi-url", "REFRESHING_STRAPI_URL", "", "base URL of the paired Strapi app (with REFRESHING_BRIDGE_SECRET)")
 	a.envFlag(fs, &a.c.bridgeSecret, "bridge-secret", "REFRESHING_BRIDGE_SECRET", "", "secret shared with the Strapi plugin, at least 32 characters (prefer the variable: flags show in ps)")
@@ -158,6 +161,8 @@ func (a *app) config(ctx context.Context, cmd *cobra.Command) (*configReport, er
 			v = redactDSN(v)
 		case "redis":
 			v = redactURL(v)
+		case "oidc-providers":
+			v = idp.Mask(v)
 		}
 		rep.Bootstrap = append(rep.Bootstrap, configEntry{Name: f.Name, Value: v, Source: a.sources[f.Name], Env: env[0]})
 	})

@@ -65,7 +65,10 @@ func mailSenderFromEnv(getenv func(string) string, holder string, logger *slog.L
 
 // usersConfirmCmd is "users confirm": confirm a user's email as an operator.
 func (a *app) usersConfirmCmd() *cobra.Command {
-	var ref userRef
+	var (
+		ref    userRef
+		asJSON bool
+	)
 	cmd := &cobra.Command{
 		Use:   "confirm",
 		Short: "Confirm a user's email (the account life cycle, docs/email.md)",
@@ -80,8 +83,11 @@ func (a *app) usersConfirmCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if _, err := svc.ConfirmUser(ctx, u.ID); err != nil {
+				if u, err = svc.ConfirmUser(ctx, u.ID); err != nil {
 					return cliError(err)
+				}
+				if asJSON {
+					return writeJSON(a.stdout, userView(u))
 				}
 				fmt.Fprintf(a.stdout, "confirmed user %d (%s)\n", u.ID, u.Email)
 				return nil
@@ -89,12 +95,16 @@ func (a *app) usersConfirmCmd() *cobra.Command {
 		},
 	}
 	ref.flags(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the user as JSON")
 	return cmd
 }
 
 // usersResendCmd is "users resend-confirmation": mail a new confirmation link.
 func (a *app) usersResendCmd() *cobra.Command {
-	var ref userRef
+	var (
+		ref    userRef
+		asJSON bool
+	)
 	cmd := &cobra.Command{
 		Use:   "resend-confirmation",
 		Short: "Mail a user a new email-confirmation link (sent by a serve with REFRESHING_SMTP_URL)",
@@ -114,12 +124,16 @@ func (a *app) usersResendCmd() *cobra.Command {
 				} else if err != nil {
 					return cliError(err)
 				}
+				if asJSON {
+					return writeJSON(a.stdout, userView(u))
+				}
 				fmt.Fprintf(a.stdout, "enqueued a confirmation mail to %s (a serve instance with REFRESHING_SMTP_URL sends it)\n", u.Email)
 				return nil
 			})
 		},
 	}
 	ref.flags(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the user as JSON")
 	return cmd
 }
 

@@ -167,6 +167,9 @@ type view struct {
 	Notice string // a fixed sentence after a successful action
 	Error  string
 	Data   any
+	// Providers lists the sign-in providers on the settings screen
+	// (read-only, secrets never shown; oidc, issue 22).
+	Providers []providerRow
 }
 
 // headers sets the admin screens' response headers.

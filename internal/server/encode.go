@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/idp"
 )
 
 // apiError is an error already in the client's terms: a status, a Strapi
@@ -42,6 +43,14 @@ var errorTable = []struct {
 	{refreshing.ErrUnavailable, apiError{http.StatusServiceUnavailable, "ServiceUnavailableError", "Service temporarily unavailable"}},
 	{refreshing.ErrProfileSync, apiError{http.StatusBadGateway, "BadGatewayError", "The paired Strapi app did not answer; try again later"}},
 	{refreshing.ErrTooManyAttempts, apiError{http.StatusTooManyRequests, "RateLimitError", "Too many failed attempts; try again later"}},
+	// Provider sign-in (signin.go; oidc, issue 22).
+	{refreshing.ErrUnknownProvider, apiError{http.StatusNotFound, "NotFoundError", "This provider is not configured"}},
+	{refreshing.ErrProviderState, apiError{http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect"}},
+	{refreshing.ErrProviderDenied, apiError{http.StatusBadRequest, "ApplicationError", "The sign-in was cancelled or refused at the provider"}},
+	{refreshing.ErrProviderToken, apiError{http.StatusBadRequest, "ValidationError", "The provider's answer could not be verified"}},
+	{refreshing.ErrEmailNotVerified, apiError{http.StatusBadRequest, "ValidationError", "The provider has not verified this email address"}},
+	{refreshing.ErrIdentityEmailTaken, apiError{http.StatusBadRequest, "ApplicationError", "An account with this email already exists; sign in with it instead"}},
+	{idp.ErrDiscovery, apiError{http.StatusBadGateway, "ApplicationError", "The sign-in provider could not be reached"}},
 	// The account life cycle (lifecycle.go), in Strapi's words.
 	{refreshing.ErrIncorrectCode, apiError{http.StatusBadRequest, "ValidationError", "Incorrect code provided"}},
 	{refreshing.ErrInvalidConfirmation, apiError{http.StatusBadRequest, "ValidationError", "Invalid token"}},

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/idp"
 	"github.com/refreshing/refreshing/internal/pgtest"
 	"github.com/refreshing/refreshing/internal/postgres"
 	"github.com/refreshing/refreshing/internal/ratelimit"
@@ -34,6 +35,8 @@ type setup struct {
 	profiles     refreshing.ProfileSync
 	mailer       refreshing.Mailer // nil: no mail server (lifecycle.go)
 	postgres     bool              // a PostgreSQL store (a schema of its own) instead of SQLite
+	// providers are the external sign-in providers (signin_test.go).
+	providers map[string]*idp.Provider
 }
 
 // stores runs f once per store: SQLite always, PostgreSQL when
@@ -104,7 +107,7 @@ func start(t *testing.T, su setup) *env {
 	if su.limiter != nil {
 		lim = su.limiter(e.clock.Now)
 	}
-	e.srv = httptest.NewServer(server.New(e.svc, server.Options{Logger: logger, TrustedProxies: su.trusted, Limiter: lim, BridgeSecret: su.bridgeSecret}))
+	e.srv = httptest.NewServer(server.New(e.svc, server.Options{Logger: logger, TrustedProxies: su.trusted, Limiter: lim, BridgeSecret: su.bridgeSecret, Providers: su.providers}))
 	t.Cleanup(func() {
 		e.srv.Close()
 		logs := e.logs.String()

@@ -258,6 +258,13 @@ func TestOpenAPI(t *testing.T) {
 		}
 	}
 
+	// Provider sign-in (oidc, issue 22): no provider is configured here;
+	// signin_test.go checks the whole flow against the contract.
+	for _, p := range []string{"/api/connect/nope", "/api/auth/nope/callback?code=c&state=s"} {
+		code, _ := c.call(http.MethodGet, p, nil, true, nil)
+		want(code, http.StatusNotFound, "GET "+p)
+	}
+
 	// Accounts.
 	code, reg := c.call(http.MethodPost, "/api/auth/local/register", map[string]any{"username": "ada", "email": "ada@example.com", "password": "correct horse"}, true, nil)
 	want(code, http.StatusOK, "register")

@@ -53,6 +53,11 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
 	mux.Handle("GET /.well-known/oauth-authorization-server", s.handleMetadata())
 
+	// Sign-in through external providers (signin.go; oidc, issue 22). The
+	// callback is Strapi's "callback" action, like the local login.
+	mux.Handle("GET /api/connect/{provider}", s.limit(limitCredential, s.handleConnect()))
+	mux.Handle("GET /api/auth/{provider}/callback", s.limit(limitCredential, s.permit(refreshing.ActionLogin, s.handleProviderCallback())))
+
 	// The admin screens (admin.go lists their routes).
 	s.adminRoutes(mux)
 

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/idp"
 	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/ratelimit"
 )
@@ -38,6 +39,9 @@ type Options struct {
 	// /metrics; nil makes a fresh set. Pass the one the Service observes
 	// into (refreshing.Config.Observer) to serve its counters too.
 	Metrics *metrics.Metrics
+	// Providers are the external sign-in providers by name (signin.go,
+	// docs/oidc.md); nil or empty: none.
+	Providers map[string]*idp.Provider
 	// BridgeSecret, when set, opens the Strapi bridge routes (/api/bridge,
 	// bridge.go) to callers presenting it; at least
 	// refreshing.MinBridgeSecretLen bytes. Empty: those routes answer 404.
@@ -54,13 +58,14 @@ type server struct {
 	limiterLogged limiterLog
 	storage       storageHealth // storage failures, for /readyz
 	metrics       *metrics.Metrics
+	providers     map[string]*idp.Provider
 	corsOrigins   corsOrigins // the parsed allowedOrigins setting (cors.go)
 	bridgeDigest  []byte      // SHA-256 of the bridge secret; nil when none
 }
 
 // New returns the HTTP handler of Refreshing on svc.
 func New(svc *refreshing.Service, opts Options) http.Handler {
-	s := &server{svc: svc, log: opts.Logger, trusted: opts.TrustedProxies, limiter: opts.Limiter}
+	s := &server{svc: svc, log: opts.Logger, trusted: opts.TrustedProxies, limiter: opts.Limiter, providers: opts.Providers}
 	if s.metrics = opts.Metrics; s.metrics == nil {
 		s.metrics = metrics.New()
 	}

@@ -72,6 +72,11 @@ func Run(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("Admin", func(t *testing.T) { runAdmin(t, open) })
 	t.Run("Manage", func(t *testing.T) { runManage(t, open) })
 
+	// Provider identities (oidc, issue 22).
+	t.Run("AddIdentity", func(t *testing.T) { testAddIdentity(t, open) })
+	t.Run("IdentityBySubject", func(t *testing.T) { testIdentityBySubject(t, open) })
+	t.Run("UserIdentities", func(t *testing.T) { testUserIdentities(t, open) })
+
 	t.Run("PurgeSessions", func(t *testing.T) { testPurgeSessions(t, open) })
 	t.Run("CountActiveSessions", func(t *testing.T) { testCountActiveSessions(t, open) })
 	t.Run("AcquireLease", func(t *testing.T) { testAcquireLease(t, open) })

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/oauth2-proxy/mockoidc"
+)
+
+// TestOIDCInBrowser signs in through a real OpenID Connect provider on
+// loopback in headless Chromium: the browser follows connect → provider →
+// callback with its own cookies (the signed state cookie included), once
+// ending on the JSON answer and once on an allowed front-end page that
+// reads the tokens from its URL fragment.
+func TestOIDCInBrowser(t *testing.T) {
+	ctx := browser(t)
+	op, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Shutdown() })
+	// The front end: a page of another origin that shows what its fragment carries.
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>app</title><h1 id="out"></h1><script>
+			const p = new URLSearchParams(location.hash.slice(1));
+			document.getElementById("out").textContent = JSON.stringify({jwt: p.get("jwt"), refreshToken: p.get("refreshToken")});
+			history.replaceState(null, "", location.pathname);
+		</script>`)
+	}))
+	t.Cleanup(front.Close)
+	landing := strings.Replace(front.URL, "127.0.0.1", "localhost", 1) + "/signed-in"
+	providers := fmt.Sprintf(`[{"name":"corp","issuer":%q,"clientId":%q,"clientSecret":%q,"redirectUrls":[%q]}]`,
+		op.Issuer(), op.ClientID, op.ClientSecret, landing)
+	in := start(t, filepath.Join(t.TempDir(), "refreshing.db"), map[string]string{"REFRESHING_OIDC_PROVIDERS": providers})
+
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		c, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(c, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		c, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(c, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+
+	// 1. The JSON answer, as a browser shows it.
+	op.QueueUser(&mockoidc.MockUser{Subject: "ada-1", Email: "ada@corp.example", EmailVerified: true, PreferredUsername: "ada"})
+	run("sign in", chromedp.Navigate(in.url+"/api/connect/corp"), chromedp.WaitVisible(chromedp.CSS("body")))
+	var grant struct {
+		JWT          string         `json:"jwt"`
+		RefreshToken string         `json:"refreshToken"`
+		User         map[string]any `json:"user"`
+	}
+	if err := json.Unmarshal([]byte(text("body")), &grant); err != nil || grant.JWT == "" || grant.RefreshToken == "" || grant.User["email"] != "ada@corp.example" {
+		t.Fatalf("callback page: %v %+v", err, grant)
+	}
+	// The state cookie was used up: reloading the callback is refused.
+	run("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("body")))
+	if body := text("body"); !strings.Contains(body, "Invalid or expired sign-in state") {
+		t.Fatalf("reloaded callback: %s", body)
+	}
+
+	// 2. Ending on the front end, the tokens in the fragment.
+	op.QueueUser(&mockoidc.MockUser{Subject: "ada-1", Email: "ada@corp.example", EmailVerified: true})
+	run("sign in to the front end", chromedp.Navigate(in.url+"/api/connect/corp?redirect="+url.QueryEscape(landing)),
+		chromedp.WaitVisible(chromedp.CSS("#out")))
+	var tokens struct{ JWT, RefreshToken string }
+	if err := json.Unmarshal([]byte(text("#out")), &tokens); err != nil || tokens.JWT == "" || tokens.RefreshToken == "" {
+		t.Fatalf("front-end page: %v %+v", err, tokens)
+	}
+	code, m := in.post(t, "/api/auth/token", "", map[string]string{"token": tokens.RefreshToken})
+	if code != 200 || m["refreshToken"] == tokens.RefreshToken {
+		t.Fatalf("exchange of the front end's token: %d %v", code, m)
+	}
+	code, me := in.get(t, "/api/users/me", tokens.JWT)
+	if code != 200 || me.(map[string]any)["id"] != grant.User["id"] {
+		t.Fatalf("/api/users/me: %d %v, want user %v", code, me, grant.User["id"])
+	}
+}

@@ -1,0 +1,182 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/idp"
+)
+
+// Sign-in through external providers, on Strapi's paths (docs/oidc.md):
+// GET /api/connect/{provider} sends the browser to the provider with a
+// signed state cookie; the provider sends it back to GET
+// /api/auth/{provider}/callback, which verifies everything (internal/idp),
+// asks the Service which account signs in, and answers like the local
+// login, or redirects to an allowed front-end page with the tokens in the
+// URL fragment.
+
+// signInCookie carries the sealed idp.State; its path is the callback's only.
+const signInCookie = "refreshing_signin"
+
+func callbackPath(name string) string { return "/api/auth/" + name + "/callback" }
+
+// provider returns the provider the path names, or ErrUnknownProvider.
+func (s *server) provider(r *http.Request) (*idp.Provider, error) {
+	p := s.providers[r.PathValue("provider")]
+	if p == nil {
+		return nil, refreshing.ErrUnknownProvider
+	}
+	return p, nil
+}
+
+// callbackURL is the redirect_uri registered at the provider: configured,
+// else this request's scheme and host.
+func (s *server) callbackURL(r *http.Request, p *idp.Provider) string {
+	if c := p.Config().CallbackURL; c != "" {
+		return c
+	}
+	scheme := s.scheme(r)
+	if scheme == "" {
+		scheme = "http"
+	}
+	return scheme + "://" + r.Host + callbackPath(p.Config().Name)
+}
+
+// handleConnect serves GET /api/connect/{provider}[?redirect=URL].
+func (s *server) handleConnect() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.provider(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		redirect := r.URL.Query().Get("redirect")
+		if redirect != "" && !p.AllowedRedirect(redirect) {
+			s.fail(w, r, refreshing.Invalid("redirect", "redirect is not one of this provider's allowed front-end URLs"))
+			return
+		}
+		key, err := s.svc.SignInStateKey(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		st := idp.NewState(p.Config().Name, redirect, s.svc.Now())
+		target, err := p.AuthCodeURL(r.Context(), s.callbackURL(r, p), st.State, st.Nonce, st.Verifier)
+		if err != nil {
+			s.fail(w, r, errors.Join(idp.ErrDiscovery, err))
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: idp.Seal(key, st), Path: callbackPath(p.Config().Name),
+			MaxAge: int(idp.StateTTL.Seconds()), HttpOnly: true, Secure: s.scheme(r) == "https", SameSite: http.SameSiteLaxMode})
+		w.Header().Set("Cache-Control", "no-store")
+		redirectTo(w, target)
+	})
+}
+
+// handleProviderCallback serves GET /api/auth/{provider}/callback?code&state.
+func (s *server) handleProviderCallback() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.provider(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		// The state is single-use: whatever happens next, the browser forgets it.
+		c, _ := r.Cookie(signInCookie)
+		http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: "", Path: callbackPath(p.Config().Name),
+			MaxAge: -1, HttpOnly: true, Secure: s.scheme(r) == "https", SameSite: http.SameSiteLaxMode})
+		if c == nil {
+			s.fail(w, r, refreshing.ErrProviderState)
+			return
+		}
+		key, err := s.svc.SignInStateKey(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		q := r.URL.Query()
+		st, err := idp.Open(key, c.Value, p.Config().Name, q.Get("state"), s.svc.Now())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if q.Get("error") != "" || q.Get("code") == "" {
+			// The user declined, or the provider refused the request.
+			s.fail(w, r, refreshing.ErrProviderDenied)
+			return
+		}
+		id, err := p.Exchange(r.Context(), s.callbackURL(r, p), q.Get("code"), st.Verifier, st.Nonce)
+		if err != nil {
+			s.log.InfoContext(r.Context(), "provider sign-in refused", "request_id", requestIDFrom(r.Context()),
+				"provider", p.Config().Name, "err", err)
+			s.fail(w, r, err)
+			return
+		}
+		g, err := s.svc.ProviderSignIn(r.Context(), id, s.clientInfo(r))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if st.Redirect == "" {
+			s.writeGrant(w, r, g)
+			return
+		}
+		// Back to the front end, the tokens in the fragment (which
+		// browsers send to no server); in cookie mode the refresh token
+		// goes to the cookie instead.
+		out := grantOf(g)
+		if cookie, err := s.cookieMode(r); err != nil {
+			s.fail(w, r, err)
+			return
+		} else if cookie && out.RefreshToken != "" {
+			setRefreshCookie(w, out.RefreshToken, g.Session, s.svc.Now(), false) // a top-level navigation: first-party
+			out.RefreshToken = ""
+		}
+		v := url.Values{}
+		v.Set("jwt", out.JWT)
+		if out.RefreshToken != "" {
+			v.Set("refreshToken", out.RefreshToken)
+		}
+		v.Set("provider", p.Config().Name)
+		redirectTo(w, strings.TrimSuffix(st.Redirect, "#")+"#"+v.Encode())
+	})
+}
+
+// redirectTo answers 302 to target without a body (http.Redirect would echo
+// the URL, tokens included, in an HTML body).
+func redirectTo(w http.ResponseWriter, target string) {
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusFound)
+}
+
+// providerRow is one provider on the admin settings screen: never its secret.
+type providerRow struct {
+	Name, Type, Endpoint, ClientID, Callback string
+	SecretSet, LinkByEmail                   bool
+	RedirectURLs                             []string
+}
+
+// providerRows lists the configured providers by name, for the settings screen.
+func (s *server) providerRows() []providerRow {
+	rows := make([]providerRow, 0, len(s.providers))
+	for _, p := range s.providers {
+		c := p.Config()
+		ep := c.Issuer
+		if c.Type == "github" {
+			ep = c.AuthURL
+		}
+		callback := c.CallbackURL
+		if callback == "" {
+			callback = "(from the request) " + callbackPath(c.Name)
+		}
+		rows = append(rows, providerRow{Name: c.Name, Type: c.Type, Endpoint: ep, ClientID: c.ClientID, Callback: callback,
+			SecretSet: c.ClientSecret != "", LinkByEmail: c.LinkByEmail, RedirectURLs: c.RedirectURLs})
+	}
+	slices.SortFunc(rows, func(a, b providerRow) int { return strings.Compare(a.Name, b.Name) })
+	return rows
+}
