@@ -262,24 +262,33 @@ for (const [mode, alg] of combos) {
 
 describe('cutover: users Strapi had before Refreshing keep being themselves', { timeout: 900_000 }, () => {
   let p: Pair;
+  const skip = only !== undefined && only !== 'cutover';
+  // Users who signed up in Strapi before the cutover, with the access and
+  // refresh tokens Strapi's own register path gave them then.
+  const before: Array<Person & { jwt?: string; refreshToken?: string; id?: number }> = [
+    { name: 'olga', email: 'olga@e2e.test', password: PASSWORD, via: 'strapi-register' },
+    { name: 'pete', email: 'pete@e2e.test', password: PASSWORD, via: 'strapi-register' },
+  ];
   after(async () => {
     await p?.remove();
   });
 
-  test('imported users are linked by document id, and Strapi\'s own tokens from before still name their user', { skip: only !== undefined && only !== 'cutover' }, async () => {
+  test('imported users are linked by document id, and Strapi\'s own tokens from before still name their user', { skip }, async () => {
     await ready;
     // Before: Strapi alone, in its default mode; two users sign up there.
     p = await startPair('refresh', 'EdDSA', { beforeCutover: true });
-    const before: Array<Person & { jwt?: string }> = [
-      { name: 'olga', email: 'olga@e2e.test', password: PASSWORD, via: 'strapi-register' },
-      { name: 'pete', email: 'pete@e2e.test', password: PASSWORD, via: 'strapi-register' },
-    ];
     for (const u of before) {
       const r = await call('POST', `${p.strapi}/api/auth/local/register`, { username: u.name, email: u.email, password: u.password });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       const claims = JSON.parse(Buffer.from(String(r.body.jwt).split('.')[1] ?? '', 'base64url').toString());
       assert.equal(claims.iss, undefined, 'the token is not one Strapi issued itself');
       u.jwt = r.body.jwt;
+      // jwtManagement 'refresh': Strapi's own session refresh token, an HS256
+      // JWT {userId, sessionId, type: 'refresh'} signed with its jwtSecret.
+      assert.equal(typeof r.body.refreshToken, 'string', `Strapi gave ${u.name} no refresh token: ${JSON.stringify(r.body)}`);
+      const rc = JSON.parse(Buffer.from(String(r.body.refreshToken).split('.')[1] ?? '', 'base64url').toString());
+      assert.equal(rc.type, 'refresh', `${u.name}'s refresh token is not a Strapi session token`);
+      u.refreshToken = r.body.refreshToken;
     }
     await p.stop();
 
@@ -287,7 +296,10 @@ describe('cutover: users Strapi had before Refreshing keep being themselves', { 
     // only in Refreshing takes the next id, which Strapi never had.
     await cli(p, 'migrate'); // import, like every command but serve and migrate, needs the database to exist
     await cli(p, 'import', 'strapi', '--from', p.strapiDB);
-    p = await startPair('refresh', 'EdDSA', { dir: p.dir });
+    // No grace window, so that the next test's second presentation of a
+    // Strapi token is reuse at once (the grace window itself is tested in
+    // cmd/refreshing/cutover_test.go).
+    p = await startPair('refresh', 'EdDSA', { dir: p.dir, env: { REFRESHING_REUSE_GRACE: '0s' } });
     const quinn: Person = { name: 'quinn', email: 'quinn@e2e.test', password: PASSWORD, via: 'refreshing-cli' };
     const rita: Person = { name: 'rita', email: 'rita@e2e.test', password: PASSWORD, via: 'refreshing' };
     await create(p, '', 0, quinn); // Refreshing's next id; no Strapi profile yet
@@ -302,10 +314,48 @@ describe('cutover: users Strapi had before Refreshing keep being themselves', { 
       const { jwt } = await login(p.strapi, u);
       const again = await names(p, jwt, u);
       assert.equal(again.id, me.body.id, `${u.name} is another Strapi user after the cutover`);
+      u.id = me.body.id;
     }
     for (const u of [quinn, rita]) {
       const { jwt } = await login(p.refreshing, u);
       await names(p, jwt, u);
+    }
+  });
+
+  test('a Strapi-issued refresh token from before the cutover exchanges once after it, then continues as a Refreshing chain', { skip }, async () => {
+    assert.ok(p?.refreshing, 'the cutover did not happen (see the test before)');
+    const refresh = (base: string, refreshToken: string) => call('POST', `${base}/api/auth/refresh`, { refreshToken });
+    // olga presents hers at Strapi's URL (forwarded by the plugin), pete at
+    // Refreshing's; each then presents the old token again at the other one.
+    for (const [u, first, second] of [[before[0]!, p.strapi, p.refreshing], [before[1]!, p.refreshing, p.strapi]] as const) {
+      assert.ok(u.refreshToken && u.id, `${u.name} has no token from before the cutover`);
+      const old = u.refreshToken;
+      let r = await refresh(first, old);
+      assert.equal(r.status, 200, `${u.name}'s Strapi refresh token at ${first}: ${JSON.stringify(r.body)}`);
+      assert.match(String(r.body.refreshToken), /^rt_/, `${u.name}'s successor is not a Refreshing token`);
+      assert.notEqual(r.body.refreshToken, old);
+      const me = await names(p, r.body.jwt, u);
+      assert.equal(me.id, u.id, `${u.name}'s exchanged token names another Strapi user`);
+
+      // The Refreshing token keeps rotating, at both URLs, and the rotated
+      // ones name the same user.
+      let rt: string = r.body.refreshToken;
+      for (const base of [p.refreshing, p.strapi]) {
+        r = await refresh(base, rt);
+        assert.equal(r.status, 200, `${u.name}'s rt_ token at ${base}: ${JSON.stringify(r.body)}`);
+        assert.match(String(r.body.refreshToken), /^rt_/);
+        assert.notEqual(r.body.refreshToken, rt, `${u.name}'s token did not rotate at ${base}`);
+        assert.equal((await names(p, r.body.jwt, u)).id, u.id);
+        rt = r.body.refreshToken;
+      }
+
+      // The Strapi token again (no grace window): refused, in Strapi's error
+      // shape, and the session it continued ends with it (reuse detection).
+      r = await refresh(second, old);
+      assert.equal(r.status, 401, `${u.name}'s Strapi token presented twice at ${second}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body?.error?.status, 401, JSON.stringify(r.body));
+      r = await refresh(p.refreshing, rt);
+      assert.equal(r.status, 401, `${u.name}'s chain after the reuse: ${JSON.stringify(r.body)}`);
     }
   });
 });

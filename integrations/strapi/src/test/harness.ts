@@ -134,6 +134,8 @@ export interface PairOptions {
   dir?: string;
   /** beforeCutover starts Strapi alone, without the plugin, as it was before Refreshing. */
   beforeCutover?: boolean;
+  /** env adds to (or overrides) Refreshing's environment, e.g. REFRESHING_REUSE_GRACE. */
+  env?: Record<string, string>;
 }
 
 interface Secrets {
@@ -176,6 +178,11 @@ export async function startPair(mode: Pair['mode'], alg: Pair['alg'], opts: Pair
     REFRESHING_RATE_LIMIT_IP: '100000',
     REFRESHING_RATE_LIMIT_IDENTIFIER: '100000',
     REFRESHING_LOG_LEVEL: 'warn',
+    // Strapi's users-permissions jwtSecret (the test app's JWT_SECRET, kept
+    // in dir's secrets.json): Strapi 5 refresh tokens from before the
+    // cutover, once imported, verify with it, as docs/strapi-import.md says.
+    REFRESHING_STRAPI_JWT_SECRET: sec.jwt,
+    ...(opts.env ?? {}),
   };
   if (alg === 'HS256') env.REFRESHING_JWT_SECRET = sec.jwt;
   const bin = await buildRefreshing();
