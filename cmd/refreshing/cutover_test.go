@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,13 @@ func cutoverEnv(f strapi554, dsn string, extra ...string) map[string]string {
 func importCLI(t *testing.T, env map[string]string, args ...string) string {
 	t.Helper()
 	var out bytes.Buffer
+	// The import, like every command but serve and migrate, needs the
+	// database to exist; a dry run must not create it.
+	if !slices.Contains(args, "--dry-run") {
+		if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, io.Discard, io.Discard); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+	}
 	err := run(context.Background(), append([]string{"import", "strapi"}, args...), func(k string) string { return env[k] }, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("import strapi %v: %v\n%s", args, err, out.String())

@@ -29,6 +29,14 @@ const maxWireLen = 4096
 // password is the user's business: it never reaches a store, only argon2id).
 var freeText = map[string]bool{"password": true, "currentPassword": true, "passwordConfirmation": true, "client_secret": true}
 
+// multiLine names the admin form's text areas (the mail templates,
+// admin_mail.go): lines end in CR LF, a tab may indent, and a template may
+// be longer than any identifier; other control characters are refused.
+var multiLine = map[string]bool{"resetText": true, "resetHTML": true, "confirmationText": true, "confirmationHTML": true}
+
+// maxMultiLineLen bounds a text area, in bytes.
+const maxMultiLineLen = 32 << 10
+
 // tokenFields name the fields that carry a token. They are not checked
 // here: a token is only ever parsed (refreshing.LooksLikeRefreshToken
 // accepts 22+43 base64url characters and digits, the JWT parser at most
@@ -49,8 +57,12 @@ func checkWire(field, v string) error {
 	if tokenFields[field] {
 		return nil
 	}
-	if len(v) > maxWireLen {
-		return refreshing.Invalid(field, "%s must be at most %d bytes", field, maxWireLen)
+	limit := maxWireLen
+	if multiLine[field] {
+		limit = maxMultiLineLen
+	}
+	if len(v) > limit {
+		return refreshing.Invalid(field, "%s must be at most %d bytes", field, limit)
 	}
 	if !utf8.ValidString(v) {
 		return refreshing.Invalid(field, "%s must be valid UTF-8", field)
@@ -59,6 +71,9 @@ func checkWire(field, v string) error {
 	for _, c := range v {
 		if c == 0 {
 			return refreshing.Invalid(field, "%s must not contain NUL characters", field)
+		}
+		if multiLine[field] && (c == '\n' || c == '\r' || c == '\t') {
+			continue
 		}
 		if control && (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
 			return refreshing.Invalid(field, "%s must not contain control characters", field)
