@@ -59,6 +59,9 @@ type Client struct {
 	SecretHash []byte   // SHA-256 of the secret; nil for a public client
 	Grants     []string // grants allowed beyond refresh_token (GrantPassword)
 	CreatedAt  time.Time
+	// RequireDPoP: every token request of this client must carry a DPoP
+	// proof (RFC 9449).
+	RequireDPoP bool
 }
 
 // Confidential reports whether c has a secret.
@@ -85,6 +88,7 @@ type ClientSpec struct {
 	Secret         string
 	GenerateSecret bool
 	Grants         []string // GrantPassword to allow the password grant; refresh_token is implied
+	RequireDPoP    bool     // every token request must carry a DPoP proof (RFC 9449)
 }
 
 // CreateClient registers an OAuth client and returns it with its secret in
@@ -112,7 +116,7 @@ func (s *Service) CreateClient(ctx context.Context, spec ClientSpec) (*Client, s
 			}
 		}
 	}
-	c := &Client{ID: spec.ID, CreatedAt: s.clock()}
+	c := &Client{ID: spec.ID, CreatedAt: s.clock(), RequireDPoP: spec.RequireDPoP}
 	if secret != "" {
 		c.SecretHash = hashSecret(secret)
 	}
@@ -217,6 +221,9 @@ func (s *Service) PasswordGrant(ctx context.Context, c *Client, username, passwo
 		return nil, ErrUnauthorizedClient
 	}
 	ci.ClientID = c.ID
+	if !c.Confidential() {
+		ci.bindJKT = ci.DPoPJKT
+	}
 	return s.RequestToken(ctx, username, password, ci)
 }
 
