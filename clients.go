@@ -306,6 +306,7 @@ type Introspection struct {
 	Issuer    string
 	IssuedAt  time.Time // of this very token
 	AuthTime  time.Time // when the user signed in: the session's start (auth_time)
+	DPoPJKT   string    // the DPoP key the token is bound to (cnf.jkt, RFC 9449); "" for none
 	// ExpiresAt is the access token's exp, or the refresh token's session's
 	// absolute expiry: zero when the session never expires.
 	ExpiresAt time.Time
@@ -334,7 +335,7 @@ func (s *Service) Introspect(ctx context.Context, c *Client, token string) (*Int
 	in := &Introspection{
 		Active: true, TokenType: TokenTypeAccess, Subject: p.Claims.Subject, SessionID: p.SessionID,
 		Issuer: p.Claims.Issuer, IssuedAt: p.Claims.IssuedAt, ExpiresAt: p.Claims.ExpiresAt,
-		AuthTime: p.Claims.AuthTime,
+		AuthTime: p.Claims.AuthTime, DPoPJKT: p.Claims.JKT,
 	}
 	if p.SessionID != "" {
 		sess, err := s.store.Session(ctx, p.SessionID)
@@ -396,7 +397,7 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introsp
 	return &Introspection{
 		Active: true, TokenType: TokenTypeRefresh, Subject: fmt.Sprint(u.ID), SessionID: sess.ID,
 		ClientID: sess.ClientID, Issuer: s.Issuer(), IssuedAt: issued, ExpiresAt: sess.ExpiresAt,
-		AuthTime: sess.CreatedAt,
+		AuthTime: sess.CreatedAt, DPoPJKT: sess.DPoPJKT,
 	}, nil
 }
 
