@@ -167,9 +167,9 @@ func normalise(raw string) (string, bool) {
 // ReplayCache remembers the proofs seen until they could no longer be
 // accepted anyway (their iat window has passed). It is bounded: when full
 // of entries still in their window it refuses new ones (Add returns false),
-// so a replay is never let through for lack of room. It is per process:
-// with several instances, a proof replayed to another instance within the
-// window is not detected (docs/oauth.md says so).
+// so a replay is never let through for lack of room. It is per process
+// (the server adds a check in Redis when it has one): alone, a proof replayed
+// to another instance within the window is not detected (docs/oauth.md).
 type ReplayCache struct {
 	mu   sync.Mutex
 	max  int

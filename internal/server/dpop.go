@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/dpop"
@@ -15,7 +17,8 @@ import (
 // refreshing.ClientInfo.DPoPJKT). A request without the header costs
 // nothing more than the header lookup.
 
-// dpopReplayMax bounds the replay cache: proofs are remembered for
+// dpopReplayMax bounds this instance's replay cache (shared through Redis
+// too when the limiter is on Redis, see onceRecorder): proofs are remembered for
 // dpop.Past+dpop.Future (65 s), so this is about 1,500 proofs a second
 // before the endpoint refuses proofs (fails closed) rather than forget one.
 const dpopReplayMax = 100_000
@@ -46,7 +49,25 @@ func (s *server) dpopProof(r *http.Request, c *refreshing.Client) (string, error
 		}
 		return "", err
 	}
+	if o, ok := s.limiter.(onceRecorder); ok {
+		// Shared with the other instances: a proof used at one is refused
+		// at every other. If Redis does not answer, this instance's cache
+		// (checked above) is all there is, as for the rate limits.
+		fresh, err := o.Once(r.Context(), "dpop|"+p.JKT+"|"+p.JTI, dpop.Past+dpop.Future)
+		switch {
+		case err != nil:
+			s.log.WarnContext(r.Context(), "DPoP replay check degraded to this instance", "request_id", requestIDFrom(r.Context()), "err", err)
+		case !fresh:
+			return "", invalidDPoPProof("The DPoP proof is invalid: jti was already used")
+		}
+	}
 	return p.JKT, nil
+}
+
+// onceRecorder is a rate limiter that also records one-time keys for every
+// instance (ratelimit.Redis): the DPoP replay cache is then shared.
+type onceRecorder interface {
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
 }
 
 // tokenEndpointURLs are the URLs a proof's htu may name: the token endpoint

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/dpop"
 	"github.com/refreshing/refreshing/internal/dpop/dpoptest"
+	"github.com/refreshing/refreshing/internal/ratelimit"
 )
 
 // dpopToken posts form to /oauth/token with the given DPoP headers (none
@@ -220,4 +222,32 @@ func TestDPoP(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestDPoPReplayAcrossInstances: with the rate limiter on Redis, a proof
+// used at one instance is refused at another (the replay cache is shared).
+func TestDPoPReplayAcrossInstances(t *testing.T) {
+	c := testRedis(t)
+	prefix := "refreshing-test:" + rand.Text() + ":"
+	t.Cleanup(func() {
+		if keys, _ := c.Keys(t.Context(), prefix+"*").Result(); len(keys) > 0 {
+			c.Del(t.Context(), keys...)
+		}
+	})
+	onRedis := func(now func() time.Time) ratelimit.Limiter { return ratelimit.NewRedis(c, prefix, now) }
+	e1, e2 := start(t, setup{limiter: onRedis}), start(t, setup{limiter: onRedis})
+	for _, e := range []*env{e1, e2} {
+		e.register("ada")
+		e.client(refreshing.ClientSpec{ID: "spa", Grants: []string{refreshing.GrantPassword}})
+	}
+	a := account{username: "ada", password: "pw-ada-secret"}
+	k := dpoptest.NewES256()
+	// Both instances answer for the configured issuer's token endpoint.
+	htu := e1.svc.Issuer() + "/oauth/token"
+	p := []string{k.Proof(http.MethodPost, htu, dpoptest.Options{IAT: e1.clock.Now()})}
+	e1.dpopToken(passwordForm("spa", "ada", a.password), p).wantDPoPTokens(t, "DPoP", k.Thumbprint())
+	e2.dpopToken(passwordForm("spa", "ada", a.password), p).wantOAuthError(t, http.StatusBadRequest, "invalid_dpop_proof")
+	// A fresh proof works at the second instance.
+	p2 := []string{k.Proof(http.MethodPost, htu, dpoptest.Options{IAT: e2.clock.Now()})}
+	e2.dpopToken(passwordForm("spa", "ada", a.password), p2).wantDPoPTokens(t, "DPoP", k.Thumbprint())
 }
