@@ -73,7 +73,7 @@ func Check(proof, htm string, htus []string, now time.Time, cache *ReplayCache) 
 	if proof == "" || len(proof) > MaxLen {
 		return nil, invalid("missing or oversized proof")
 	}
-	jws, err := jose.ParseSigned(proof, Algs)
+	jws, err := jose.ParseSignedCompact(proof, Algs)
 	if err != nil {
 		return nil, invalid("malformed JWS or refused alg")
 	}
