@@ -305,6 +305,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, pc PasswordC
 				ci.Description = cur.Description
 			}
 			ci.ClientID = cur.ClientID
+			ci.bindJKT = cur.DPoPJKT // a DPoP-bound session's successor stays bound
 		} else if !errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("load session: %w", err)
 		}

@@ -59,6 +59,9 @@ type Client struct {
 	SecretHash []byte   // SHA-256 of the secret; nil for a public client
 	Grants     []string // grants allowed beyond refresh_token (GrantPassword)
 	CreatedAt  time.Time
+	// RequireDPoP: every token request of this client must carry a DPoP
+	// proof (RFC 9449).
+	RequireDPoP bool
 }
 
 // Confidential reports whether c has a secret.
@@ -85,6 +88,7 @@ type ClientSpec struct {
 	Secret         string
 	GenerateSecret bool
 	Grants         []string // GrantPassword to allow the password grant; refresh_token is implied
+	RequireDPoP    bool     // every token request must carry a DPoP proof (RFC 9449)
 }
 
 // CreateClient registers an OAuth client and returns it with its secret in
@@ -112,7 +116,7 @@ func (s *Service) CreateClient(ctx context.Context, spec ClientSpec) (*Client, s
 			}
 		}
 	}
-	c := &Client{ID: spec.ID, CreatedAt: s.clock()}
+	c := &Client{ID: spec.ID, CreatedAt: s.clock(), RequireDPoP: spec.RequireDPoP}
 	if secret != "" {
 		c.SecretHash = hashSecret(secret)
 	}
@@ -217,6 +221,9 @@ func (s *Service) PasswordGrant(ctx context.Context, c *Client, username, passwo
 		return nil, ErrUnauthorizedClient
 	}
 	ci.ClientID = c.ID
+	if !c.Confidential() {
+		ci.bindJKT = ci.DPoPJKT
+	}
 	return s.RequestToken(ctx, username, password, ci)
 }
 
@@ -299,6 +306,7 @@ type Introspection struct {
 	Issuer    string
 	IssuedAt  time.Time // of this very token
 	AuthTime  time.Time // when the user signed in: the session's start (auth_time)
+	DPoPJKT   string    // the DPoP key the token is bound to (cnf.jkt, RFC 9449); "" for none
 	// ExpiresAt is the access token's exp, or the refresh token's session's
 	// absolute expiry: zero when the session never expires.
 	ExpiresAt time.Time
@@ -327,7 +335,7 @@ func (s *Service) Introspect(ctx context.Context, c *Client, token string) (*Int
 	in := &Introspection{
 		Active: true, TokenType: TokenTypeAccess, Subject: p.Claims.Subject, SessionID: p.SessionID,
 		Issuer: p.Claims.Issuer, IssuedAt: p.Claims.IssuedAt, ExpiresAt: p.Claims.ExpiresAt,
-		AuthTime: p.Claims.AuthTime,
+		AuthTime: p.Claims.AuthTime, DPoPJKT: p.Claims.JKT,
 	}
 	if p.SessionID != "" {
 		sess, err := s.store.Session(ctx, p.SessionID)
@@ -389,7 +397,7 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introsp
 	return &Introspection{
 		Active: true, TokenType: TokenTypeRefresh, Subject: fmt.Sprint(u.ID), SessionID: sess.ID,
 		ClientID: sess.ClientID, Issuer: s.Issuer(), IssuedAt: issued, ExpiresAt: sess.ExpiresAt,
-		AuthTime: sess.CreatedAt,
+		AuthTime: sess.CreatedAt, DPoPJKT: sess.DPoPJKT,
 	}, nil
 }
 

@@ -23,13 +23,30 @@ const (
 
 // ExchangeError is the error of a failed exchange: it is ErrInvalidToken
 // (errors.Is) and says why in Outcome.
-type ExchangeError struct{ Outcome Outcome }
+type ExchangeError struct {
+	Outcome Outcome
+	dpop    error // ErrDPoPProofRequired or ErrDPoPKeyMismatch, or nil
+}
 
 // Error implements error.
 func (e *ExchangeError) Error() string { return "invalid refresh token: " + string(e.Outcome) }
 
-// Is makes an ExchangeError match ErrInvalidToken.
-func (e *ExchangeError) Is(target error) bool { return target == ErrInvalidToken }
+// Is makes an ExchangeError match ErrInvalidToken, and a refusal for want
+// of the right DPoP proof ErrDPoPProofRequired or ErrDPoPKeyMismatch.
+func (e *ExchangeError) Is(target error) bool {
+	return target == ErrInvalidToken || (e.dpop != nil && target == e.dpop)
+}
+
+// Refusals of a refresh token bound to a DPoP key (RFC 9449 section 5);
+// both are ErrInvalidToken too.
+var (
+	// ErrDPoPProofRequired: the token is bound to a DPoP key and the
+	// request carried no proof.
+	ErrDPoPProofRequired = errors.New("the refresh token is bound to a DPoP key: a DPoP proof is required")
+	// ErrDPoPKeyMismatch: the token is bound to another DPoP key than the
+	// proof's.
+	ErrDPoPKeyMismatch = errors.New("the refresh token is bound to another DPoP key")
+)
 
 // ExchangeOutcome returns the outcome err reports, OutcomeRotated for nil,
 // and "" for errors that are not about the token (storage faults).
@@ -162,6 +179,7 @@ func (s *Service) exchangeLive(ctx context.Context, sid string, gen int64, token
 		Rotation:  Rotation{SessionID: sid, Generation: gen, NewHash: hashToken(next), At: now, GraceFrom: now.Add(-st.ReuseGrace)},
 		TokenHash: hashToken(token),
 		ClientID:  ci.ClientID,
+		DPoPJKT:   ci.DPoPJKT,
 	}
 	if st.RefreshIdle > 0 {
 		r.IdleAfter = now.Add(-st.RefreshIdle)
@@ -187,7 +205,7 @@ func (s *Service) exchangeLive(ctx context.Context, sid string, gen int64, token
 		// other means (an import): the successor is never handed out.
 		return nil, invalid(OutcomeRevoked)
 	}
-	access, exp, err := s.sign(u, sess, now, st)
+	access, exp, err := s.sign(u, sess, now, st, ci.DPoPJKT)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +229,14 @@ func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token
 	if sess.ClientID != "" && sess.ClientID != ci.ClientID {
 		// RFC 6749 section 6: a refresh token is bound to its client.
 		return nil, invalid(OutcomeInvalid)
+	}
+	if sess.DPoPJKT != "" && sess.DPoPJKT != ci.DPoPJKT {
+		// RFC 9449 section 5: a bound refresh token needs a proof of its
+		// key. Refused before anything else, so that nothing changes.
+		if ci.DPoPJKT == "" {
+			return nil, &ExchangeError{Outcome: OutcomeInvalid, dpop: ErrDPoPProofRequired}
+		}
+		return nil, &ExchangeError{Outcome: OutcomeInvalid, dpop: ErrDPoPKeyMismatch}
 	}
 	now := s.clock()
 	if sess.Revoked() {
@@ -256,7 +282,7 @@ func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token
 	if outcome != OutcomeRotated {
 		sess.LastActivity = now
 	}
-	access, exp, err := s.sign(u, sess, now, st)
+	access, exp, err := s.sign(u, sess, now, st, ci.DPoPJKT)
 	if err != nil {
 		return nil, err
 	}

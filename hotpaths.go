@@ -23,7 +23,8 @@ type HotPathStore interface {
 	//   - its Generation is r.Generation and its TokenHash is r.TokenHash;
 	//   - it is unrevoked, and its ExpiresAt is zero or after r.At;
 	//   - r.IdleAfter is zero or its LastActivity is after r.IdleAfter;
-	//   - its ClientID is empty or r.ClientID.
+	//   - its ClientID is empty or r.ClientID;
+	//   - its DPoPJKT is empty or r.DPoPJKT.
 	// (Whether its user is blocked is the caller's to check: blocking a
 	// user revokes their sessions anyway.) It then returns the session as rotated. Otherwise it changes nothing
 	// and returns ErrStale, whatever the reason (a missing session
@@ -60,4 +61,5 @@ type MatchingRotation struct {
 	TokenHash []byte    // SHA-256 of the presented token
 	ClientID  string    // the client presenting it ("" for none)
 	IdleAfter time.Time // the session must have been active after this (zero: no idle limit)
+	DPoPJKT   string    // the thumbprint of the DPoP proof's key ("" for none): the session's DPoPJKT must be "" or this
 }

@@ -159,6 +159,14 @@ type ClientInfo struct {
 	DeviceID    string // Strapi 5's deviceId: a new login from it replaces its previous session
 	Description string // free text the client chose ("token/request")
 	ClientID    string // the OAuth client; "" on /api
+	// DPoPJKT is the thumbprint of the key of the request's valid DPoP
+	// proof (RFC 9449), "" without one: the access token is bound to it
+	// (cnf.jkt), and so is a public client's new session.
+	DPoPJKT string
+	// bindJKT is the key a new session is bound to: DPoPJKT for a public
+	// client (or none), "" for a confidential one (its refresh tokens are
+	// bound to its credentials already, RFC 9449 section 5).
+	bindJKT string
 }
 
 // Principal is the caller behind a verified access token.
@@ -380,7 +388,7 @@ func (s *Service) issue(ctx context.Context, u *User, st Settings, ci ClientInfo
 		g.RefreshToken = token
 	}
 	var err error
-	g.AccessToken, g.AccessExpiresAt, err = s.sign(u, sess, now, st)
+	g.AccessToken, g.AccessExpiresAt, err = s.sign(u, sess, now, st, ci.DPoPJKT)
 	return g, err
 }
 
@@ -393,11 +401,13 @@ const AuthMethodPassword = "pwd"
 // session's start and its amr the method that started it, whatever the
 // rotation that signs it: a refreshed token never looks like a fresh
 // sign-in (step-up, see Service.CheckMaxAge).
-func (s *Service) sign(u *User, sess *Session, now time.Time, st Settings) (string, time.Time, error) {
+//
+// jkt, when not "", binds the token to a DPoP key (cnf.jkt, RFC 9449).
+func (s *Service) sign(u *User, sess *Session, now time.Time, st Settings, jkt string) (string, time.Time, error) {
 	exp := now.Add(st.AccessTTL)
 	tok, err := s.signer.Sign(jwt.Claims{
 		Subject: strconv.FormatInt(u.ID, 10), UserID: u.ID, SessionID: sess.ID,
-		AuthTime: sess.CreatedAt, AMR: AuthMethodPassword,
+		AuthTime: sess.CreatedAt, AMR: AuthMethodPassword, JKT: jkt,
 		ID: randomString(12), IssuedAt: now, ExpiresAt: exp,
 	})
 	if err != nil {

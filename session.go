@@ -36,6 +36,10 @@ type Session struct {
 	// before migration 0008.
 	GraceGeneration int64
 	GraceSince      time.Time
+
+	// DPoPJKT is the SHA-256 thumbprint (RFC 7638) of the DPoP key the
+	// session's refresh tokens are bound to (RFC 9449): "" when unbound.
+	DPoPJKT string
 }
 
 // Reasons recorded in Session.RevokeReason.

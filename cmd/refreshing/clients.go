@@ -16,6 +16,7 @@ type clientJSON struct {
 	ID           string    `json:"id"`
 	Confidential bool      `json:"confidential"`
 	Grants       []string  `json:"grants"`
+	RequireDPoP  bool      `json:"requireDPoP"`
 	CreatedAt    time.Time `json:"createdAt"`
 	// Secret is set only by clients create with a generated secret: the
 	// only time it is shown.
@@ -23,7 +24,7 @@ type clientJSON struct {
 }
 
 func clientView(c *refreshing.Client) clientJSON {
-	return clientJSON{ID: c.ID, Confidential: c.Confidential(), Grants: append([]string{refreshing.GrantRefreshToken}, c.Grants...), CreatedAt: c.CreatedAt}
+	return clientJSON{ID: c.ID, Confidential: c.Confidential(), Grants: append([]string{refreshing.GrantRefreshToken}, c.Grants...), RequireDPoP: c.RequireDPoP, CreatedAt: c.CreatedAt}
 }
 
 func (c clientJSON) kind() string {
@@ -107,7 +108,7 @@ func (a *app) clientsShowCmd() *cobra.Command {
 	return cmd
 }
 
-// clientsCreateCmd is `clients create --id ID [--secret S] [--grant password]`:
+// clientsCreateCmd is `clients create --id ID [--secret S] [--grant password] [--dpop]`:
 // without --secret the client is public; with --secret S it is confidential
 // with that secret (at least refreshing.MinClientSecretLen characters); with
 // --secret "" a secret is generated and printed, once.
@@ -116,6 +117,7 @@ func (a *app) clientsCreateCmd() *cobra.Command {
 		id, secret string
 		grants     []string
 		asJSON     bool
+		dpop       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -123,13 +125,14 @@ func (a *app) clientsCreateCmd() *cobra.Command {
 		Long: `Create an OAuth client. Without --secret it is public; with --secret S it is
 confidential with that secret (at least 32 characters); --secret "" generates
 one and prints it, once (only its hash is stored). --grant password allows the
-password grant besides refresh_token.`,
+password grant besides refresh_token. --dpop requires a DPoP proof (RFC 9449)
+on every token request of the client.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if id == "" {
 				return usagef("clients create: --id is required")
 			}
-			spec := refreshing.ClientSpec{ID: id, Secret: secret, GenerateSecret: cmd.Flags().Changed("secret") && secret == "", Grants: grants}
+			spec := refreshing.ClientSpec{ID: id, Secret: secret, GenerateSecret: cmd.Flags().Changed("secret") && secret == "", Grants: grants, RequireDPoP: dpop}
 			return a.withService(cmd.Context(), func(svc *refreshing.Service, _ refreshing.Store) error {
 				cl, plain, err := svc.CreateClient(cmd.Context(), spec)
 				if err != nil {
@@ -143,6 +146,9 @@ password grant besides refresh_token.`,
 					return writeJSON(a.stdout, v)
 				}
 				fmt.Fprintf(a.stdout, "created %s client %s (grants: %s)\n", v.kind(), v.ID, strings.Join(v.Grants, ", "))
+				if v.RequireDPoP {
+					fmt.Fprintln(a.stdout, "every token request must carry a DPoP proof")
+				}
 				if spec.GenerateSecret {
 					fmt.Fprintf(a.stdout, "client secret (shown only now; only its hash is stored): %s\n", plain)
 				}
@@ -153,6 +159,7 @@ password grant besides refresh_token.`,
 	cmd.Flags().StringVar(&id, "id", "", "the client id")
 	cmd.Flags().StringVar(&secret, "secret", "", `the client secret; "" generates one`)
 	cmd.Flags().StringSliceVar(&grants, "grant", nil, "a grant the client may use besides refresh_token: password (repeatable or comma-separated)")
+	cmd.Flags().BoolVar(&dpop, "dpop", false, "require a DPoP proof (RFC 9449) on every token request")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

@@ -74,4 +74,14 @@ func TestClientsCreate(t *testing.T) {
 	if b, _ := json.Marshal(in2); code != 200 || string(b) != `{"active":false}` {
 		t.Fatalf("introspection after revocation: %d %s", code, b)
 	}
+
+	// --dpop: the client's token requests must carry a DPoP proof.
+	out, err = in.cli("clients", "create", "--id", "strict", "--grant", "password", "--dpop")
+	if err != nil || out != "created public client strict (grants: refresh_token, password)\nevery token request must carry a DPoP proof\n" {
+		t.Fatalf("clients create --dpop: %v %q", err, out)
+	}
+	code, body := form("/oauth/token", "", "", url.Values{"grant_type": {"password"}, "client_id": {"strict"}, "username": {"ada"}, "password": {"correct horse"}})
+	if code != 400 || body["error"] != "invalid_dpop_proof" {
+		t.Fatalf("password grant without a proof by a client that requires DPoP: %d %v", code, body)
+	}
 }

@@ -27,7 +27,7 @@ func edHeader(k Key) string {
 
 // appendClaims appends the JSON of wireClaims, as encoding/json marshals it,
 // for c: id, sid (omitted if empty), auth_time (omitted if zero), amr
-// (omitted if empty), iss (omitted if empty), sub, exp, iat and jti
+// (omitted if empty), cnf (omitted if JKT is empty), iss (omitted if empty), sub, exp, iat and jti
 // (omitted if empty). issuer is the issuer already in JSON; sub replaces
 // c.Subject.
 func appendClaims(b []byte, c Claims, issuer []byte, sub string) []byte {
@@ -52,6 +52,11 @@ func appendClaims(b []byte, c Claims, issuer []byte, sub string) []byte {
 			b, first = appendString(b, m), false
 		}
 		b = append(b, ']')
+	}
+	if c.JKT != "" {
+		b = append(b, `,"cnf":{"jkt":`...)
+		b = appendString(b, c.JKT)
+		b = append(b, '}')
 	}
 	if len(issuer) > 2 { // not ""
 		b = append(b, `,"iss":`...)

@@ -23,6 +23,7 @@ func TestSignLikeTheLibrary(t *testing.T) {
 		{"OK", "http://localhost:1337", Claims{UserID: 42, SessionID: "Zm9vYmFyYmF6cXV4cXV1eA", ID: "abc-_DEF", IssuedAt: now, ExpiresAt: now.Add(15 * time.Minute)}},
 		{"OKAuthTimeAndAMR", "http://localhost:1337", Claims{UserID: 42, SessionID: "s1", AuthTime: now.Add(-time.Hour), AMR: "pwd", ID: "j", IssuedAt: now, ExpiresAt: now.Add(15 * time.Minute)}},
 		{"OKTwoMethods", "iss", Claims{UserID: 42, SessionID: "s1", AuthTime: now, AMR: "pwd otp", ID: "j", IssuedAt: now, ExpiresAt: now.Add(time.Minute)}},
+		{"OKDPoPBound", "iss", Claims{UserID: 42, SessionID: "s1", AMR: "pwd", JKT: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", ID: "j", IssuedAt: now, ExpiresAt: now.Add(time.Minute)}},
 		{"OKNoSession", "https://auth.example.com", Claims{UserID: 7, ID: "x", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}},
 		{"OKEscapedStrings", `https://ex.test/<a>&"b"/ü`, Claims{UserID: -3, Subject: "sub \"quoted\" <tag>", SessionID: "s/é", ID: "j\u2028k", IssuedAt: now, ExpiresAt: now.Add(time.Second)}},
 		{"OKEmptyIssuerAndID", "", Claims{UserID: 0, IssuedAt: now, ExpiresAt: now}},

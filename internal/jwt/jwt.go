@@ -57,10 +57,18 @@ type Claims struct {
 	AuthTime time.Time
 	// AMR is amr (RFC 8176), how the user signed in ("pwd"): its methods
 	// joined by spaces, so that Claims stays comparable. "": absent.
-	AMR       string
+	AMR string
+	// JKT is cnf.jkt (RFC 9449 section 6.1): the SHA-256 thumbprint of the
+	// DPoP key the token is bound to. "": absent (a bearer token).
+	JKT       string
 	ID        string    // jti
 	IssuedAt  time.Time // iat
 	ExpiresAt time.Time // exp
+}
+
+// confirmation is the cnf claim (RFC 7800) of a DPoP-bound token.
+type confirmation struct {
+	JKT string `json:"jkt"`
 }
 
 // wireClaims is the JSON form.
@@ -69,6 +77,7 @@ type wireClaims struct {
 	SessionID string             `json:"sid,omitempty"`
 	AuthTime  *gojwt.NumericDate `json:"auth_time,omitempty"`
 	AMR       []string           `json:"amr,omitempty"`
+	Cnf       *confirmation      `json:"cnf,omitempty"`
 	gojwt.RegisteredClaims
 }
 
@@ -267,6 +276,9 @@ func (s *Signer) wire(c Claims) wireClaims {
 	if !c.AuthTime.IsZero() {
 		wc.AuthTime = gojwt.NewNumericDate(c.AuthTime)
 	}
+	if c.JKT != "" {
+		wc.Cnf = &confirmation{JKT: c.JKT}
+	}
 	if wc.Subject == "" {
 		wc.Subject = strconv.FormatInt(c.UserID, 10)
 	}
@@ -300,6 +312,9 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	}
 	if wc.AuthTime != nil {
 		c.AuthTime = wc.AuthTime.Time
+	}
+	if wc.Cnf != nil {
+		c.JKT = wc.Cnf.JKT
 	}
 	if wc.IssuedAt != nil {
 		c.IssuedAt = wc.IssuedAt.Time

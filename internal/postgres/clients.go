@@ -14,8 +14,8 @@ func (s *Store) CreateClient(ctx context.Context, c *refreshing.Client) error {
 		secret = c.SecretHash
 	}
 	return s.run(ctx, "create client", func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO oauth_clients (id, secret_hash, grants, created_at)
-			VALUES ($1, $2, $3, $4)`, c.ID, secret, strings.Join(c.Grants, " "), c.CreatedAt)
+		_, err := s.pool.Exec(ctx, `INSERT INTO oauth_clients (id, secret_hash, grants, created_at, require_dpop)
+			VALUES ($1, $2, $3, $4, $5)`, c.ID, secret, strings.Join(c.Grants, " "), c.CreatedAt, c.RequireDPoP)
 		return err
 	})
 }
@@ -25,8 +25,8 @@ func (s *Store) Client(ctx context.Context, id string) (*refreshing.Client, erro
 	c := refreshing.Client{ID: id}
 	var grants string
 	err := s.run(ctx, "client", func(ctx context.Context) error {
-		return s.pool.QueryRow(ctx, `SELECT secret_hash, grants, created_at FROM oauth_clients WHERE id = $1`, id).
-			Scan(&c.SecretHash, &grants, &c.CreatedAt)
+		return s.pool.QueryRow(ctx, `SELECT secret_hash, grants, created_at, require_dpop FROM oauth_clients WHERE id = $1`, id).
+			Scan(&c.SecretHash, &grants, &c.CreatedAt, &c.RequireDPoP)
 	})
 	if err != nil {
 		return nil, err

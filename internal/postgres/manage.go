@@ -237,14 +237,14 @@ func (s *Store) DeleteAdminToken(ctx context.Context, id int64) error {
 func (s *Store) ListClients(ctx context.Context) ([]refreshing.Client, error) {
 	var out []refreshing.Client
 	err := s.run(ctx, "list clients", func(ctx context.Context) error {
-		rows, _ := s.pool.Query(ctx, `SELECT id, secret_hash, grants, created_at FROM oauth_clients ORDER BY id COLLATE "C"`)
+		rows, _ := s.pool.Query(ctx, `SELECT id, secret_hash, grants, created_at, require_dpop FROM oauth_clients ORDER BY id COLLATE "C"`)
 		var err error
 		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.Client, error) {
 			var (
 				c      refreshing.Client
 				grants string
 			)
-			err := row.Scan(&c.ID, &c.SecretHash, &grants, &c.CreatedAt)
+			err := row.Scan(&c.ID, &c.SecretHash, &grants, &c.CreatedAt, &c.RequireDPoP)
 			c.SecretHash = bytesOf(c.SecretHash)
 			c.Grants = strings.Fields(grants)
 			c.CreatedAt = c.CreatedAt.UTC()

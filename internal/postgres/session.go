@@ -15,7 +15,7 @@ import (
 // sessionColumns lists the sessions columns in the order scanSession reads them.
 const sessionColumns = `id, user_id, client_id, device_id, description, user_agent, ip,
 	created_at, last_activity, expires_at, revoked_at, revoke_reason,
-	generation, token_hash, prev_hash, rotated_at, grace_generation, grace_since`
+	generation, token_hash, prev_hash, rotated_at, grace_generation, grace_since, dpop_jkt`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(row pgx.Row) (refreshing.Session, error) {
@@ -36,7 +36,7 @@ type sessionRow struct {
 func (r *sessionRow) dest(s *refreshing.Session) []any {
 	return []any{&s.ID, &s.UserID, &s.ClientID, &s.DeviceID, &s.Description, &s.UserAgent, &s.IP,
 		&s.CreatedAt, &s.LastActivity, &r.expires, &r.revoked, &s.RevokeReason,
-		&s.Generation, &s.TokenHash, &s.PrevHash, &r.rotated, &r.graceGeneration, &r.grace}
+		&s.Generation, &s.TokenHash, &s.PrevHash, &r.rotated, &r.graceGeneration, &r.grace, &s.DPoPJKT}
 }
 
 // into finishes s once scanned.
@@ -92,11 +92,11 @@ func (s *Store) CreateSession(ctx context.Context, sess *refreshing.Session, lim
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 			sess.ID, sess.UserID, sess.ClientID, sess.DeviceID, sess.Description, sess.UserAgent, sess.IP,
 			sess.CreatedAt, sess.LastActivity, nullTime(sess.ExpiresAt), nullTime(sess.RevokedAt), sess.RevokeReason,
 			sess.Generation, notNil(sess.TokenHash), sess.PrevHash, nullTime(sess.RotatedAt),
-			graceGeneration(sess), nullTime(sess.GraceSince)); err != nil {
+			graceGeneration(sess), nullTime(sess.GraceSince), sess.DPoPJKT); err != nil {
 			return err
 		}
 		if sess.DeviceID != "" {
@@ -222,6 +222,7 @@ var rotateMatchingQuery = `UPDATE sessions SET prev_hash = token_hash, token_has
 		AND (expires_at IS NULL OR expires_at > $4)
 		AND ($6::timestamptz IS NULL OR last_activity > $6)
 		AND (client_id = '' OR client_id = $7)
+		AND (dpop_jkt = '' OR dpop_jkt = $9)
 	RETURNING ` + sessionColumns
 
 // RotateMatching implements refreshing.Store in one statement: concurrent
@@ -236,7 +237,7 @@ func (s *Store) RotateMatching(ctx context.Context, r refreshing.MatchingRotatio
 	err := s.run(ctx, "rotate matching", func(ctx context.Context) error {
 		var err error
 		sess, err = scanSession(s.pool.QueryRow(ctx, rotateMatchingQuery, r.SessionID, r.Generation, notNil(r.NewHash), r.At,
-			notNil(r.TokenHash), idle, r.ClientID, nullTime(r.GraceFrom)))
+			notNil(r.TokenHash), idle, r.ClientID, nullTime(r.GraceFrom), r.DPoPJKT))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return refreshing.ErrStale
 		}

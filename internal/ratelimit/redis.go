@@ -98,3 +98,16 @@ func (l *Redis) Allow(ctx context.Context, key string, limit int, window time.Du
 	}
 	return Decision{Allowed: res[0] == 1, RetryAfter: time.Duration(res[1]) * time.Microsecond}, nil
 }
+
+// Once records key for ttl and reports whether it was new, in Redis, so
+// that every instance sharing it sees the same keys: of several instances
+// recording one key, exactly one is told it was new (SET NX). DPoP's replay
+// check uses it for proofs' jti (internal/server/dpop.go). An error means
+// Redis did not answer, and nothing is known.
+func (l *Redis) Once(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := l.client.SetNX(ctx, l.prefix+"once:"+hashKey(key), "1", ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("ratelimit: redis: %w", err)
+	}
+	return ok, nil
+}

@@ -42,6 +42,8 @@ var oauthErrors = []struct {
 	{refreshing.ErrWrongClient, oauthError{http.StatusBadRequest, "unauthorized_client", "The token was not issued to this client"}},
 	{refreshing.ErrInvalidClient, oauthError{http.StatusUnauthorized, "invalid_client", "Client authentication failed"}},
 	{refreshing.ErrUnauthorizedClient, oauthError{http.StatusBadRequest, "unauthorized_client", "The client is not allowed to use this grant type"}},
+	{refreshing.ErrDPoPProofRequired, oauthError{http.StatusBadRequest, "invalid_dpop_proof", "The refresh token is bound to a DPoP key: send a DPoP proof of that key"}},
+	{refreshing.ErrDPoPKeyMismatch, oauthError{http.StatusBadRequest, "invalid_grant", "The refresh token is bound to another DPoP key"}},
 	{refreshing.ErrInvalidToken, oauthError{http.StatusBadRequest, "invalid_grant", "The refresh token is invalid, expired or revoked"}},
 	{refreshing.ErrLoginRequired, oauthError{http.StatusBadRequest, "invalid_grant", "The sign-in is older than max_age: the user must sign in again"}},
 	{refreshing.ErrInvalidCredentials, oauthError{http.StatusBadRequest, "invalid_grant", "Invalid username or password"}},
@@ -244,6 +246,11 @@ func (s *server) handleOAuthToken() http.Handler {
 			s.oauthFail(w, r, err)
 			return
 		}
+		ci := s.clientInfo(r)
+		if ci.DPoPJKT, err = s.dpopProof(r, c); err != nil {
+			s.oauthFail(w, r, err)
+			return
+		}
 		var g *refreshing.Grant
 		switch grant := form.Get("grant_type"); grant {
 		case "":
@@ -266,7 +273,7 @@ func (s *server) handleOAuthToken() http.Handler {
 					break
 				}
 			}
-			g, err = s.svc.RefreshGrant(r.Context(), c, token, s.clientInfo(r))
+			g, err = s.svc.RefreshGrant(r.Context(), c, token, ci)
 		case refreshing.GrantPassword:
 			username, password := form.Get("username"), form.Get("password")
 			switch {
@@ -277,7 +284,7 @@ func (s *server) handleOAuthToken() http.Handler {
 			case !s.limitPasswordGrant(w, r, username):
 				return // answered 429
 			default:
-				g, err = s.svc.PasswordGrant(r.Context(), c, username, password, s.clientInfo(r))
+				g, err = s.svc.PasswordGrant(r.Context(), c, username, password, ci)
 			}
 		default:
 			err = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "grant_type must be refresh_token or password"}
@@ -291,8 +298,12 @@ func (s *server) handleOAuthToken() http.Handler {
 			s.oauthFail(w, r, err)
 			return
 		}
+		tokenType := "Bearer"
+		if ci.DPoPJKT != "" {
+			tokenType = "DPoP" // RFC 9449 section 5
+		}
 		writeJSON(w, http.StatusOK, tokenResponse{
-			AccessToken: g.AccessToken, TokenType: "Bearer",
+			AccessToken: g.AccessToken, TokenType: tokenType,
 			ExpiresIn: int64(st.AccessTTL / time.Second), RefreshToken: g.RefreshToken,
 		})
 	})
@@ -357,6 +368,9 @@ type introspectionResponse struct {
 	IssuedAt  int64  `json:"iat,omitempty"`
 	ExpiresAt int64  `json:"exp,omitempty"`
 	AuthTime  int64  `json:"auth_time,omitempty"` // when the user signed in (the session's start)
+	Cnf       *struct {
+		JKT string `json:"jkt"`
+	} `json:"cnf,omitempty"` // the DPoP key the token is bound to (RFC 9449 section 6.2)
 }
 
 // handleOAuthIntrospect serves POST /oauth/introspect (RFC 7662), for
@@ -389,6 +403,11 @@ func (s *server) handleOAuthIntrospect() http.Handler {
 				in.TokenType, in.Subject, in.SessionID, in.ClientID, in.Issuer
 			out.IssuedAt, out.ExpiresAt = unixOrZero(in.IssuedAt), unixOrZero(in.ExpiresAt)
 			out.AuthTime = unixOrZero(in.AuthTime)
+			if in.DPoPJKT != "" {
+				out.Cnf = &struct {
+					JKT string `json:"jkt"`
+				}{in.DPoPJKT}
+			}
 		}
 		writeJSON(w, http.StatusOK, out)
 	})

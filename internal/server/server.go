@@ -16,6 +16,7 @@ import (
 	"net/netip"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/dpop"
 	"github.com/refreshing/refreshing/internal/idp"
 	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/ratelimit"
@@ -59,8 +60,9 @@ type server struct {
 	storage       storageHealth // storage failures, for /readyz
 	metrics       *metrics.Metrics
 	providers     map[string]*idp.Provider
-	corsOrigins   corsOrigins // the parsed allowedOrigins setting (cors.go)
-	bridgeDigest  []byte      // SHA-256 of the bridge secret; nil when none
+	corsOrigins   corsOrigins       // the parsed allowedOrigins setting (cors.go)
+	bridgeDigest  []byte            // SHA-256 of the bridge secret; nil when none
+	dpopReplay    *dpop.ReplayCache // DPoP proofs seen (dpop.go): per instance
 }
 
 // New returns the HTTP handler of Refreshing on svc.
@@ -72,6 +74,7 @@ func New(svc *refreshing.Service, opts Options) http.Handler {
 	if s.limiter == nil {
 		s.limiter = ratelimit.NewMemory(nil, 0)
 	}
+	s.dpopReplay = dpop.NewReplayCache(dpopReplayMax, svc.Now)
 	if opts.BridgeSecret != "" {
 		d := sha256.Sum256([]byte(opts.BridgeSecret))
 		s.bridgeDigest = d[:]

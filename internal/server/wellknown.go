@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/refreshing/refreshing/internal/dpop"
 )
 
 // handleJWKS serves GET /.well-known/jwks.json: the public keys that verify
@@ -36,6 +38,7 @@ type metadata struct {
 	RevocationEndpointAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
 	AccessTokenSigningAlgs           []string `json:"access_token_signing_alg_values_supported"`
+	DPoPSigningAlgs                  []string `json:"dpop_signing_alg_values_supported"` // RFC 9449 section 5.1
 }
 
 // handleMetadata serves GET /.well-known/oauth-authorization-server (RFC
@@ -59,6 +62,7 @@ func (s *server) handleMetadata() http.Handler {
 			RevocationEndpointAuthMethods:    []string{"client_secret_basic", "client_secret_post", "none"},
 			IntrospectionEndpointAuthMethods: []string{"client_secret_basic", "client_secret_post"},
 			AccessTokenSigningAlgs:           []string{s.svc.SigningAlgorithm()},
+			DPoPSigningAlgs:                  dpop.AlgNames(),
 		})
 	})
 }

@@ -17,8 +17,8 @@ func (s *Store) CreateClient(ctx context.Context, c *refreshing.Client) error {
 		secret = c.SecretHash
 	}
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (id, secret_hash, grants, created_at)
-			VALUES (?, ?, ?, ?)`, c.ID, secret, strings.Join(c.Grants, " "), micros(c.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (id, secret_hash, grants, created_at, require_dpop)
+			VALUES (?, ?, ?, ?, ?)`, c.ID, secret, strings.Join(c.Grants, " "), micros(c.CreatedAt), c.RequireDPoP)
 		return classify(err)
 	})
 	if err != nil {
@@ -34,8 +34,8 @@ func (s *Store) Client(ctx context.Context, id string) (*refreshing.Client, erro
 		grants  string
 		created int64
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT secret_hash, grants, created_at FROM oauth_clients WHERE id = ?`, id).
-		Scan(&c.SecretHash, &grants, &created)
+	err := s.read.QueryRowContext(ctx, `SELECT secret_hash, grants, created_at, require_dpop FROM oauth_clients WHERE id = ?`, id).
+		Scan(&c.SecretHash, &grants, &created, &c.RequireDPoP)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("sqlite: client %q: %w", id, refreshing.ErrNotFound)

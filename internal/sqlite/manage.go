@@ -281,7 +281,7 @@ func (s *Store) DeleteAdminToken(ctx context.Context, id int64) error {
 
 // ListClients implements refreshing.ManageStore.
 func (s *Store) ListClients(ctx context.Context) ([]refreshing.Client, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, secret_hash, grants, created_at FROM oauth_clients ORDER BY id`)
+	rows, err := s.read.QueryContext(ctx, `SELECT id, secret_hash, grants, created_at, require_dpop FROM oauth_clients ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list clients: %w", classify(err))
 	}
@@ -293,7 +293,7 @@ func (s *Store) ListClients(ctx context.Context) ([]refreshing.Client, error) {
 			grants  string
 			created int64
 		)
-		if err := rows.Scan(&c.ID, &c.SecretHash, &grants, &created); err != nil {
+		if err := rows.Scan(&c.ID, &c.SecretHash, &grants, &created, &c.RequireDPoP); err != nil {
 			return nil, fmt.Errorf("sqlite: list clients: %w", classify(err))
 		}
 		if len(c.SecretHash) == 0 {

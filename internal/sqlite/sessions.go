@@ -14,7 +14,7 @@ import (
 
 // sessionColumns is the column list scanSession reads, in its order.
 const sessionColumns = `id, user_id, client_id, device_id, description, user_agent, ip, created_at, last_activity,
-	expires_at, revoked_at, revoke_reason, generation, token_hash, prev_hash, rotated_at, grace_generation, grace_since`
+	expires_at, revoked_at, revoke_reason, generation, token_hash, prev_hash, rotated_at, grace_generation, grace_since, dpop_jkt`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(sc scanner, ss *refreshing.Session) error {
@@ -38,7 +38,7 @@ type sessionRow struct {
 func (r *sessionRow) dest(ss *refreshing.Session) []any {
 	return []any{&ss.ID, &ss.UserID, &ss.ClientID, &ss.DeviceID, &ss.Description, &ss.UserAgent, &ss.IP,
 		&r.created, &r.lastActivity, &r.expires, &r.revoked, &ss.RevokeReason, &ss.Generation,
-		&r.tokenHash, &r.prevHash, &r.rotated, &r.graceGeneration, &r.grace}
+		&r.tokenHash, &r.prevHash, &r.rotated, &r.graceGeneration, &r.grace, &ss.DPoPJKT}
 }
 
 // into stores the converted columns in ss, once scanned.
@@ -113,11 +113,11 @@ func (s *Store) CreateSession(ctx context.Context, ss *refreshing.Session, limit
 			return classify(err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			ss.ID, ss.UserID, ss.ClientID, ss.DeviceID, ss.Description, ss.UserAgent, ss.IP,
 			micros(ss.CreatedAt), micros(ss.LastActivity), nullMicros(ss.ExpiresAt), nullMicros(ss.RevokedAt),
 			ss.RevokeReason, ss.Generation, notNullBytes(ss.TokenHash), nullBytes(ss.PrevHash), nullMicros(ss.RotatedAt),
-			graceGeneration(ss), nullMicros(ss.GraceSince),
+			graceGeneration(ss), nullMicros(ss.GraceSince), ss.DPoPJKT,
 		); err != nil {
 			return classify(err)
 		}
@@ -239,6 +239,7 @@ var (
 		WHERE id = ?3 AND generation = ?4 AND token_hash = ?5 AND revoked_at IS NULL
 			AND (expires_at IS NULL OR expires_at > ?2) AND last_activity > ?6
 			AND (client_id = '' OR client_id = ?7)
+			AND (dpop_jkt = '' OR dpop_jkt = ?9)
 		RETURNING ` + sessionColumns
 )
 
@@ -253,7 +254,7 @@ func (s *Store) RotateMatching(ctx context.Context, r refreshing.MatchingRotatio
 	err := s.w.doAtomic(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		err := scanSession(tx.StmtContext(ctx, s.rotateMatching).QueryRowContext(ctx,
 			notNullBytes(r.NewHash), micros(r.At), r.SessionID, r.Generation, notNullBytes(r.TokenHash), idle, r.ClientID,
-			nullMicros(r.GraceFrom)), &ss)
+			nullMicros(r.GraceFrom), r.DPoPJKT), &ss)
 		if errors.Is(err, sql.ErrNoRows) {
 			return refreshing.ErrStale
 		}

@@ -16,6 +16,7 @@ func testCreateClient(t *testing.T, open func(t *testing.T) refreshing.Store) {
 		for _, want := range []*refreshing.Client{
 			{ID: "cli", SecretHash: hash("secret"), Grants: []string{refreshing.GrantPassword}, CreatedAt: at(time.Second)},
 			{ID: "spa", CreatedAt: at(2 * time.Second)},
+			{ID: "dpop-spa", CreatedAt: at(3 * time.Second), RequireDPoP: true},
 		} {
 			if err := st.CreateClient(t.Context(), want); err != nil {
 				t.Fatalf("CreateClient(%q): %v", want.ID, err)
@@ -64,7 +65,8 @@ func testClient(t *testing.T, open func(t *testing.T) refreshing.Store) {
 func equalClient(t *testing.T, got, want *refreshing.Client) {
 	t.Helper()
 	if got.ID != want.ID || !bytes.Equal(got.SecretHash, want.SecretHash) || (got.SecretHash == nil) != (want.SecretHash == nil) ||
-		!slices.Equal(got.Grants, want.Grants) || !got.CreatedAt.Equal(want.CreatedAt) || got.CreatedAt.Location() != time.UTC {
+		!slices.Equal(got.Grants, want.Grants) || !got.CreatedAt.Equal(want.CreatedAt) || got.CreatedAt.Location() != time.UTC ||
+		got.RequireDPoP != want.RequireDPoP {
 		t.Errorf("client differs:\n got %+v\nwant %+v", *got, *want)
 	}
 }

@@ -127,6 +127,46 @@ func testRotateMatching(t *testing.T, open func(t *testing.T) refreshing.Store) 
 			t.Fatal(err)
 		}
 	})
+	// DPoP (RFC 9449): a session bound to a key rotates only for a proof of
+	// that key; an unbound one for a proof of any key or none.
+	t.Run("DPoPBound", func(t *testing.T) {
+		st := open(t)
+		s := newSession(createUser(t, st, "alice").ID, "s", at(time.Minute))
+		s.DPoPJKT = "jkt-A"
+		createSession(t, st, s)
+		equalSession(t, getSession(t, st, "s"), s)
+		for _, jkt := range []string{"", "jkt-B"} {
+			r := live("s", at(time.Hour))
+			r.DPoPJKT = jkt
+			if _, err := st.RotateMatching(t.Context(), r); !errors.Is(err, refreshing.ErrStale) {
+				t.Fatalf("proof key %q: got %v, want ErrStale", jkt, err)
+			}
+			equalSession(t, getSession(t, st, "s"), s)
+		}
+		r := live("s", at(time.Hour))
+		r.DPoPJKT = "jkt-A"
+		got, err := st.RotateMatching(t.Context(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DPoPJKT != "jkt-A" || got.Generation != 1 {
+			t.Fatalf("rotated: jkt %q generation %d", got.DPoPJKT, got.Generation)
+		}
+		equalSession(t, getSession(t, st, "s"), got)
+	})
+	t.Run("DPoPUnbound", func(t *testing.T) {
+		st := open(t)
+		createSession(t, st, newSession(createUser(t, st, "alice").ID, "s", at(time.Minute)))
+		r := live("s", at(time.Hour))
+		r.DPoPJKT = "jkt-A"
+		got, err := st.RotateMatching(t.Context(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DPoPJKT != "" {
+			t.Fatalf("an exchange bound the session: jkt %q", got.DPoPJKT)
+		}
+	})
 	// Each case breaks one condition; each must change nothing.
 	for _, tc := range []struct {
 		name  string

@@ -229,6 +229,7 @@ func equalSession(t *testing.T, got, want *refreshing.Session) {
 		{"RotatedAt", got.RotatedAt.Equal(want.RotatedAt) && got.RotatedAt.IsZero() == want.RotatedAt.IsZero()},
 		{"GraceGeneration", got.GraceGeneration == want.GraceGeneration},
 		{"GraceSince", got.GraceSince.Equal(want.GraceSince) && got.GraceSince.IsZero() == want.GraceSince.IsZero()},
+		{"DPoPJKT", got.DPoPJKT == want.DPoPJKT},
 	} {
 		if !d.ok {
 			t.Errorf("session %q: %s differs:\n got %s\nwant %s", want.ID, d.name, fmtSession(got), fmtSession(want))

@@ -54,6 +54,8 @@ export function buildRefreshing(): string {
 export interface Refreshing {
   url: string; // http://127.0.0.1:PORT
   port: number;
+  /** cli runs the refreshing command on the server's database and returns its stdout. */
+  cli(...args: string[]): string;
   proc: ChildProcess;
   stop(): Promise<void>;
   /** exchanges returns refreshing_token_exchanges_total by outcome. */
@@ -97,6 +99,11 @@ export async function startRefreshing(env: Record<string, string>): Promise<Refr
   return {
     url,
     port,
+    cli: (...args: string[]) =>
+      execFileSync(bin, args, {
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? dir, REFRESHING_DB: `sqlite:${join(dir, "db")}` },
+        encoding: "utf8",
+      }),
     proc,
     async stop() {
       if (proc.exitCode === null) {

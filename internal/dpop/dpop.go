@@ -1,0 +1,206 @@
+// Package dpop checks DPoP proofs (RFC 9449): the JWT a client signs with
+// its own key for each request to show that it holds the key a token is
+// bound to. It checks the proof's header (typ dpop+jwt, an asymmetric alg,
+// a public jwk), its signature, htm, htu, iat within a window and jti
+// against a replay cache, and returns the key's SHA-256 thumbprint
+// (RFC 7638), the "jkt" a token is bound to.
+package dpop
+
+import (
+	"crypto"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// Algs are the signature algorithms a proof may use: asymmetric only
+// (RFC 9449 section 4.2: none and MAC algorithms are refused).
+var Algs = []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.ES512, jose.EdDSA, jose.RS256, jose.PS256}
+
+// AlgNames are Algs' names, as the metadata advertises them
+// (dpop_signing_alg_values_supported).
+func AlgNames() []string {
+	out := make([]string, len(Algs))
+	for i, a := range Algs {
+		out[i] = string(a)
+	}
+	return out
+}
+
+// ErrInvalidProof is every refusal of a proof; the error's text says why.
+var ErrInvalidProof = errors.New("invalid DPoP proof")
+
+// Window bounds: a proof's iat may be at most Past before now and Future
+// after it (clock skew).
+const (
+	Past   = 60 * time.Second
+	Future = 5 * time.Second
+	// MaxLen bounds a proof's length: a proof with an RSA-4096 key is
+	// about 1.5 KB.
+	MaxLen = 8 << 10
+)
+
+// Proof is what a valid proof says.
+type Proof struct {
+	JKT string // base64url SHA-256 thumbprint of the proof's key (RFC 7638)
+	JTI string
+	IAT time.Time
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidProof, fmt.Sprintf(format, args...))
+}
+
+type claims struct {
+	JTI string   `json:"jti"`
+	HTM string   `json:"htm"`
+	HTU string   `json:"htu"`
+	IAT *float64 `json:"iat"`
+}
+
+// Check verifies proof for a request with method htm to one of the URLs
+// htus (the endpoint as the client may name it), at now, and records its
+// jti in cache so that it is accepted only once. A nil cache skips the
+// replay check (for tests of the other checks only).
+func Check(proof, htm string, htus []string, now time.Time, cache *ReplayCache) (*Proof, error) {
+	if proof == "" || len(proof) > MaxLen {
+		return nil, invalid("missing or oversized proof")
+	}
+	jws, err := jose.ParseSignedCompact(proof, Algs)
+	if err != nil {
+		return nil, invalid("malformed JWS or refused alg")
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, invalid("one signature expected")
+	}
+	h := jws.Signatures[0].Protected
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
+		return nil, invalid("typ must be dpop+jwt")
+	}
+	jwk := h.JSONWebKey
+	if jwk == nil || !jwk.Valid() || !jwk.IsPublic() {
+		return nil, invalid("jwk must be a public key")
+	}
+	payload, err := jws.Verify(jwk)
+	if err != nil {
+		return nil, invalid("bad signature")
+	}
+	var c claims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, invalid("malformed claims")
+	}
+	switch {
+	case c.JTI == "" || len(c.JTI) > 256:
+		return nil, invalid("jti is required")
+	case c.HTM != htm:
+		return nil, invalid("htm does not match the request method")
+	case c.IAT == nil:
+		return nil, invalid("iat is required")
+	}
+	if !matchURL(c.HTU, htus) {
+		return nil, invalid("htu does not match the request URL")
+	}
+	iat := time.Unix(int64(*c.IAT), 0)
+	if iat.Before(now.Add(-Past)) || iat.After(now.Add(Future)) {
+		return nil, invalid("iat is outside the accepted window")
+	}
+	tp, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, invalid("cannot compute the key's thumbprint")
+	}
+	p := &Proof{JKT: base64.RawURLEncoding.EncodeToString(tp), JTI: c.JTI, IAT: iat}
+	if cache != nil && !cache.Add(p.JKT+" "+c.JTI, now.Add(Past+Future)) {
+		return nil, invalid("jti was already used")
+	}
+	return p, nil
+}
+
+// matchURL compares htu with each of want as RFC 9449 section 4.3 says:
+// without query and fragment, after syntax-based normalisation (scheme and
+// host case, default ports).
+func matchURL(htu string, want []string) bool {
+	got, ok := normalise(htu)
+	if !ok {
+		return false
+	}
+	for _, w := range want {
+		if n, ok := normalise(w); ok && n == got {
+			return true
+		}
+	}
+	return false
+}
+
+func normalise(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Opaque != "" || u.Host == "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", false
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	return scheme + "://" + host + path, true
+}
+
+// ReplayCache remembers the proofs seen until they could no longer be
+// accepted anyway (their iat window has passed). It is bounded: when full
+// of entries still in their window it refuses new ones (Add returns false),
+// so a replay is never let through for lack of room. It is per process
+// (the server adds a check in Redis when it has one): alone, a proof replayed
+// to another instance within the window is not detected (docs/oauth.md).
+type ReplayCache struct {
+	mu   sync.Mutex
+	max  int
+	now  func() time.Time
+	seen map[string]time.Time // key to when it may be forgotten
+}
+
+// NewReplayCache returns a cache of at most max entries.
+func NewReplayCache(max int, now func() time.Time) *ReplayCache {
+	return &ReplayCache{max: max, now: now, seen: make(map[string]time.Time)}
+}
+
+// Add records key until forget, and reports whether it was new (and there
+// was room).
+func (c *ReplayCache) Add(key string, forget time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if until, ok := c.seen[key]; ok && now.Before(until) {
+		return false
+	}
+	if len(c.seen) >= c.max {
+		for k, until := range c.seen {
+			if !now.Before(until) {
+				delete(c.seen, k)
+			}
+		}
+		if len(c.seen) >= c.max {
+			return false
+		}
+	}
+	c.seen[key] = forget
+	return true
+}
