@@ -288,6 +288,13 @@ func TestConfigCommand(t *testing.T) {
 	if rep.Exists || rep.Settings[0].Name != "accessTTL" || rep.Settings[0].Value != "5m0s" || rep.Settings[0].Source != "environment REFRESHING_ACCESS_TTL" {
 		t.Errorf("settings: %+v", rep.Settings[:1])
 	}
+	// The password policy is not a secret: its name says "password", its
+	// value is a length and a switch.
+	for _, e := range rep.Settings {
+		if (e.Name == "passwordMinLength" && e.Value != "8") || (e.Name == "passwordRefuseCommon" && e.Value != "true") {
+			t.Errorf("%s = %q, want its value shown", e.Name, e.Value)
+		}
+	}
 	if redactDSN(env["REFRESHING_DB"]) != "postgres://app:xxxxx@db.example.com/refreshing" {
 		t.Errorf("redactDSN = %q", redactDSN(env["REFRESHING_DB"]))
 	}
