@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/refreshing/refreshing/internal/pgtest"
 	"github.com/refreshing/refreshing/internal/postgres"
+	"github.com/refreshing/refreshing/internal/sqlite"
 	"github.com/spf13/cobra"
 )
 
@@ -137,6 +139,33 @@ func TestMissingDatabase(t *testing.T) {
 		}
 		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("config created %s: %v", dir, err)
+		}
+	})
+	t.Run("SQLiteFileWithoutTables", func(t *testing.T) {
+		// An empty file, or another application's database: refused, and
+		// left as it was (no Refreshing tables written into it).
+		for _, name := range []string{"empty.db", "other.db"} {
+			db := filepath.Join(t.TempDir(), name)
+			if err := os.WriteFile(db, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if name == "other.db" {
+				other, err := sql.Open("sqlite", db)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := other.Exec(`CREATE TABLE up_users (id INTEGER PRIMARY KEY)`); err != nil {
+					t.Fatal(err)
+				}
+				other.Close()
+			}
+			_, _, err := runCLI(map[string]string{"REFRESHING_DB": "sqlite:" + db}, "users", "list")
+			if !errors.Is(err, errNoDatabase) || !strings.Contains(err.Error(), "no Refreshing tables") || exitCode(err) != 1 {
+				t.Errorf("users list on %s: %v", name, err)
+			}
+			if ok, err := sqlite.Initialized(t.Context(), db); ok || err != nil {
+				t.Errorf("the refused command created the tables in %s: %v %v", name, ok, err)
+			}
 		}
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
