@@ -127,6 +127,14 @@ func (d *dryStore) UserByUsername(ctx context.Context, username string) (*refres
 	return d.Store.UserByUsername(ctx, username)
 }
 
+// UserByUsernameKey implements refreshing.Store.
+func (d *dryStore) UserByUsernameKey(ctx context.Context, key string) (*refreshing.User, error) {
+	if d.Store == nil {
+		return nil, refreshing.ErrNotFound
+	}
+	return d.Store.UserByUsernameKey(ctx, key)
+}
+
 // UserByID implements refreshing.Store.
 func (d *dryStore) UserByID(ctx context.Context, id int64) (*refreshing.User, error) {
 	if d.Store == nil {
