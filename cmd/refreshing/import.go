@@ -50,12 +50,10 @@ Imported Strapi 5 tokens verify at serve with --strapi-jwt-secret and
 // writes nothing at all (openDryRun).
 func (a *app) importStrapi(ctx context.Context, from string, dryRun bool) error {
 	stdout, stderr := a.stdout, a.stderr
-	src, err := strapi.Open(ctx, from)
-	if err != nil {
-		return fmt.Errorf("import strapi: %s: %w", redactDSN(from), err)
-	}
-	defer src.Close()
+	// The target first: a missing Refreshing database is named before
+	// anything of Strapi's is read (as every command but serve and migrate).
 	var svc *refreshing.Service
+	var err error
 	if dryRun {
 		// A dry run writes nothing at all (openDryRun): not even a new database.
 		var closeTarget func() error
@@ -70,6 +68,11 @@ func (a *app) importStrapi(ctx context.Context, from string, dryRun bool) error 
 		}
 		defer st.Close()
 	}
+	src, err := strapi.Open(ctx, from)
+	if err != nil {
+		return fmt.Errorf("import strapi: %s: %w", redactDSN(from), err)
+	}
+	defer src.Close()
 
 	users, err := src.Users(ctx)
 	if err != nil {
