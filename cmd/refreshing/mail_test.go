@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -241,18 +240,18 @@ func startMail(t *testing.T, c *mailCatcher, env map[string]string) *instance {
 		e[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
 	in := &instance{env: e, db: db, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		in.done <- run(ctx, []string{"serve", "--addr", addr}, in.getenv, pw, in.logs)
-		pw.Close()
+		in.done <- run(ctx, []string{"serve", "--addr", addr}, in.getenv, io.Discard, in.logs)
 	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
+	// serve says where it listens in its log, not on stdout (startWith).
+	url, err := listeningURL(in.logs.String, in.done)
 	if err != nil {
+		cancel()
+		in.cancel = nil
 		t.Fatalf("server did not start: %v\n%s", err, in.logs)
 	}
-	go io.Copy(io.Discard, pr)
-	in.url = strings.TrimSpace(strings.TrimPrefix(line, "refreshing listening on "))
+	in.url = url
 	t.Cleanup(func() { in.stop(t) })
 	return in
 }
