@@ -26,8 +26,11 @@ import (
 const maxWireLen = 4096
 
 // freeText names the fields that may hold control characters (a tab in a
-// password is the user's business: it never reaches a store, only argon2id).
-var freeText = map[string]bool{"password": true, "currentPassword": true, "passwordConfirmation": true, "client_secret": true}
+// password is the user's business: it never reaches a store, only argon2id;
+// the mail screen's template bodies are textareas, whose lines a browser
+// sends with CR LF).
+var freeText = map[string]bool{"password": true, "currentPassword": true, "passwordConfirmation": true, "client_secret": true,
+	"resetText": true, "resetHTML": true, "confirmationText": true, "confirmationHTML": true}
 
 // tokenFields name the fields that carry a token. They are not checked
 // here: a token is only ever parsed (refreshing.LooksLikeRefreshToken
