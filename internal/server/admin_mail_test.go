@@ -85,7 +85,7 @@ func TestAdminMail(t *testing.T) {
 			t.Fatalf("set-password: %d %s", r.status, r.body)
 		}
 		e.post("/api/auth/local", map[string]any{"identifier": "ada", "password": "set by ops"}).want(t, http.StatusOK, "", "")
-		c.post("/admin/users/"+id+"/mail/set-password", url.Values{"password": {"123"}}, nil).wantPage(t, http.StatusBadRequest, "at least 6")
+		c.post("/admin/users/"+id+"/mail/set-password", url.Values{"password": {"123"}}, nil).wantPage(t, http.StatusBadRequest, "at least 8")
 		c.post("/admin/users/"+id+"/mail/resend-confirmation", url.Values{}, nil).wantPage(t, http.StatusBadRequest, "Already confirmed")
 		c.post("/admin/users/"+id+"/mail/nope", url.Values{}, nil).wantPage(t, http.StatusNotFound)
 		page := c.get("/admin/users/" + id)

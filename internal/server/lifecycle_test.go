@@ -42,7 +42,7 @@ func TestLifecycleInput(t *testing.T) {
 		{"/api/auth/forgot-password", map[string]any{"email": "a@example.com", "username": "a"}, "this field has unspecified keys: username"},
 		{"/api/auth/forgot-password", map[string]any{"email": 42}, "email must be a string"},
 		{"/api/auth/reset-password", map[string]any{"code": "c", "password": "new password"}, "passwordConfirmation is a required field"},
-		{"/api/auth/reset-password", map[string]any{"code": "c", "password": "12", "passwordConfirmation": "12"}, "password must be at least 6 characters"},
+		{"/api/auth/reset-password", map[string]any{"code": "c", "password": "12", "passwordConfirmation": "12"}, "password must be at least 8 characters"},
 		{"/api/auth/send-email-confirmation", map[string]any{"email": ""}, "email is a required field"},
 	} {
 		e.post(tc.path, tc.body).want(t, http.StatusBadRequest, "ValidationError", tc.msg)
