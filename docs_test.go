@@ -90,3 +90,39 @@ func hasAnchor(markdown, frag string) bool {
 	}
 	return false
 }
+
+// TestNoReferenceOutsideRepo keeps the repository self-contained: no source
+// or page may point to the original contract outside it (the shared
+// specification); what the repository documents lives in docs/.
+func TestNoReferenceOutsideRepo(t *testing.T) {
+	outside := []string{"../" + "shared", "shared/" + "spec", "(" + "API.md)", " " + "API.md"}
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); name == "node_modules" || name == ".git" || name == "dist" || name == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch filepath.Ext(path) {
+		case ".go", ".md", ".ts", ".js", ".json", ".html", ".tmpl":
+		default:
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, s := range outside {
+			if strings.Contains(string(b), s) {
+				t.Errorf("%s mentions %q: point to docs/api.md (in the repository) instead", path, s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/refreshing/refreshing/internal/pgtest"
 	"github.com/refreshing/refreshing/internal/postgres"
+	"github.com/refreshing/refreshing/internal/sqlite"
 	"github.com/spf13/cobra"
 )
 
@@ -137,6 +139,33 @@ func TestMissingDatabase(t *testing.T) {
 		}
 		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("config created %s: %v", dir, err)
+		}
+	})
+	t.Run("SQLiteFileWithoutTables", func(t *testing.T) {
+		// An empty file, or another application's database: refused, and
+		// left as it was (no Refreshing tables written into it).
+		for _, name := range []string{"empty.db", "other.db"} {
+			db := filepath.Join(t.TempDir(), name)
+			if err := os.WriteFile(db, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if name == "other.db" {
+				other, err := sql.Open("sqlite", db)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := other.Exec(`CREATE TABLE up_users (id INTEGER PRIMARY KEY)`); err != nil {
+					t.Fatal(err)
+				}
+				other.Close()
+			}
+			_, _, err := runCLI(map[string]string{"REFRESHING_DB": "sqlite:" + db}, "users", "list")
+			if !errors.Is(err, errNoDatabase) || !strings.Contains(err.Error(), "no Refreshing tables") || exitCode(err) != 1 {
+				t.Errorf("users list on %s: %v", name, err)
+			}
+			if ok, err := sqlite.Initialized(t.Context(), db); ok || err != nil {
+				t.Errorf("the refused command created the tables in %s: %v %v", name, ok, err)
+			}
 		}
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
@@ -287,6 +316,13 @@ func TestConfigCommand(t *testing.T) {
 	}
 	if rep.Exists || rep.Settings[0].Name != "accessTTL" || rep.Settings[0].Value != "5m0s" || rep.Settings[0].Source != "environment REFRESHING_ACCESS_TTL" {
 		t.Errorf("settings: %+v", rep.Settings[:1])
+	}
+	// The password policy is not a secret: its name says "password", its
+	// value is a length and a switch.
+	for _, e := range rep.Settings {
+		if (e.Name == "passwordMinLength" && e.Value != "8") || (e.Name == "passwordRefuseCommon" && e.Value != "true") {
+			t.Errorf("%s = %q, want its value shown", e.Name, e.Value)
+		}
 	}
 	if redactDSN(env["REFRESHING_DB"]) != "postgres://app:xxxxx@db.example.com/refreshing" {
 		t.Errorf("redactDSN = %q", redactDSN(env["REFRESHING_DB"]))

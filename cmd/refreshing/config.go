@@ -169,7 +169,8 @@ var errNoDatabase = errors.New("database does not exist")
 // database dsn names exists (they never create one: a typo in --db or a
 // command run from another directory must not start an empty database),
 // and names it on stderr. A PostgreSQL database must have Refreshing's
-// tables already: the command would otherwise create them.
+// tables already, and so must a SQLite file: the command would otherwise
+// create them.
 func (a *app) existing(ctx context.Context, dsn string) error {
 	path, ok := sqlitePath(dsn)
 	if ok && path != "" {
@@ -181,6 +182,13 @@ func (a *app) existing(ctx context.Context, dsn string) error {
 			return fmt.Errorf("%w: %s (start 'refreshing serve' or run 'refreshing migrate' to create it, or point --db or REFRESHING_DB at the right one)", errNoDatabase, abs)
 		} else if err != nil {
 			return fmt.Errorf("database %s: %w", abs, err)
+		}
+		// A file that is there but holds no Refreshing tables (an empty file,
+		// another application's database) is refused as PostgreSQL's is.
+		if ok, err := sqlite.Initialized(ctx, path); err != nil {
+			return fmt.Errorf("database %s: %w", abs, err)
+		} else if !ok {
+			return fmt.Errorf("%w: %s has no Refreshing tables (start 'refreshing serve' or run 'refreshing migrate' to create them, or point --db or REFRESHING_DB at the right one)", errNoDatabase, abs)
 		}
 		fmt.Fprintln(a.stderr, "database: sqlite:"+abs)
 		return nil

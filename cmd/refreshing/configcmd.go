@@ -237,8 +237,9 @@ func orUnset(v string) string {
 	return v
 }
 
-// secretName matches the names of settings whose values are never printed.
-var secretName = regexp.MustCompile(`(?i)secret|password|passwd|apikey|privatekey|token$`)
+// secretName matches the names of settings whose values are never printed
+// (a password, not the password policy: passwordMinLength is shown).
+var secretName = regexp.MustCompile(`(?i)secret|password$|passwd|apikey|privatekey|token$`)
 
 // redactURL hides the password of a URL (redis://:pw@host).
 func redactURL(s string) string {

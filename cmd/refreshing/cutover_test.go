@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,18 +70,20 @@ func cutoverEnv(f strapi554, dsn string, extra ...string) map[string]string {
 func importCLI(t *testing.T, env map[string]string, args ...string) string {
 	t.Helper()
 	var out bytes.Buffer
-	// The import, like every command but serve and migrate, needs the
-	// database to exist; a dry run must not create it.
-	if !slices.Contains(args, "--dry-run") {
-		if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, io.Discard, io.Discard); err != nil {
-			t.Fatalf("migrate: %v", err)
-		}
-	}
 	err := run(context.Background(), append([]string{"import", "strapi"}, args...), func(k string) string { return env[k] }, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("import strapi %v: %v\n%s", args, err, out.String())
 	}
 	return out.String()
+}
+
+// migrateCLI runs refreshing migrate with env: import strapi, as every
+// command but serve and migrate, needs an existing database.
+func migrateCLI(t *testing.T, env map[string]string) {
+	t.Helper()
+	if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, io.Discard, io.Discard); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
 }
 
 // TestStrapi5Cutover imports what a real Strapi 5.54 app left (its
@@ -104,6 +105,7 @@ func TestStrapi5Cutover(t *testing.T) {
 				dsn := store.dsn(t)
 				from := strapiDB(t, "strapi554.sql")
 				env := cutoverEnv(f, dsn)
+				migrateCLI(t, env)
 				out := importCLI(t, env, "--from", from)
 				for _, want := range []string{
 					"Strapi v5 users: imported 4, already here 0",
@@ -231,6 +233,7 @@ func TestStrapi5Cutover(t *testing.T) {
 				// theft, and ends the session its first exchange continued.
 				dsn := store.dsn(t)
 				env := cutoverEnv(f, dsn, "REFRESHING_REUSE_GRACE", "0s")
+				migrateCLI(t, env)
 				importCLI(t, env, "--from", strapiDB(t, "strapi554.sql"))
 				in := startWith(t, env)
 				for _, tc := range []struct{ path, token string }{
@@ -274,6 +277,7 @@ func TestImportDryRun(t *testing.T) {
 			t.Fatalf("a dry run against a new database created %s (%v)", dir, err)
 		}
 
+		migrateCLI(t, env)
 		importCLI(t, env, "--from", from)
 		before := snapshot(t, dir)
 		out = importCLI(t, env, "--from", from, "--dry-run")
@@ -293,6 +297,7 @@ func TestImportDryRun(t *testing.T) {
 		if n := countTables(t, dsn); n != 0 {
 			t.Fatalf("a dry run against an empty schema created %d tables", n)
 		}
+		migrateCLI(t, env)
 		importCLI(t, env, "--from", from)
 		count := func() (n int) {
 			t.Helper()
