@@ -71,7 +71,9 @@ func Database(t testing.TB, options string) (string, error) {
 	}
 	t.Cleanup(func() {
 		// FORCE: a pooled connection of the test may not be closed yet.
-		if err := exec(dsn, `DROP DATABASE `+name+` WITH (FORCE)`); err != nil {
+		// DROP DATABASE waits for a checkpoint, which a busy shared server
+		// can take well over exec's 10 s to finish: give it dropTimeout.
+		if err := execWithin(dropTimeout, dsn, `DROP DATABASE `+name+` WITH (FORCE)`); err != nil {
 			t.Errorf("drop database %s: %v", name, err)
 		}
 	})
@@ -83,9 +85,16 @@ func Database(t testing.TB, options string) (string, error) {
 	return u.String(), nil
 }
 
-// exec runs sql on a connection of its own to the database dsn names.
-func exec(dsn, sql string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// dropTimeout bounds a DROP DATABASE (see Database).
+const dropTimeout = 2 * time.Minute
+
+// exec runs sql on a connection of its own to the database dsn names,
+// within 10 seconds.
+func exec(dsn, sql string) error { return execWithin(10*time.Second, dsn, sql) }
+
+// execWithin is exec within d.
+func execWithin(d time.Duration, dsn, sql string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
