@@ -412,3 +412,14 @@ func withQuery(path string, v url.Values) string {
 	}
 	return path
 }
+
+// idForm reads the numeric {id} of a form's path (a bad one is
+// refreshing.ErrNotFound) and the form's values (formValues).
+func idForm(w http.ResponseWriter, r *http.Request) (int64, url.Values, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return 0, nil, refreshing.ErrNotFound
+	}
+	f, err := formValues(w, r)
+	return id, f, err
+}

@@ -204,12 +204,7 @@ func (a *adminUI) saveMailSettings(w http.ResponseWriter, r *http.Request, auth 
 // userMailAction serves POST /admin/users/{id}/mail/{op}: confirm,
 // set-password and resend-confirmation.
 func (a *adminUI) userMailAction(w http.ResponseWriter, r *http.Request, _ *refreshing.AdminAuth) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		a.fail(w, r, refreshing.ErrNotFound)
-		return
-	}
-	f, err := formValues(w, r)
+	id, f, err := idForm(w, r)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -157,12 +157,7 @@ func (a *adminUI) createAdmin(w http.ResponseWriter, r *http.Request, auth *refr
 
 // adminAction serves POST /admin/admins/{id}/{op}: password and delete.
 func (a *adminUI) adminAction(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		a.fail(w, r, refreshing.ErrNotFound)
-		return
-	}
-	f, err := formValues(w, r)
+	id, f, err := idForm(w, r)
 	if err != nil {
 		a.fail(w, r, err)
 		return

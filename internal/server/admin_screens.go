@@ -434,12 +434,7 @@ func (a *adminUI) user(w http.ResponseWriter, r *http.Request, auth *refreshing.
 // userAction serves POST /admin/users/{id}/{op}: block, unblock, signout,
 // role and delete.
 func (a *adminUI) userAction(w http.ResponseWriter, r *http.Request, _ *refreshing.AdminAuth) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		a.fail(w, r, refreshing.ErrNotFound)
-		return
-	}
-	f, err := formValues(w, r)
+	id, f, err := idForm(w, r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
