@@ -424,3 +424,10 @@ func (s *Service) CheckMaxAge(ctx context.Context, token string, maxAge time.Dur
 	}
 	return nil
 }
+
+// DPoPNonceKey returns the server secret under which DPoP nonces are made
+// (internal/dpop.Nonces), created at first use and shared by every
+// instance, so that a nonce one instance issued is good at every other.
+func (s *Service) DPoPNonceKey(ctx context.Context) ([]byte, error) {
+	return s.store.Secret(ctx, "dpop-nonce-key", []byte(randomString(32)))
+}

@@ -105,7 +105,11 @@ type fieldProblem struct {
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var fe *refreshing.FieldError
+	var dc *dpopChallenge
 	switch {
+	case errors.As(err, &dc):
+		dc.write(w)
+		return
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: errorDetail{
 			Status: http.StatusBadRequest, Name: "ValidationError", Message: fe.Message,

@@ -46,7 +46,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/auth/sessions/{sessionId}", s.permit(refreshing.ActionAuthRevokeSession, s.handleAuthRevokeSession()))
 
 	// OAuth 2.0 (oauth.go) and its discovery documents (wellknown.go).
-	mux.Handle("POST /oauth/token", oauth(s.limit(limitExchange, s.handleOAuthToken())))
+	mux.Handle("POST /oauth/token", oauth(s.withNonce(s.limit(limitExchange, s.handleOAuthToken()))))
 	mux.Handle("POST /oauth/revoke", oauth(s.handleOAuthRevoke()))
 	mux.Handle("POST /oauth/introspect", oauth(s.handleOAuthIntrospect()))
 	mux.Handle("/oauth/", oauth(s.handleOAuthUnknown()))
