@@ -58,6 +58,8 @@ var errorTable = []struct {
 	{refreshing.ErrUserBlocked, apiError{http.StatusBadRequest, "ApplicationError", "User blocked"}},
 	{refreshing.ErrConfirmationMail, apiError{http.StatusBadRequest, "ApplicationError", "Error sending confirmation email"}},
 	{refreshing.ErrNoMailer, apiError{http.StatusInternalServerError, "InternalServerError", "Internal Server Error"}},
+	// Step-up (stepup.go).
+	{refreshing.ErrNoPassword, apiError{http.StatusBadRequest, "ApplicationError", "This account has no password: sign in again with your provider instead"}},
 }
 
 // Errors of the routing layer itself.

@@ -13,6 +13,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/auth/local", s.limit(limitCredential, s.permit(refreshing.ActionLogin, s.handleLogin())))
 	mux.Handle("GET /api/users/me", s.permit(refreshing.ActionMe, s.handleMe()))
 	mux.Handle("POST /api/auth/change-password", s.limit(limitCredential, s.permit(refreshing.ActionChangePassword, s.handleChangePassword())))
+	mux.Handle("POST /api/auth/reauthenticate", s.limit(limitCredential, s.permit(refreshing.ActionReauthenticate, s.handleReauthenticate())))
 
 	// Refresh tokens and sessions (the "refreshing" plugin).
 	mux.Handle("POST /api/auth/token/request", s.limit(limitCredential, s.permit(refreshing.ActionTokenRequest, s.handleTokenRequest())))
