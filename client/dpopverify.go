@@ -356,8 +356,9 @@ func normalURL(raw string) (string, bool) {
 // their window it refuses new proofs, so a replay is never let through for
 // lack of room.
 type proofCache struct {
-	mu   sync.Mutex
-	seen map[string]time.Time // key to when it may be forgotten
+	mu    sync.Mutex
+	seen  map[string]time.Time // key to when it may be forgotten
+	swept time.Time            // when the last sweep of a full cache ran
 }
 
 // add records key until forget and reports whether it was new (and there
@@ -372,6 +373,12 @@ func (c *proofCache) add(key string, now, forget time.Time) bool {
 		return false
 	}
 	if len(c.seen) >= maxProofsSeen {
+		// Full: forget what has expired, at most once a second, so that a
+		// cache full of live entries does not cost every request a sweep.
+		if now.Sub(c.swept) < time.Second && !now.Before(c.swept) {
+			return false
+		}
+		c.swept = now
 		for k, until := range c.seen {
 			if !now.Before(until) {
 				delete(c.seen, k)

@@ -216,10 +216,11 @@ func normalise(raw string) (string, bool) {
 // (the server adds a check in Redis when it has one): alone, a proof replayed
 // to another instance within the window is not detected (docs/oauth.md).
 type ReplayCache struct {
-	mu   sync.Mutex
-	max  int
-	now  func() time.Time
-	seen map[string]time.Time // key to when it may be forgotten
+	mu    sync.Mutex
+	max   int
+	now   func() time.Time
+	seen  map[string]time.Time // key to when it may be forgotten
+	swept time.Time            // when the last sweep of a full cache ran
 }
 
 // NewReplayCache returns a cache of at most max entries.
@@ -237,6 +238,13 @@ func (c *ReplayCache) Add(key string, forget time.Time) bool {
 		return false
 	}
 	if len(c.seen) >= c.max {
+		// Full: forget what has expired, at most once a second, so that a
+		// cache full of live entries does not cost every request a sweep
+		// of all of them.
+		if now.Sub(c.swept) < time.Second && !now.Before(c.swept) {
+			return false
+		}
+		c.swept = now
 		for k, until := range c.seen {
 			if !now.Before(until) {
 				delete(c.seen, k)

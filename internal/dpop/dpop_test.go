@@ -88,6 +88,22 @@ func TestReplayCacheBounded(t *testing.T) {
 	if c.Add("a", now.Add(time.Minute)) {
 		t.Fatal("replay accepted")
 	}
+	// Full again; c expires, but a full cache is swept at most once a
+	// second (each sweep reads every entry): until then it refuses.
+	c = dpop.NewReplayCache(2, clock)
+	c.Add("a", now.Add(time.Minute))
+	c.Add("b", now.Add(100*time.Millisecond))
+	if c.Add("c", now.Add(time.Minute)) {
+		t.Fatal("a full cache of live entries took another")
+	}
+	now = now.Add(500 * time.Millisecond)
+	if c.Add("c", now.Add(time.Minute)) {
+		t.Fatal("swept twice within a second")
+	}
+	now = now.Add(time.Second)
+	if !c.Add("c", now.Add(time.Minute)) {
+		t.Fatal("not swept after a second")
+	}
 }
 
 // TestCheckResource: at a resource, the proof must carry ath, the hash of
