@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/benchcpu"
 	"github.com/refreshing/refreshing/internal/server"
 	"github.com/refreshing/refreshing/internal/sqlite"
 )
@@ -41,6 +42,7 @@ func BenchmarkMeBearer(b *testing.B) {
 		jwts = append(jwts, g.AccessToken)
 	}
 	var next atomic.Int64
+	defer benchcpu.Report(b)()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
