@@ -366,11 +366,11 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introsp
 	now := s.clock()
 	issued := sess.CreatedAt
 	switch m, _ := s.match(sess, gen, token); m {
-	case matchCurrent:
+	case StandingLive:
 		if sess.Generation > 0 {
 			issued = sess.RotatedAt
 		}
-	case matchRetired:
+	case StandingRetired:
 		// Active while it would still be served within the grace window.
 		if !sess.retiredWithin(gen, now, st.ReuseGrace) {
 			return &Introspection{}, nil

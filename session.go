@@ -63,16 +63,18 @@ func (s *Session) Revoked() bool { return !s.RevokedAt.IsZero() }
 // not revoked, not past its absolute expiry, and not idle for longer than the
 // idle timeout.
 func (s *Session) Active(now time.Time, st Settings) bool {
-	if s.Revoked() {
-		return false
-	}
-	if !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt) {
-		return false
-	}
-	if st.RefreshIdle > 0 && now.Sub(s.LastActivity) >= st.RefreshIdle {
-		return false
-	}
-	return true
+	return !s.Revoked() && !s.expiredAt(now) && !s.idleAt(now, st)
+}
+
+// expiredAt reports whether the session is past its absolute expiry at now.
+func (s *Session) expiredAt(now time.Time) bool {
+	return !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt)
+}
+
+// idleAt reports whether the session was idle for the idle timeout of st
+// or longer at now.
+func (s *Session) idleAt(now time.Time, st Settings) bool {
+	return st.RefreshIdle > 0 && now.Sub(s.LastActivity) >= st.RefreshIdle
 }
 
 // retiredWithin reports whether the token of generation gen, one this
