@@ -148,15 +148,8 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g 
 func (s *Service) exchangeLive(ctx context.Context, p presented, st Settings, ci ClientInfo, x *exchanged) (*Grant, error) {
 	now := s.clock()
 	next := nextToken(s.chainKey, p.sid, p.gen, p.canon)
-	r := MatchingRotation{
-		Rotation:  Rotation{SessionID: p.sid, Generation: p.gen, NewHash: hashToken(next), At: now, GraceFrom: now.Add(-st.ReuseGrace)},
-		TokenHash: hashToken(p.canon),
-		ClientID:  ci.ClientID,
-		DPoPJKT:   ci.DPoPJKT,
-	}
-	if st.RefreshIdle > 0 {
-		r.IdleAfter = now.Add(-st.RefreshIdle)
-	}
+	r := NewMatchingRotation(p.sid, Presentation{Generation: p.gen, ClientID: ci.ClientID, DPoPJKT: ci.DPoPJKT},
+		hashToken(p.canon), hashToken(next), now, st)
 	sess, err := s.store.RotateMatching(ctx, r)
 	if err != nil {
 		if errors.Is(err, ErrStale) {
@@ -238,7 +231,7 @@ func (s *Service) exchangeOnce(ctx context.Context, p presented, st Settings, ci
 		}
 	case VerdictRotate:
 		next, outcome = nextToken(s.chainKey, sess.ID, p.gen, p.canon), OutcomeRotated
-		r := Rotation{SessionID: sess.ID, Generation: p.gen, NewHash: hashToken(next), At: now, GraceFrom: now.Add(-st.ReuseGrace)}
+		r := NewRotation(sess.ID, p.gen, hashToken(next), now, st)
 		if err := s.store.RotateSession(ctx, r); err != nil {
 			return nil, s.storeErr("rotate session", err)
 		}

@@ -120,3 +120,28 @@ func Rotated(sess Session, r Rotation) Session {
 	sess.RotatedAt, sess.LastActivity = r.At, r.At
 	return sess
 }
+
+// NewRotation returns the rotation of session sid from generation gen to
+// the token whose hash is newHash, at now under st: the Rotation
+// RotateSession is given once Judge returned VerdictRotate.
+func NewRotation(sid string, gen int64, newHash []byte, now time.Time, st Settings) Rotation {
+	return Rotation{SessionID: sid, Generation: gen, NewHash: newHash, At: now, GraceFrom: now.Add(-st.ReuseGrace)}
+}
+
+// NewMatchingRotation returns the MatchingRotation under which
+// RotateMatching rotates session sid exactly when Judge would return
+// VerdictRotate for p (a token whose hash is tokenHash; its Standing is the
+// store's to find) at now under st with rotation on. It is how the Service
+// asks the store to apply the rule without reading the session first.
+func NewMatchingRotation(sid string, p Presentation, tokenHash, newHash []byte, now time.Time, st Settings) MatchingRotation {
+	r := MatchingRotation{
+		Rotation:  NewRotation(sid, p.Generation, newHash, now, st),
+		TokenHash: tokenHash,
+		ClientID:  p.ClientID,
+		DPoPJKT:   p.DPoPJKT,
+	}
+	if st.RefreshIdle > 0 {
+		r.IdleAfter = now.Add(-st.RefreshIdle)
+	}
+	return r
+}
