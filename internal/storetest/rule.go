@@ -22,7 +22,9 @@ var ruleRows = []struct {
 	{"RotatedAtGraceEdge", rotatedAt(-10*time.Second, -11*time.Second)},
 	{"GraceSinceAtEdge", rotatedAt(-2*time.Second, -10*time.Second)},
 	{"RotatedNoGraceSince", rotatedAt(-2*time.Second, 0)},
-	{"Revoked", func(s *refreshing.Session) { s.RevokedAt, s.RevokeReason = ruleNow.Add(-time.Minute), refreshing.ReasonLogout }},
+	{"Revoked", func(s *refreshing.Session) {
+		s.RevokedAt, s.RevokeReason = ruleNow.Add(-time.Minute), refreshing.ReasonLogout
+	}},
 	{"ExpiresNow", func(s *refreshing.Session) { s.ExpiresAt = ruleNow }},
 	{"ExpiresNextMicrosecond", func(s *refreshing.Session) { s.ExpiresAt = ruleNow.Add(time.Microsecond) }},
 	{"NeverExpires", func(s *refreshing.Session) { s.ExpiresAt = time.Time{} }},
