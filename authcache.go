@@ -57,7 +57,7 @@ var authClock = time.Now()
 // began authRevisionEvery ago or more and no other request is reading it,
 // the caller reads it (one small read of the store, a few dozen times a
 // second whatever the traffic); a failed read serves nothing.
-func (c *authCache) current(ctx context.Context, store HotPathStore) bool {
+func (c *authCache) current(ctx context.Context, store Store) bool {
 	checked := c.checked.Load()
 	age := time.Duration(time.Since(authClock).Nanoseconds() - checked)
 	if checked != 0 && age < authRevisionEvery {
@@ -90,7 +90,7 @@ type sessionUser struct {
 // get returns copies of the session sid and its user if they were read
 // less than authCacheLife ago, no invalidation happened since, and the
 // cache is current (see current; store is where it reads the revision).
-func (c *authCache) get(ctx context.Context, store HotPathStore, sid string) (*Session, *User, bool) {
+func (c *authCache) get(ctx context.Context, store Store, sid string) (*Session, *User, bool) {
 	if !c.current(ctx, store) {
 		return nil, nil, false
 	}
@@ -107,7 +107,7 @@ func (c *authCache) put(sess *Session, u *User, read time.Time, epoch uint64) {
 }
 
 // user returns a copy of user id as get would.
-func (c *authCache) user(ctx context.Context, store HotPathStore, id int64) (*User, bool) {
+func (c *authCache) user(ctx context.Context, store Store, id int64) (*User, bool) {
 	if !c.current(ctx, store) {
 		return nil, false
 	}

@@ -37,17 +37,6 @@ func (e *ExchangeError) Is(target error) bool {
 	return target == ErrInvalidToken || (e.dpop != nil && target == e.dpop)
 }
 
-// Refusals of a refresh token bound to a DPoP key (RFC 9449 section 5);
-// both are ErrInvalidToken too.
-var (
-	// ErrDPoPProofRequired: the token is bound to a DPoP key and the
-	// request carried no proof.
-	ErrDPoPProofRequired = errors.New("the refresh token is bound to a DPoP key: a DPoP proof is required")
-	// ErrDPoPKeyMismatch: the token is bound to another DPoP key than the
-	// proof's.
-	ErrDPoPKeyMismatch = errors.New("the refresh token is bound to another DPoP key")
-)
-
 // ExchangeOutcome returns the outcome err reports, OutcomeRotated for nil,
 // and "" for errors that are not about the token (storage faults).
 func ExchangeOutcome(err error) Outcome {

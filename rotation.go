@@ -145,3 +145,42 @@ func NewMatchingRotation(sid string, p Presentation, tokenHash, newHash []byte, 
 	}
 	return r
 }
+
+// The session row's state as the rule reads it.
+
+// Revoked reports whether the session has been revoked.
+func (s *Session) Revoked() bool { return !s.RevokedAt.IsZero() }
+
+// Active reports whether the session can still be used at now under settings:
+// not revoked, not past its absolute expiry, and not idle for longer than the
+// idle timeout.
+func (s *Session) Active(now time.Time, st Settings) bool {
+	return !s.Revoked() && !s.expiredAt(now) && !s.idleAt(now, st)
+}
+
+// expiredAt reports whether the session is past its absolute expiry at now.
+func (s *Session) expiredAt(now time.Time) bool {
+	return !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt)
+}
+
+// idleAt reports whether the session was idle for the idle timeout of st
+// or longer at now.
+func (s *Session) idleAt(now time.Time, st Settings) bool {
+	return st.RefreshIdle > 0 && now.Sub(s.LastActivity) >= st.RefreshIdle
+}
+
+// retiredWithin reports whether the token of generation gen, one this
+// session retired, was retired at most grace before now, as far as the
+// session tells: exactly for the last retired token, and otherwise through
+// GraceGeneration and GraceSince, which may leave a token retired within
+// the window out (a run of rotations longer than the window), never the
+// reverse.
+func (s *Session) retiredWithin(gen int64, now time.Time, grace time.Duration) bool {
+	if gen < 0 || gen >= s.Generation {
+		return false
+	}
+	if gen == s.Generation-1 && !s.RotatedAt.IsZero() && now.Sub(s.RotatedAt) <= grace {
+		return true
+	}
+	return !s.GraceSince.IsZero() && gen >= s.GraceGeneration && now.Sub(s.GraceSince) <= grace
+}
