@@ -49,10 +49,3 @@ type Message struct {
 type Mailer interface {
 	Send(ctx context.Context, m Message) error
 }
-
-// RedeemCode implements Store and invalidates the authentication cache: it
-// changes a user and may revoke their sessions.
-func (s invalidating) RedeemCode(ctx context.Context, id string, u *User, revoke *Revocation) error {
-	defer s.cache.invalidate()
-	return s.Store.RedeemCode(ctx, id, u, revoke)
-}
