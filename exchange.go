@@ -1,5 +1,15 @@
 package refreshing
 
+// The exchange of a refresh token, top to bottom (docs/layout.md draws the
+// whole walk, from the HTTP handler to the store and back): Exchange has
+// locate (token.go) parse the token once and find its session, then
+// exchangeLive rotates a live token with one store write
+// (Store.RotateMatching, the conditions of Judge's VerdictRotate); only when
+// that write answers ErrStale does exchangeOnce read the session with its
+// user and act on Judge's verdict (rotation.go). recordExchange, deferred,
+// tells the observer and the audit log from what the walk loaded, reading
+// nothing. No step calls back into one above it.
+
 import (
 	"context"
 	"errors"
