@@ -124,7 +124,7 @@ type Transport struct {
 	DPoP *DPoPKey
 
 	nonceMu sync.Mutex
-	nonces  map[string]string // the latest DPoP-Nonce of each origin
+	nonces  map[string]string // the latest DPoP-Nonce of each origin, and of the token endpoint
 
 	mu     sync.Mutex
 	tok    *Token
@@ -229,9 +229,10 @@ func (t *Transport) send(req *http.Request, tok *Token, body io.ReadCloser, repl
 }
 
 // prove sets r's DPoP header: a proof for r's method and URL, with the
-// origin's nonce and, when not empty, the access token's hash.
-func (t *Transport) prove(r *http.Request, origin, access string) error {
-	proof, err := t.DPoP.Proof(r.Method, r.URL.String(), t.now(), t.nonce(origin), access)
+// nonce kept in slot (see nonce) and, when not empty, the access token's
+// hash.
+func (t *Transport) prove(r *http.Request, slot, access string) error {
+	proof, err := t.DPoP.Proof(r.Method, r.URL.String(), t.now(), t.nonce(slot), access)
 	if err != nil {
 		return err
 	}
@@ -239,16 +240,17 @@ func (t *Transport) prove(r *http.Request, origin, access string) error {
 	return nil
 }
 
-// nonce returns the latest DPoP-Nonce origin gave, if any.
-func (t *Transport) nonce(origin string) string {
+// nonce returns the latest DPoP-Nonce kept in slot: a resource server's
+// origin, or "token " and the TokenURL.
+func (t *Transport) nonce(slot string) string {
 	t.nonceMu.Lock()
 	defer t.nonceMu.Unlock()
-	return t.nonces[origin]
+	return t.nonces[slot]
 }
 
-// keepNonce remembers the DPoP-Nonce of res, if it has one, for origin's
-// next proofs, and returns it.
-func (t *Transport) keepNonce(origin string, res *http.Response) string {
+// keepNonce remembers the DPoP-Nonce of res, if it has one, in slot for
+// the next proofs, and returns it.
+func (t *Transport) keepNonce(slot string, res *http.Response) string {
 	n := res.Header.Get("DPoP-Nonce")
 	if n == "" || len(n) > 1024 {
 		return ""
@@ -258,7 +260,7 @@ func (t *Transport) keepNonce(origin string, res *http.Response) string {
 	if t.nonces == nil || len(t.nonces) >= 1024 {
 		t.nonces = make(map[string]string) // a bound on a program talking to many servers
 	}
-	t.nonces[origin] = n
+	t.nonces[slot] = n
 	return n
 }
 
@@ -274,7 +276,8 @@ func wantsNonce(res *http.Response) bool {
 	return false
 }
 
-// originOf is the scheme and host of u, which nonces are kept by.
+// originOf is the scheme and host of u, which resource servers' nonces are
+// kept by.
 func originOf(u *url.URL) string {
 	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
 }
@@ -446,10 +449,9 @@ func (t *Transport) grant(ctx context.Context, form url.Values, keep string) (*T
 	if t.ClientID != "" && t.ClientSecret == "" {
 		form.Set("client_id", t.ClientID)
 	}
-	var origin string
-	if u, err := url.Parse(t.TokenURL); err == nil {
-		origin = originOf(u)
-	}
+	// The token endpoint's nonce is kept apart from those of resource
+	// servers, which may share its origin and have nonces of their own.
+	slot := "token " + t.TokenURL
 	for retried := false; ; retried = true {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.TokenURL, strings.NewReader(form.Encode()))
 		if err != nil {
@@ -462,8 +464,8 @@ func (t *Transport) grant(ctx context.Context, form url.Values, keep string) (*T
 		}
 		sent := ""
 		if t.DPoP != nil {
-			sent = t.nonce(origin)
-			if err := t.prove(req, origin, ""); err != nil {
+			sent = t.nonce(slot)
+			if err := t.prove(req, slot, ""); err != nil {
 				return nil, err
 			}
 		}
@@ -486,7 +488,7 @@ func (t *Transport) post(req *http.Request, keep string) (*Token, error) {
 	defer res.Body.Close()
 	var nonce string
 	if t.DPoP != nil {
-		nonce = t.keepNonce(originOf(req.URL), res)
+		nonce = t.keepNonce("token "+t.TokenURL, res)
 	}
 	var body struct {
 		AccessToken  string `json:"access_token"`
