@@ -73,7 +73,8 @@ func AuditTypes() []string {
 		AuditClientCreate, AuditClientDelete, AuditClientUpdate, AuditKeyRotate,
 		// The account life cycle (lifecycle.go).
 		AuditResetRequested, AuditPasswordReset, AuditEmailConfirmed, AuditUserConfirm, AuditUserSetPassword,
-		AuditMailResend, AuditMailFailed, AuditMailRetried}
+		AuditMailResend, AuditMailFailed, AuditMailRetried,
+		AuditReauthenticate} // step-up (stepup.go)
 }
 
 // AuditFilter selects events for ListAudit. Zero fields do not filter.

@@ -97,6 +97,11 @@ type Store interface {
 	// LastActivity is earlier. It returns ErrNotFound if the session does not
 	// exist and ErrStale if it is revoked.
 	TouchSession(ctx context.Context, id string, at time.Time) error
+	// SetAuthTime sets the session's AuthTime to at (a re-authentication),
+	// and its LastActivity to at if that is later, if the session is
+	// unrevoked. It returns ErrNotFound if the session does not exist and
+	// ErrStale if it is revoked.
+	SetAuthTime(ctx context.Context, id string, at time.Time) error
 	// RevokeSession revokes one session with reason at the given time. Revoking
 	// a revoked session is a no-op that keeps the first reason. ErrNotFound if absent.
 	RevokeSession(ctx context.Context, id, reason string, at time.Time) error

@@ -27,8 +27,16 @@ func (s *server) permit(action string, h http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p *refreshing.Principal
-		_, hasBearer := bearerToken(r)
-		if a.Authenticated || (action == refreshing.ActionLogout && hasBearer) {
+		token, dpopScheme := accessToken(r)
+		if dpopScheme && token != "" {
+			// Every answer to a DPoP request carries the current nonce
+			// (RFC 9449 section 9), so a client keeps a valid one.
+			if err := s.sendNonce(w, r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
+		if a.Authenticated || (action == refreshing.ActionLogout && token != "") {
 			var err error
 			p, err = s.bearer(r)
 			switch {

@@ -295,7 +295,8 @@ func (s *server) handleLogout() http.Handler {
 			s.fail(w, r, refreshing.Invalid("scope", `scope must be "all" when given`))
 			return
 		}
-		_, hasBearer := bearerToken(r)
+		token, _ := accessToken(r)
+		hasBearer := token != "" // Bearer, or DPoP
 		_, cookieErr := r.Cookie(refreshCookie)
 		if req.RefreshToken == "" && !hasBearer {
 			t, err := s.cookieToken(r) // cookie mode: the token is in the cookie
