@@ -52,7 +52,7 @@ func TestDPoPKeyProof(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := dpop.Check(proof, "GET", []string{"https://api.example.com/orders"}, now, dpop.NewReplayCache(10, time.Now))
+			p, err := dpop.Check(proof, dpop.Want{Method: "GET", URLs: []string{"https://api.example.com/orders"}, AccessToken: "the-access-token"}, now, dpop.NewReplayCache(10, time.Now))
 			if err != nil {
 				t.Fatalf("the server's checker refuses the proof: %v", err)
 			}
@@ -227,6 +227,18 @@ func TestTransportDPoP(t *testing.T) {
 				t.Fatalf("GET /dpop-resource: %d %q %v", status, body, err)
 			}
 		}
+		// client.Verifier's Middleware and the server's own /api/users/me
+		// take the bound token with its proof.
+		if status, body, err := s.get(hc); err != nil || status != http.StatusOK {
+			t.Fatalf("GET /resource (client.Verifier): %d %q %v", status, body, err)
+		}
+		me, err := hc.Get(s.URL + "/api/users/me")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := readAll(me); me.StatusCode != http.StatusOK || !strings.Contains(b, `"ada"`) {
+			t.Fatalf("GET /api/users/me: %d %q", me.StatusCode, b)
+		}
 		// A POST with a body that can be sent again.
 		res, err := hc.Post(s.URL+"/dpop-resource", "text/plain", strings.NewReader("hello"))
 		if err != nil {
@@ -284,10 +296,11 @@ func TestTransportDPoP(t *testing.T) {
 }
 
 func TestTransportDPoPNonce(t *testing.T) {
-	s := start(t, func(st *refreshing.Settings) { st.AccessTTL = time.Minute })
-	n1, n2 := "nonce-1", "nonce-2"
-	s.tokenNonce.Store(&n1)
-	s.resourceNonce.Store(&n2)
+	// The server requires its nonces at the token endpoint (and at its own
+	// /api); /dpop-resource wants one of its own.
+	s := start(t, func(st *refreshing.Settings) { st.AccessTTL = time.Minute; st.DPoPNonceRequired = true })
+	n1 := "rs-1"
+	s.resourceNonce.Store(&n1)
 	before := s.tokenCalls.Load()
 	tr := s.dpopClient(t, "ada")
 	if got := s.tokenCalls.Load() - before; got != 2 {
@@ -295,22 +308,28 @@ func TestTransportDPoPNonce(t *testing.T) {
 	}
 	hc := tr.Client()
 	before = s.resourceCalls.Load()
-	if status, body, err := s.getDPoP(hc); err != nil || status != http.StatusOK {
-		t.Fatalf("first request: %d %q %v", status, body, err)
-	}
-	if status, body, err := s.getDPoP(hc); err != nil || status != http.StatusOK {
-		t.Fatalf("second request: %d %q %v", status, body, err)
+	for i := range 2 {
+		if status, body, err := s.getDPoP(hc); err != nil || status != http.StatusOK {
+			t.Fatalf("request %d: %d %q %v", i, status, body, err)
+		}
 	}
 	if got := s.resourceCalls.Load() - before; got != 3 {
 		t.Fatalf("%d resource requests; want 3 (use_dpop_nonce, then two with the nonce)", got)
 	}
+	me, err := hc.Get(s.URL + "/api/users/me") // the server's own resource, its own nonce
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := readAll(me); me.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/users/me: %d %q", me.StatusCode, b)
+	}
 
 	t.Run("RotatedNonce", func(t *testing.T) {
-		// The server moves to a new nonce: each side asks again once.
-		n3, n4 := "nonce-3", "nonce-4"
-		s.tokenNonce.Store(&n3)
-		s.resourceNonce.Store(&n4)
-		s.clock.Advance(time.Minute)
+		// Both move on to new nonces (the server's after two of its
+		// periods) while the access token expires: each asks once more.
+		n2 := "rs-2"
+		s.resourceNonce.Store(&n2)
+		s.clock.Advance(2*dpop.NoncePeriod + time.Minute)
 		tb, rb := s.tokenCalls.Load(), s.resourceCalls.Load()
 		if status, body, err := s.getDPoP(hc); err != nil || status != http.StatusOK {
 			t.Fatalf("%d %q %v", status, body, err)
@@ -326,8 +345,8 @@ func TestTransportDPoPNonce(t *testing.T) {
 	t.Run("OneRetryOnly", func(t *testing.T) {
 		// A server that wants another nonce each time gets one retry, and
 		// then its answer is the error: no loop.
-		n := alwaysNewNonce
-		s.tokenNonce.Store(&n)
+		s.tokenNonceChurn.Store(true)
+		defer s.tokenNonceChurn.Store(false)
 		s.clock.Advance(time.Minute)
 		tb := s.tokenCalls.Load()
 		var oe *client.OAuthError

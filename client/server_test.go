@@ -60,12 +60,13 @@ type refreshingServer struct {
 	jwksCalls     atomic.Int64 // requests to /.well-known/jwks.json
 	resourceCalls atomic.Int64 // requests to /resource and /dpop-resource, admitted or not
 
-	// tokenNonce, when set, is the nonce a DPoP proof at /oauth/token must
-	// carry (RFC 9449 section 8), checked in front of the server;
-	// resourceNonce the one /dpop-resource wants (section 9).
-	// alwaysNewNonce as tokenNonce makes every request get a new one.
-	tokenNonce, resourceNonce atomic.Pointer[string]
-	replay                    *dpop.ReplayCache // /dpop-resource's
+	// tokenNonceChurn, in front of the server, refuses every proof at
+	// /oauth/token with use_dpop_nonce and a new nonce each time (a server
+	// gone wrong); resourceNonce, when set, is the nonce /dpop-resource
+	// wants (RFC 9449 section 9).
+	tokenNonceChurn atomic.Bool
+	resourceNonce   atomic.Pointer[string]
+	replay          *dpop.ReplayCache // /dpop-resource's
 }
 
 // startServer runs a Refreshing with its database in dir. The clock starts
@@ -103,12 +104,8 @@ func startServer(dir string, settings func(*refreshing.Settings)) (*refreshingSe
 		switch r.URL.Path {
 		case "/oauth/token":
 			s.tokenCalls.Add(1)
-			if n := s.tokenNonce.Load(); n != nil && r.Header.Get("DPoP") != "" && proofClaims(r.Header.Get("DPoP")).Nonce != *n {
-				if *n == alwaysNewNonce {
-					w.Header().Set("DPoP-Nonce", fmt.Sprint("new-", s.tokenCalls.Load()))
-				} else {
-					w.Header().Set("DPoP-Nonce", *n)
-				}
+			if s.tokenNonceChurn.Load() && r.Header.Get("DPoP") != "" {
+				w.Header().Set("DPoP-Nonce", fmt.Sprint("new-", s.tokenCalls.Load()))
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusBadRequest)
 				io.WriteString(w, `{"error":"use_dpop_nonce","error_description":"Use the server's DPoP nonce"}`)
@@ -184,10 +181,6 @@ func mkdirTemp() string {
 	return dir
 }
 
-// alwaysNewNonce as tokenNonce: every token request is refused with a new
-// nonce.
-const alwaysNewNonce = "always-new"
-
 // serveDPoPResource is a resource that takes DPoP-bound access tokens only,
 // checked as RFC 9449 section 7 says: "Authorization: DPoP", the token
 // valid (client.Verifier), one proof (checked by internal/dpop: typ, alg,
@@ -221,8 +214,8 @@ func (s *refreshingServer) serveDPoPResource(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	proof := r.Header.Get("DPoP")
-	p, err := dpop.Check(proof, r.Method, []string{s.URL + r.URL.Path}, s.clock.Now(), s.replay)
-	if err != nil || p.JKT != cnf.Cnf.JKT {
+	p, err := dpop.Check(proof, dpop.Want{Method: r.Method, URLs: []string{s.URL + r.URL.Path}, AccessToken: token, JKT: cnf.Cnf.JKT}, s.clock.Now(), s.replay)
+	if err != nil {
 		refuse(`DPoP error="invalid_dpop_proof"`)
 		return
 	}
