@@ -1,4 +1,4 @@
-import { DPoPKeys, Nonces, createProof, wantsNonce } from "./dpop.js";
+import { type DPoPKey, DPoPKeys, Nonces, createProof, wantsNonce } from "./dpop.js";
 import { RefreshingError, errorFromResponse, signedOutError } from "./errors.js";
 import { expiryOf } from "./jwt.js";
 import { type RefreshLock, LockTimeoutError, leaseLock, noLock, randomId, webLocks } from "./lock.js";
@@ -402,9 +402,11 @@ class Client implements RefreshingClient {
     if (!this.dpop) return this.grant("/api/auth/local", { identifier: input.identifier, password: input.password }, "login");
     const key = await this.dpop.fresh();
     const receivedAt = Date.now();
-    const res = await this.tokenRequest({ grant_type: "password", username: input.identifier, password: input.password }, key.jkt, "login");
+    const res = await this.tokenRequest({ grant_type: "password", username: input.identifier, password: input.password }, key, "login");
     if (!res.ok) throw await errorFromResponse(res, "login");
-    await this.save(await this.oauthRecord(res, receivedAt, undefined, key.jkt), false);
+    const rec = await this.oauthRecord(res, receivedAt, undefined, key.jkt);
+    await this.dpop.keep(key); // before the record that names it reaches other tabs
+    await this.save(rec, false);
     const me = await this.fetch(`${this.base}/api/users/me`);
     if (!me.ok) throw await errorFromResponse(me, "login");
     return { user: (await me.json()) as User };
@@ -412,11 +414,10 @@ class Client implements RefreshingClient {
 
   /**
    * tokenRequest posts form to /oauth/token as the OAuth client, with a
-   * DPoP proof of the key jkt names; when the server asks for a (new) nonce
+   * DPoP proof of key; when the server asks for a (new) nonce
    * it sends the request once more with it (RFC 9449 section 8).
    */
-  private async tokenRequest(form: Record<string, string>, jkt: string | undefined, what: string): Promise<Response> {
-    const key = await this.dpop!.forRecord(jkt);
+  private async tokenRequest(form: Record<string, string>, key: DPoPKey, what: string): Promise<Response> {
     const url = `${this.base}/oauth/token`;
     const body = new URLSearchParams({ ...form, client_id: this.clientId! }).toString();
     for (let retried = false; ; retried = true) {
@@ -533,7 +534,7 @@ class Client implements RefreshingClient {
     try {
       if (this.dpop) {
         const key = await this.dpop.forRecord(stored?.jkt);
-        res = await this.tokenRequest({ grant_type: "refresh_token", refresh_token: stored?.refreshToken ?? "" }, key.jkt, "refresh");
+        res = await this.tokenRequest({ grant_type: "refresh_token", refresh_token: stored?.refreshToken ?? "" }, key, "refresh");
         if (res.ok) rec = await this.oauthRecord(res, receivedAt, stored?.refreshToken, key.jkt);
       } else {
         res = this.cookieMode

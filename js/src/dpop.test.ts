@@ -77,6 +77,9 @@ test("without IndexedDB (Node) the key is in the client's memory", async () => {
   assert.equal((await keys.forRecord(undefined)).jkt, a.jkt, "the same key until a new sign-in");
   const b = await keys.fresh();
   assert.notEqual(b.jkt, a.jkt, "a new sign-in gets a new key");
+  assert.equal((await keys.forRecord(undefined)).jkt, a.jkt, "kept only once the sign-in succeeds");
+  await keys.keep(b);
+  assert.equal((await keys.forRecord(undefined)).jkt, b.jkt);
 });
 
 /** A server that plays /oauth/token and a DPoP resource, checking every proof. */

@@ -184,21 +184,25 @@ export class DPoPKeys {
   }
 
   /**
-   * fresh makes a new key for a new sign-in and keeps it for every tab, so
-   * that two sessions of one browser do not share a key (an app's own key
-   * pair, when it gave one, is used as it is).
+   * fresh makes a new key for a new sign-in, so that two sessions of one
+   * browser do not share a key (an app's own key pair, when it gave one, is
+   * used as it is). It is not kept until {@link keep}: a failed sign-in
+   * leaves the key of the current session in place.
    */
   async fresh(): Promise<DPoPKey> {
-    if (this.given) return (this.cur = await describeKey(this.given));
-    const pair = await generateKeyPair();
+    return describeKey(this.given ?? (await generateKeyPair()));
+  }
+
+  /** keep makes key the one every tab uses from now on: the new session is bound to it. */
+  async keep(key: DPoPKey): Promise<void> {
     const f = idb();
-    if (f) {
+    if (f && !this.given) {
       await withStore<true>(f, (store, done) => {
-        store.put({ privateKey: pair.privateKey, publicKey: pair.publicKey }, this.name);
+        store.put({ privateKey: key.keyPair.privateKey, publicKey: key.keyPair.publicKey }, this.name);
         done(true);
       });
     }
-    return (this.cur = await describeKey(pair));
+    this.cur = key;
   }
 }
 

@@ -294,6 +294,19 @@ describe("in Chromium", { skip }, () => {
       await startLoop(tabs[1]!, base, 500);
       assert.deepEqual((await loopResult(tabs[1]!)).failures, []);
 
+      // A failed sign-in in one tab leaves the session's key in place: a tab
+      // opened afterwards loads it from IndexedDB and its calls still work.
+      const failed = await tabs[1]!.evaluate(() =>
+        window.auth.login({ identifier: "dee", password: "not the password" }).then(
+          () => "signed in",
+          (e: { code?: string }) => String(e.code),
+        ),
+      );
+      assert.equal(failed, "invalid_grant");
+      tabs.push(await open(ctx, `${appOrigin}/test.html`, s));
+      await startLoop(tabs[3]!, base, 300);
+      assert.deepEqual((await loopResult(tabs[3]!)).failures, [], "a new tab after a failed sign-in");
+
       // Logging out in one tab signs every tab out, once.
       await tabs[2]!.evaluate(() => window.auth.logout());
       await sleep(300);
