@@ -272,16 +272,23 @@ func (s *Store) SetAuthTime(ctx context.Context, id string, at time.Time) error 
 		if err != nil || tag.RowsAffected() == 1 {
 			return err
 		}
-		var revoked bool
-		err = s.pool.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = $1`, id).Scan(&revoked)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return refreshing.ErrNotFound
-		case err != nil:
+		if _, err := s.revoked(ctx, id); err != nil {
 			return err
 		}
 		return refreshing.ErrStale // revoked: nothing else leaves the row unchanged
 	})
+}
+
+// revoked reports whether session id is revoked, or ErrNotFound: why an
+// update guarded by "revoked_at IS NULL" changed nothing. Revocation is
+// final, so what this later read sees still explains the update.
+func (s *Store) revoked(ctx context.Context, id string) (bool, error) {
+	var revoked bool
+	err := s.pool.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = $1`, id).Scan(&revoked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, refreshing.ErrNotFound
+	}
+	return revoked, err
 }
 
 // TouchSession moves the session's LastActivity forward to at if it is
@@ -294,13 +301,9 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error
 		if err != nil || tag.RowsAffected() == 1 {
 			return err
 		}
-		// Nothing changed: find out why. Revocation is final, so what this
-		// later read sees still explains the update.
-		var revoked bool
-		err = s.pool.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = $1`, id).Scan(&revoked)
+		// Nothing changed: find out why.
+		revoked, err := s.revoked(ctx, id)
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return refreshing.ErrNotFound
 		case err != nil:
 			return err
 		case revoked:

@@ -261,24 +261,7 @@ func TestDPoPReplayAcrossInstances(t *testing.T) {
 // DPoP headers.
 func (e *env) dpopMe(access string, proofs []string) response {
 	e.t.Helper()
-	hr, err := http.NewRequestWithContext(e.t.Context(), http.MethodGet, e.srv.URL+"/api/users/me", nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	hr.Header.Set("Authorization", "DPoP "+access)
-	for _, p := range proofs {
-		hr.Header.Add("DPoP", p)
-	}
-	res, err := e.srv.Client().Do(hr)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: raw}
+	return e.do(request{method: http.MethodGet, path: "/api/users/me", header: map[string]string{"Authorization": "DPoP " + access}, dpop: proofs})
 }
 
 // meProof makes a proof of k for GET /api/users/me with access, at the

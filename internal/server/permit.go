@@ -13,8 +13,9 @@ type principalKey struct{}
 
 // permit wraps h, which serves action (refreshing.Actions), with its
 // permission check, as Strapi's Users & Permissions does per role:
-//   - an authenticated action needs a valid bearer token (401 otherwise) and
-//     is checked against the user's role;
+//   - an authenticated action needs a valid access token (401 otherwise:
+//     bearer, or DPoP with its proof, see bearer) and is checked against
+//     the user's role;
 //   - any other action is checked against the public role, except that a
 //     valid bearer token sent to logout makes the user's role the one checked.
 //

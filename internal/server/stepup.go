@@ -7,7 +7,7 @@ import "net/http"
 // or DPoP with its proof) proves their password again, and gets a new
 // access token of the same session whose auth_time is now. The password is
 // checked: the route is on the sign-in budget per IP, and the account's
-// budget is charged as for a sign-in.
+// budget is charged as for a sign-in (passwordCaller).
 func (s *server) handleReauthenticate() http.Handler {
 	type request struct {
 		Password string `json:"password"`
@@ -19,17 +19,9 @@ func (s *server) handleReauthenticate() http.Handler {
 		User      *userJSON `json:"user"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.bearer(r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
 		var req request
-		if err := decode(w, r, &req, false); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if !s.limitIdentifier(w, r, p.User.Email) {
+		p, ok := s.passwordCaller(w, r, &req)
+		if !ok {
 			return
 		}
 		g, err := s.svc.Reauthenticate(r.Context(), p, req.Password, s.clientInfo(r))
