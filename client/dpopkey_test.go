@@ -342,6 +342,22 @@ func TestTransportDPoPNonce(t *testing.T) {
 		}
 	})
 
+	t.Run("NoncesKeptApart", func(t *testing.T) {
+		// The token endpoint and /dpop-resource share an origin but not a
+		// nonce: each keeps its own, so neither asks again.
+		s.clock.Advance(time.Minute)
+		tb, rb := s.tokenCalls.Load(), s.resourceCalls.Load()
+		if status, body, err := s.getDPoP(hc); err != nil || status != http.StatusOK {
+			t.Fatalf("%d %q %v", status, body, err)
+		}
+		if got := s.tokenCalls.Load() - tb; got != 1 {
+			t.Errorf("refresh: %d token requests; want 1", got)
+		}
+		if got := s.resourceCalls.Load() - rb; got != 1 {
+			t.Errorf("%d resource requests; want 1", got)
+		}
+	})
+
 	t.Run("OneRetryOnly", func(t *testing.T) {
 		// A server that wants another nonce each time gets one retry, and
 		// then its answer is the error: no loop.
