@@ -354,9 +354,10 @@ func TestDPoPNonce(t *testing.T) {
 				}
 			})
 		}
+		// None of those used the token up; the nonce of the new period works.
 		r = e.dpopToken(refreshForm("spa", tk.refresh), e.proof(k))
 		tk = r.wantDPoPTokens(t, "DPoP", k.Thumbprint())
-		nonce = r.wantNonce(t)
+		tk = e.dpopToken(refreshForm("spa", tk.refresh), withNonce(r.wantNonce(t))).wantDPoPTokens(t, "DPoP", k.Thumbprint())
 
 		t.Run("Required", func(t *testing.T) {
 			setNonceRequired(t, e, true)
