@@ -310,6 +310,10 @@ type Store interface {
 	// stay, but can no longer be exchanged through /oauth/token. ErrNotFound
 	// if absent.
 	DeleteClient(ctx context.Context, id string) error
+	// SetClientDPoP sets whether every token request of the OAuth client
+	// with that id must carry a DPoP proof (Client.RequireDPoP).
+	// ErrNotFound if absent.
+	SetClientDPoP(ctx context.Context, id string, require bool) error
 
 	// Provider identities for external sign-in (provider.go). Deleting a user
 	// deletes theirs.

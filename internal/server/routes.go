@@ -78,6 +78,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/api/clients", s.adminAPI(s.apiListClients))
 	mux.Handle("POST /admin/api/clients", s.adminAPI(s.apiCreateClient))
 	mux.Handle("GET /admin/api/clients/{id}", s.adminAPI(s.apiClient))
+	mux.Handle("PATCH /admin/api/clients/{id}", s.adminAPI(s.apiUpdateClient))
 	mux.Handle("DELETE /admin/api/clients/{id}", s.adminAPI(s.apiDeleteClient))
 	mux.Handle("GET /admin/api/admins", s.adminAPI(s.apiListAdmins))
 	mux.Handle("POST /admin/api/admins", s.adminAPI(s.apiCreateAdmin))
