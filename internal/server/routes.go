@@ -32,6 +32,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/bridge/users", s.bridge(s.handleBridgeCreateUser()))
 	mux.Handle("PATCH /api/bridge/users/{id}", s.bridge(s.handleBridgeUpdateUser()))
 	mux.Handle("DELETE /api/bridge/users/{id}", s.bridge(s.handleBridgeDeleteUser()))
+	mux.Handle("POST /api/bridge/sign-in", s.bridge(s.handleBridgeSignIn()))
 
 	// Cutover from Strapi: the Strapi 5 refresh-token plugin's exchange
 	// (cutover.go), for clients holding its tokens or ours since.
