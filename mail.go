@@ -76,10 +76,12 @@ type MailFilter struct {
 	Limit    int   // at most this many; 0 means 100
 }
 
-// Purposes of an AccountCode: the kinds of mail that carry one.
+// Purposes of an AccountCode: the kinds of mail that carry one, and the
+// one-time code a provider sign-in ends with on a front-end page (signincode.go).
 const (
 	CodeResetPassword     = MailResetPassword
 	CodeEmailConfirmation = MailEmailConfirmation
+	CodeSignIn            = "signin"
 )
 
 // AccountCode is a one-time code as stored: its public id and the SHA-256
@@ -135,6 +137,9 @@ type MailStore interface {
 	// of concurrent callers exactly one succeeds) or the user does not, and
 	// changes nothing then.
 	RedeemCode(ctx context.Context, id string, u *User, revoke *Revocation) error
+	// DeleteCode deletes the code id. It returns ErrNotFound if there is no
+	// such code, so that of concurrent callers exactly one succeeds.
+	DeleteCode(ctx context.Context, id string) error
 
 	// PurgeMail deletes at most limit outbox entries finished (sent, failed
 	// or dropped) before before, and codes that expired before before, and

@@ -80,16 +80,8 @@ func (s *Service) ProviderSignIn(ctx context.Context, id ExternalIdentity, ci Cl
 	if err != nil {
 		return nil, err
 	}
-	u, how, err := s.providerUser(ctx, id, st)
+	u, how, err := s.providerSignInUser(ctx, id, st, ci)
 	if err != nil {
-		if !errors.Is(err, ErrUnavailable) {
-			e := AuditEvent{Type: AuditProviderLoginFailed, IP: ci.IP, UserAgent: ci.UserAgent,
-				Detail: fmt.Sprintf("provider %s: %v", id.Provider, err)}
-			if u != nil {
-				e.UserID = u.ID
-			}
-			s.audit(ctx, e)
-		}
 		return nil, err
 	}
 	g, err := s.issue(ctx, u, st, ci, st.IssueOnLogin)
@@ -98,6 +90,20 @@ func (s *Service) ProviderSignIn(ctx context.Context, id ExternalIdentity, ci Cl
 			UserAgent: ci.UserAgent, Detail: fmt.Sprintf("provider %s (%s)", id.Provider, how)})
 	}
 	return g, err
+}
+
+// providerSignInUser is providerUser, with refusals in the audit log.
+func (s *Service) providerSignInUser(ctx context.Context, id ExternalIdentity, st Settings, ci ClientInfo) (*User, string, error) {
+	u, how, err := s.providerUser(ctx, id, st)
+	if err != nil && !errors.Is(err, ErrUnavailable) {
+		e := AuditEvent{Type: AuditProviderLoginFailed, IP: ci.IP, UserAgent: ci.UserAgent,
+			Detail: fmt.Sprintf("provider %s: %v", id.Provider, err)}
+		if u != nil {
+			e.UserID = u.ID
+		}
+		s.audit(ctx, e)
+	}
+	return u, how, err
 }
 
 // providerUser finds, links or creates the user of id. It returns the user

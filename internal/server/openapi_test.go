@@ -362,6 +362,8 @@ func TestOpenAPI(t *testing.T) {
 	want(code, http.StatusOK, "bridge block")
 	code, _ = c.call(http.MethodGet, carol, nil, true, bridge)
 	want(code, http.StatusUnauthorized, "bridge check of a blocked user")
+	code, _ = c.call(http.MethodPost, "/api/auth/code", map[string]any{"code": "not-a-code"}, true, nil)
+	want(code, http.StatusBadRequest, "sign-in code unknown")
 	code, _ = c.call(http.MethodPost, "/api/bridge/sign-in", map[string]any{"provider": "github", "documentId": "strapi-doc-olga", "username": "olga", "email": "olga@example.com"}, true, bridge)
 	want(code, http.StatusOK, "bridge provider sign-in")
 	code, _ = c.call(http.MethodPost, "/api/bridge/sign-in", map[string]any{"provider": "github", "documentId": "strapi-doc-x", "username": "x", "email": "carol@example.com"}, true, bridge)

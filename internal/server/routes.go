@@ -58,6 +58,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	// callback is Strapi's "callback" action, like the local login.
 	mux.Handle("GET /api/connect/{provider}", s.limit(limitCredential, s.handleConnect()))
 	mux.Handle("GET /api/auth/{provider}/callback", s.limit(limitCredential, s.permit(refreshing.ActionLogin, s.handleProviderCallback())))
+	mux.Handle("POST /api/auth/code", s.limit(limitCredential, s.permit(refreshing.ActionLogin, s.handleSignInCode())))
 
 	// The admin screens (admin.go lists their routes).
 	s.adminRoutes(mux)

@@ -622,3 +622,86 @@ func TestProviderSignInCookieMode(t *testing.T) {
 		}
 	})
 }
+
+// TestProviderSignInCode: a provider set to redirect with a one-time code
+// ends on the front-end page with a code in the fragment, never a token; the
+// code redeems once, within 60 s, for the local login's answer.
+func TestProviderSignInCode(t *testing.T) {
+	stores(t, func(t *testing.T, su setup) {
+		e := startOIDC(t, su, func(c *idp.Config) { c.RedirectWith = "code" })
+		// codeFor runs the sign-in to the front-end page and returns the code.
+		codeFor := func(u mockoidc.User) string {
+			t.Helper()
+			e.op.QueueUser(u)
+			r := e.get(signInBrowser(t, func(u *url.URL) bool { return u.Host == "app.example" }),
+				e.srv.URL+"/api/connect/corp?redirect="+url.QueryEscape("https://app.example/signed-in"))
+			loc, err := url.Parse(r.header.Get("Location"))
+			if r.status != http.StatusFound || err != nil || loc.Host != "app.example" {
+				t.Fatalf("callback: %d, Location %q", r.status, r.header.Get("Location"))
+			}
+			frag, _ := url.ParseQuery(loc.Fragment)
+			code := frag.Get("code")
+			if code == "" || frag.Get("provider") != "corp" || frag.Has("jwt") || frag.Has("refreshToken") || loc.RawQuery != "" {
+				t.Fatalf("the front end got %q, want only a code and the provider in the fragment", r.header.Get("Location"))
+			}
+			e.remember(code)
+			return code
+		}
+		redeem := func(code string) response {
+			t.Helper()
+			return e.post("/api/auth/code", map[string]any{"code": code})
+		}
+		const refused = "Invalid or expired sign-in code"
+
+		code := codeFor(alice())
+		r := redeem(code)
+		r.want(t, http.StatusOK, "", "")
+		if r.json(t)["user"].(map[string]any)["email"] != "alice@corp.example" {
+			t.Fatalf("answer %s", r.body)
+		}
+		jwt := r.str(t, "jwt")
+		e.do(request{method: http.MethodGet, path: "/api/users/me", bearer: jwt}).want(t, http.StatusOK, "", "")
+		if x := e.exchange(r.str(t, "refreshToken")); x.status != http.StatusOK {
+			t.Fatalf("exchange: %d %s", x.status, x.body)
+		}
+		sessions := len(e.sessions(jwt))
+
+		// Twice: refused, and nothing issued.
+		redeem(code).want(t, http.StatusBadRequest, "ValidationError", refused)
+		// Late: refused.
+		late := codeFor(alice())
+		e.clock.Advance(refreshing.SignInCodeTTL + time.Second)
+		redeem(late).want(t, http.StatusBadRequest, "ValidationError", refused)
+		// Made up, or not a code at all: refused; missing: the field.
+		redeem(strings.Repeat("A", 22)+"."+strings.Repeat("B", 43)).want(t, http.StatusBadRequest, "ValidationError", refused)
+		redeem("nonsense").want(t, http.StatusBadRequest, "ValidationError", refused)
+		e.post("/api/auth/code", map[string]any{}).wantField(t, "code")
+		// A newer code replaces an unredeemed older one.
+		older, newer := codeFor(alice()), codeFor(alice())
+		redeem(older).want(t, http.StatusBadRequest, "ValidationError", refused)
+		// Blocked between the sign-in and the redemption: refused.
+		u, err := e.fault.UserByEmail(t.Context(), "alice@corp.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Blocked = true
+		if err := e.fault.UpdateUser(t.Context(), u, nil); err != nil {
+			t.Fatal(err)
+		}
+		redeem(newer).want(t, http.StatusBadRequest, "ApplicationError", "Your account has been blocked by an administrator")
+		u.Blocked = false
+		if err := e.fault.UpdateUser(t.Context(), u, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(e.sessions(jwt)); n != sessions {
+			t.Fatalf("refused redemptions changed the sessions: %d, then %d", sessions, n)
+		}
+		if n := e.userCount(); n != 1 {
+			t.Fatalf("%d users", n)
+		}
+		// Without redirect, the callback still answers JSON.
+		if r := e.signIn(alice()); r.status != http.StatusOK {
+			t.Fatalf("sign-in without redirect: %d %s", r.status, r.body)
+		}
+	})
+}
