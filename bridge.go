@@ -340,23 +340,12 @@ func (s *Service) BridgeProviderSignIn(ctx context.Context, b BridgeSignIn, ci C
 	if err == nil && u.Blocked {
 		err = ErrBlocked
 	}
+	what := "provider " + b.Provider + " of the paired Strapi app"
 	if err != nil {
-		if !errors.Is(err, ErrUnavailable) {
-			e := AuditEvent{Type: AuditProviderLoginFailed, IP: ci.IP, UserAgent: ci.UserAgent,
-				Detail: fmt.Sprintf("provider %s of the paired Strapi app: %v", b.Provider, err)}
-			if u != nil {
-				e.UserID = u.ID
-			}
-			s.audit(ctx, e)
-		}
+		s.auditProviderRefusal(ctx, ci, u, what, err)
 		return nil, err
 	}
-	g, err := s.issue(ctx, u, st, ci, st.IssueOnLogin)
-	if err == nil {
-		s.audit(ctx, AuditEvent{Type: AuditProviderLogin, UserID: u.ID, SessionID: g.sessionID(), IP: ci.IP,
-			UserAgent: ci.UserAgent, Detail: fmt.Sprintf("provider %s of the paired Strapi app (%s)", b.Provider, how)})
-	}
-	return g, err
+	return s.issueProviderLogin(ctx, u, st, ci, what+" ("+how+")")
 }
 
 // bridgeSignInUser finds (or creates) the account of b; see

@@ -25,24 +25,7 @@ var ErrSignInCode = errors.New("invalid or expired sign-in code")
 // that RedeemSignInCode turns into the tokens within SignInCodeTTL. A newer
 // code of the same user replaces an unredeemed older one.
 func (s *Service) ProviderSignInCode(ctx context.Context, id ExternalIdentity, ci ClientInfo) (string, error) {
-	if err := checkText("provider", id.Provider, true, MaxIdentifierLen); err != nil {
-		return "", err
-	}
-	if err := checkText("sub", id.Subject, true, MaxIdentifierLen); err != nil {
-		return "", err
-	}
-	if err := checkText("email", id.Email, false, MaxIdentifierLen); err != nil {
-		return "", err
-	}
-	ci, err := clampInfo(ci)
-	if err != nil {
-		return "", err
-	}
-	st, err := s.Settings(ctx)
-	if err != nil {
-		return "", err
-	}
-	u, _, err := s.providerSignInUser(ctx, id, st, ci)
+	u, _, _, _, err := s.providerAccount(ctx, id, ci)
 	if err != nil {
 		return "", err
 	}
@@ -84,18 +67,12 @@ func (s *Service) RedeemSignInCode(ctx context.Context, code string, ci ClientIn
 		return nil, fmt.Errorf("load user: %w", err)
 	}
 	if u.Blocked {
-		s.audit(ctx, AuditEvent{Type: AuditProviderLoginFailed, UserID: u.ID, IP: ci.IP, UserAgent: ci.UserAgent,
-			Detail: "one-time sign-in code of a blocked account"})
+		s.auditProviderRefusal(ctx, ci, u, "one-time sign-in code", ErrBlocked)
 		return nil, ErrBlocked
 	}
 	st, err := s.Settings(ctx)
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.issue(ctx, u, st, ci, st.IssueOnLogin)
-	if err == nil {
-		s.audit(ctx, AuditEvent{Type: AuditProviderLogin, UserID: u.ID, SessionID: g.sessionID(), IP: ci.IP,
-			UserAgent: ci.UserAgent, Detail: "provider sign-in completed with its one-time code"})
-	}
-	return g, err
+	return s.issueProviderLogin(ctx, u, st, ci, "provider sign-in completed with its one-time code")
 }
