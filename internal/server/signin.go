@@ -195,9 +195,9 @@ func redirectTo(w http.ResponseWriter, target string) {
 
 // providerRow is one provider on the admin settings screen: never its secret.
 type providerRow struct {
-	Name, Type, Endpoint, ClientID, Callback string
-	SecretSet, LinkByEmail                   bool
-	RedirectURLs                             []string
+	Name, Type, Endpoint, ClientID, Callback, RedirectWith string
+	SecretSet, LinkByEmail                                 bool
+	RedirectURLs                                           []string
 }
 
 // providerRows lists the configured providers by name, for the settings screen.
@@ -214,7 +214,7 @@ func (s *server) providerRows() []providerRow {
 			callback = "(from the request) " + callbackPath(c.Name)
 		}
 		rows = append(rows, providerRow{Name: c.Name, Type: c.Type, Endpoint: ep, ClientID: c.ClientID, Callback: callback,
-			SecretSet: c.ClientSecret != "", LinkByEmail: c.LinkByEmail, RedirectURLs: c.RedirectURLs})
+			RedirectWith: c.RedirectWith, SecretSet: c.ClientSecret != "", LinkByEmail: c.LinkByEmail, RedirectURLs: c.RedirectURLs})
 	}
 	slices.SortFunc(rows, func(a, b providerRow) int { return strings.Compare(a.Name, b.Name) })
 	return rows

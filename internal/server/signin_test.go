@@ -539,7 +539,7 @@ func TestProviderSettingsScreen(t *testing.T) {
 			t.Fatalf("settings: %d", r.status)
 		}
 		page := string(r.body)
-		for _, want := range []string{"Sign-in providers", ">corp<", e.op.ClientID, e.op.Issuer(), "set (not shown)", "https://app.example/signed-in"} {
+		for _, want := range []string{"Sign-in providers", ">corp<", e.op.ClientID, e.op.Issuer(), "set (not shown)", "https://app.example/signed-in", "the tokens"} {
 			if !strings.Contains(page, want) {
 				t.Errorf("the settings screen lacks %q", want)
 			}
