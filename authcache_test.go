@@ -257,7 +257,7 @@ var keepsSessions = map[string]string{
 	"DeleteClient": "its sessions stay (only their exchange at /oauth/token ends, which reads the client)",
 	"AddIdentity":  "identities", "IdentityBySubject": "reads", "UserIdentities": "reads",
 	"EnqueueMail": "the outbox", "ClaimMail": "the outbox", "FinishMail": "the outbox", "RetryMail": "the outbox",
-	"ListMail": "reads", "CountMail": "reads", "PutCode": "codes", "Code": "reads",
+	"ListMail": "reads", "CountMail": "reads", "PutCode": "codes", "Code": "reads", "DeleteCode": "codes",
 	"PurgeMail": "the outbox and expired codes",
 }
 
