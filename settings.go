@@ -41,6 +41,13 @@ type Settings struct {
 	// must be. Signing in with an older password is never refused by it.
 	PasswordMinLength    int  // characters, at least MinPasswordLen (6, Strapi's) and at most 64
 	PasswordRefuseCommon bool // refuse the 10,000 most common passwords
+
+	// DPoPNonceRequired makes every DPoP proof carry a nonce this server
+	// issued (RFC 9449 sections 8 and 9, docs/oauth.md): a proof is then
+	// good for minutes only, even if its client's clock is wrong, at the
+	// cost of one more round trip for a client without a fresh nonce, and
+	// of refusing clients that do not support nonces. Off by default.
+	DPoPNonceRequired bool
 }
 
 // DefaultSettings returns the contract's defaults.
@@ -150,6 +157,7 @@ func (s Settings) WithEnv(getenv func(string) string) (Settings, error) {
 		{"REFRESHING_EMAIL_CONFIRMATION", &s.EmailConfirmation},
 		{"REFRESHING_AUDIT_EXCHANGES", &s.AuditExchanges},
 		{"REFRESHING_PASSWORD_REFUSE_COMMON", &s.PasswordRefuseCommon}, // password policy (security)
+		{"REFRESHING_DPOP_NONCE_REQUIRED", &s.DPoPNonceRequired},
 	}
 	for _, b := range bools {
 		if v := getenv(b.name); v != "" {
@@ -244,6 +252,7 @@ type settingsJSON struct {
 	// Password policy (security).
 	PasswordMinLength    int  `json:"passwordMinLength"`
 	PasswordRefuseCommon bool `json:"passwordRefuseCommon"`
+	DPoPNonceRequired    bool `json:"dpopNonceRequired"`
 }
 
 // MarshalJSON encodes durations as Go duration strings ("15m0s"), the form
@@ -262,6 +271,7 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 		RateLimitIdentifier: s.RateLimitIdentifier, RateLimitExchangeIP: s.RateLimitExchangeIP,
 		Mail:              s.Mail.toJSON(),
 		PasswordMinLength: s.PasswordMinLength, PasswordRefuseCommon: s.PasswordRefuseCommon, // password policy (security)
+		DPoPNonceRequired: s.DPoPNonceRequired,
 	})
 }
 
@@ -282,6 +292,7 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		RateLimitIdentifier: d.RateLimitIdentifier, RateLimitExchangeIP: d.RateLimitExchangeIP,
 		Mail:              d.Mail.toJSON(),
 		PasswordMinLength: d.PasswordMinLength, PasswordRefuseCommon: d.PasswordRefuseCommon, // password policy (security)
+		DPoPNonceRequired: d.DPoPNonceRequired,
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
@@ -290,7 +301,8 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		Registration: j.Registration, EmailConfirmation: j.EmailConfirmation,
 		CookieMode: j.CookieMode, AllowedOrigins: j.AllowedOrigins, AuditExchanges: j.AuditExchanges,
 		RateLimitIP: j.RateLimitIP, RateLimitIdentifier: j.RateLimitIdentifier, RateLimitExchangeIP: j.RateLimitExchangeIP,
-		PasswordMinLength: j.PasswordMinLength, PasswordRefuseCommon: j.PasswordRefuseCommon} // password policy (security)
+		PasswordMinLength: j.PasswordMinLength, PasswordRefuseCommon: j.PasswordRefuseCommon, // password policy (security)
+		DPoPNonceRequired: j.DPoPNonceRequired}
 	for _, p := range []struct {
 		v   string
 		dst *time.Duration

@@ -258,6 +258,11 @@ func (s *Store) ListClients(ctx context.Context) ([]refreshing.Client, error) {
 	return out, nil
 }
 
+// SetClientDPoP implements refreshing.Store.
+func (s *Store) SetClientDPoP(ctx context.Context, id string, require bool) error {
+	return s.execOne(ctx, "set client DPoP", `UPDATE oauth_clients SET require_dpop = $2 WHERE id = $1`, id, require)
+}
+
 // DeleteClient implements refreshing.Store.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	return s.execOne(ctx, "delete client", `DELETE FROM oauth_clients WHERE id = $1`, id)

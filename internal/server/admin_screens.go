@@ -569,6 +569,7 @@ var settingHelp = map[string][2]string{
 	// Password policy (security).
 	"passwordMinLength":    {"Minimum password length", "Characters a new password must have (registration, password change, accounts created here). 8 by default (OWASP ASVS); at least 6, Strapi's."},
 	"passwordRefuseCommon": {"Refuse common passwords", "Refuse a new password that is one of the 10,000 most common ones (password, 12345678, qwertyuiop...)."},
+	"dpopNonceRequired":    {"Require DPoP nonces", "Every DPoP proof must carry a nonce this server issued (the DPoP-Nonce header): a captured proof is good for minutes only, whatever its client's clock says. Clients that do not support nonces are then refused."},
 }
 
 // settingGroup is a heading of the settings screen and the settings under it.
