@@ -16,7 +16,7 @@ var untimed = []string{
 	"AddIdentity", "AdminByEmail", "AdminByID", "AdminSession", "AdminTokenByHash", "AdminTokens", "AppendAudit",
 	"AuthRevision", "ClaimMail", "Client", "Close", "Code", "CountMail", "CountUsers", "CreateAdmin",
 	"CreateAdminSession", "CreateAdminToken", "CreateClient", "DeleteAdmin", "DeleteAdminSession",
-	"DeleteAdminSessions", "DeleteAdminToken", "DeleteAuditBefore", "DeleteClient", "DeleteRole", "EnqueueMail",
+	"DeleteAdminSessions", "DeleteAdminToken", "DeleteAuditBefore", "DeleteClient", "DeleteCode", "DeleteRole", "EnqueueMail",
 	"FindUsers", "FinishMail", "IdentityBySubject", "ListAdmins", "ListAudit", "ListClients", "ListMail",
 	"PurgeMail", "PutCode", "RedeemCode", "RetryMail", "Roles", "SaveRole", "SearchUsers", "SessionWithUser",
 	"SetAdminPassword", "SetClientDPoP", "SetUsernameKey", "TouchAdminSession", "UserByUsernameKey", "UserIdentities", "UserStats",
