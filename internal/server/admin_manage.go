@@ -45,8 +45,10 @@ func (a *adminUI) createClient(w http.ResponseWriter, r *http.Request, auth *ref
 		return
 	}
 	spec := refreshing.ClientSpec{ID: f.Get("id"), GenerateSecret: f.Get("kind") != "public"}
-	if f.Get("password") == "on" {
-		spec.Grants = []string{refreshing.GrantPassword}
+	for _, g := range refreshing.GrantNames(true) { // a checkbox named after each grant a client must be allowed
+		if f.Get(g) == "on" {
+			spec.Grants = append(spec.Grants, g)
+		}
 	}
 	c, secret, err := a.s.svc.CreateClient(r.Context(), spec)
 	if err != nil {

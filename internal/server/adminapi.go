@@ -163,8 +163,7 @@ type clientJSON struct {
 }
 
 func clientOf(c *refreshing.Client) clientJSON {
-	grants := append([]string{refreshing.GrantRefreshToken}, c.Grants...)
-	return clientJSON{ID: c.ID, Confidential: c.Confidential(), Grants: grants, CreatedAt: timestamp(c.CreatedAt)}
+	return clientJSON{ID: c.ID, Confidential: c.Confidential(), Grants: c.AllowedGrants(), CreatedAt: timestamp(c.CreatedAt)}
 }
 
 // adminJSON is an administrator: never the password hash.
