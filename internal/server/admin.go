@@ -107,6 +107,7 @@ func newAdminUI(s *server) *adminUI {
 			return refreshing.SessionState(&sess, now, st)
 		},
 		"mailConfigured": s.svc.MailConfigured, // admin_mail.go
+		"setting":        settingDesc,          // a setting's label and help, by form name
 	}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(adminFiles, "adminui/layout.html", "adminui/partials.html"))
 	names, _ := fs.Glob(adminFiles, "adminui/*.html")

@@ -67,6 +67,17 @@ func (a *adminUI) mailRetry(w http.ResponseWriter, r *http.Request, _ *refreshin
 	back(w, r, "/admin/mail", "mailretry", 0)
 }
 
+// settingDesc returns the refreshing.SettingsTable row whose form name is
+// field, for a screen's label and help; the zero Setting if none.
+func settingDesc(field string) refreshing.Setting {
+	for _, d := range refreshing.SettingsTable() {
+		if d.Field == field {
+			return d
+		}
+	}
+	return refreshing.Setting{}
+}
+
 // mailSettingsData is the mail settings screen.
 type mailSettingsData struct {
 	Configured bool
