@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -90,12 +89,10 @@ func (s *server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
 			return
 		}
 	}
-	if ctxErr := r.Context().Err(); ctxErr != nil || errors.Is(err, context.Canceled) {
-		s.log.DebugContext(r.Context(), "request cancelled", "request_id", requestIDFrom(r.Context()), "err", err)
+	if s.unknownError(r, err) {
 		writeOAuthError(w, errOAuthCancelled)
 		return
 	}
-	s.log.ErrorContext(r.Context(), "internal error", "request_id", requestIDFrom(r.Context()), "err", err)
 	writeOAuthError(w, errOAuthInternal)
 }
 
@@ -356,19 +353,9 @@ func (s *server) limitPasswordGrant(w http.ResponseWriter, r *http.Request, user
 // be mistaken for each other.
 func (s *server) handleOAuthRevoke() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := decodeForm(w, r)
+		c, token, err := s.oauthTokenForm(w, r)
 		if err != nil {
 			s.oauthFail(w, r, err)
-			return
-		}
-		c, err := s.oauthClient(r, form)
-		if err != nil {
-			s.oauthFail(w, r, err)
-			return
-		}
-		token := form.Get("token")
-		if token == "" {
-			s.oauthFail(w, r, invalidRequest("token is required"))
 			return
 		}
 		if err := s.svc.RevokeToken(r.Context(), c, token); err != nil {
@@ -377,6 +364,24 @@ func (s *server) handleOAuthRevoke() http.Handler {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// oauthTokenForm reads what /oauth/revoke and /oauth/introspect both take:
+// the form, the client (oauthClient) and the required token.
+func (s *server) oauthTokenForm(w http.ResponseWriter, r *http.Request) (*refreshing.Client, string, error) {
+	form, err := decodeForm(w, r)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := s.oauthClient(r, form)
+	if err != nil {
+		return nil, "", err
+	}
+	token := form.Get("token")
+	if token == "" {
+		return nil, "", invalidRequest("token is required")
+	}
+	return c, token, nil
 }
 
 // introspectionResponse is RFC 7662 section 2.2's answer. Only "active" is
@@ -400,19 +405,9 @@ type introspectionResponse struct {
 // confidential clients only (the Service says so).
 func (s *server) handleOAuthIntrospect() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := decodeForm(w, r)
+		c, token, err := s.oauthTokenForm(w, r)
 		if err != nil {
 			s.oauthFail(w, r, err)
-			return
-		}
-		c, err := s.oauthClient(r, form)
-		if err != nil {
-			s.oauthFail(w, r, err)
-			return
-		}
-		token := form.Get("token")
-		if token == "" {
-			s.oauthFail(w, r, invalidRequest("token is required"))
 			return
 		}
 		in, err := s.svc.Introspect(r.Context(), c, token)
