@@ -60,8 +60,8 @@ type adminJSON struct {
 }
 
 func (a *app) adminsCmd() *cobra.Command {
-	g := group("admins", "Manage the administrators of the /admin screens: list, create, delete, set-password",
-		a.adminsListCmd(), a.adminsCreateCmd(), a.adminsDeleteCmd(), a.adminsSetPasswordCmd())
+	g := group("admins", "Manage the administrators of the /admin screens and their admin API tokens: list, create, delete, set-password, tokens",
+		a.adminsListCmd(), a.adminsCreateCmd(), a.adminsDeleteCmd(), a.adminsSetPasswordCmd(), a.adminsTokensCmd())
 	g.Aliases = []string{"admin"} // `admin create`, as before
 	return g
 }
