@@ -376,6 +376,18 @@ func (a *adminUI) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 }
 
+// refused answers err, an operator's request the Service refused: an
+// internal error as fail does; any other by again(status, message), which
+// shows the page again with the message.
+func (a *adminUI) refused(w http.ResponseWriter, r *http.Request, err error, again func(status int, msg string)) {
+	status, msg := statusOf(err)
+	if status == http.StatusInternalServerError {
+		a.fail(w, r, err)
+		return
+	}
+	again(status, msg)
+}
+
 // formValues parses a POSTed form, bounded like every body.
 func formValues(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)

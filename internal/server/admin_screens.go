@@ -168,13 +168,10 @@ func (a *adminUI) sessions(w http.ResponseWriter, r *http.Request, auth *refresh
 	}
 	page, err := a.s.svc.FindSessions(r.Context(), sq)
 	if err != nil {
-		status, msg := statusOf(err)
-		if status == http.StatusInternalServerError {
-			a.fail(w, r, err)
-			return
-		}
-		v.Error = msg
-		a.render(w, r, status, "sessions", v)
+		a.refused(w, r, err, func(status int, msg string) {
+			v.Error = msg
+			a.render(w, r, status, "sessions", v)
+		})
 		return
 	}
 	if d.Rows, err = a.sessionRows(r, page.Sessions); err != nil {
@@ -370,12 +367,9 @@ func (a *adminUI) createUser(w http.ResponseWriter, r *http.Request, auth *refre
 	}
 	u, err := a.s.svc.CreateUser(r.Context(), f.Get("username"), f.Get("email"), f.Get("password"))
 	if err != nil {
-		status, msg := statusOf(err)
-		if status == http.StatusInternalServerError {
-			a.fail(w, r, err)
-			return
-		}
-		a.renderUsers(w, r, auth, status, msg, map[string]string{"Username": f.Get("username"), "Email": f.Get("email")})
+		a.refused(w, r, err, func(status int, msg string) {
+			a.renderUsers(w, r, auth, status, msg, map[string]string{"Username": f.Get("username"), "Email": f.Get("email")})
+		})
 		return
 	}
 	back(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10), "created", 0)
@@ -506,12 +500,9 @@ func (a *adminUI) saveRole(w http.ResponseWriter, r *http.Request, auth *refresh
 		}
 	}
 	if err := a.s.svc.SaveRole(r.Context(), role); err != nil {
-		status, msg := statusOf(err)
-		if status == http.StatusInternalServerError {
-			a.fail(w, r, err)
-			return
-		}
-		a.renderRoles(w, r, auth, status, msg)
+		a.refused(w, r, err, func(status int, msg string) {
+			a.renderRoles(w, r, auth, status, msg)
+		})
 		return
 	}
 	back(w, r, "/admin/roles", "saved", 0)
@@ -520,12 +511,9 @@ func (a *adminUI) saveRole(w http.ResponseWriter, r *http.Request, auth *refresh
 // deleteRole serves POST /admin/roles/{name}/delete.
 func (a *adminUI) deleteRole(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth) {
 	if err := a.s.svc.DeleteRole(r.Context(), r.PathValue("name")); err != nil {
-		status, msg := statusOf(err)
-		if status == http.StatusInternalServerError {
-			a.fail(w, r, err)
-			return
-		}
-		a.renderRoles(w, r, auth, status, msg)
+		a.refused(w, r, err, func(status int, msg string) {
+			a.renderRoles(w, r, auth, status, msg)
+		})
 		return
 	}
 	back(w, r, "/admin/roles", "roledel", 0)
@@ -641,16 +629,24 @@ func (a *adminUI) settings(w http.ResponseWriter, r *http.Request, auth *refresh
 		Notice: notice(r), Data: groupSettings(settingFields(st)), Providers: a.s.providerRows()})
 }
 
+// settingsForm reads what both settings screens' POST start from: the form
+// and the settings in force. On an error it has answered, and ok is false.
+func (a *adminUI) settingsForm(w http.ResponseWriter, r *http.Request) (f url.Values, cur refreshing.Settings, ok bool) {
+	f, err := formValues(w, r)
+	if err == nil {
+		cur, err = a.s.svc.Settings(r.Context())
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return nil, cur, false
+	}
+	return f, cur, true
+}
+
 // saveSettings serves POST /admin/settings.
 func (a *adminUI) saveSettings(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth) {
-	f, err := formValues(w, r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	cur, err := a.s.svc.Settings(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
+	f, cur, ok := a.settingsForm(w, r)
+	if !ok {
 		return
 	}
 	st, err := parseSettings(cur, f)
@@ -739,13 +735,10 @@ func (a *adminUI) audit(w http.ResponseWriter, r *http.Request, auth *refreshing
 	v := view{Title: "Audit log", Nav: "audit", Admin: auth.Admin.Email, Data: &d}
 	f, err := a.s.auditQuery(r, q, 100)
 	if err != nil {
-		status, msg := statusOf(err)
-		if status == http.StatusInternalServerError {
-			a.fail(w, r, err)
-			return
-		}
-		v.Error = msg
-		a.render(w, r, status, "audit", v)
+		a.refused(w, r, err, func(status int, msg string) {
+			v.Error = msg
+			a.render(w, r, status, "audit", v)
+		})
 		return
 	}
 	events, err := a.s.svc.ListAudit(r.Context(), f)
