@@ -411,3 +411,19 @@ func bytesOf(b []byte) []byte {
 	}
 	return b
 }
+
+// collect runs the query q with args under op (s.run: its error mapping and
+// retries) and reads every row with scan: the shape of each listing.
+func collect[T any](ctx context.Context, s *Store, op string, scan func(pgx.CollectableRow) (T, error), q string, args ...any) ([]T, error) {
+	var out []T
+	err := s.run(ctx, op, func(ctx context.Context) error {
+		rows, _ := s.pool.Query(ctx, q, args...)
+		var err error
+		out, err = pgx.CollectRows(rows, scan)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
