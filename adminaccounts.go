@@ -11,26 +11,6 @@ import (
 	"time"
 )
 
-// Admin is an administrator of the admin screens. Administrators are not end
-// users: they live in their own table and sign in only at /admin.
-type Admin struct {
-	ID           int64 // assigned by the Store
-	Email        string
-	PasswordHash string // PHC-format argon2id
-	CreatedAt    time.Time
-}
-
-// AdminSession is an administrator's signed-in browser. The cookie holds a
-// random token; only its SHA-256 is stored.
-type AdminSession struct {
-	TokenHash []byte
-	AdminID   int64
-	CreatedAt time.Time
-	LastSeen  time.Time
-	IP        string
-	UserAgent string
-}
-
 // Admin session timeouts: a session ends after AdminIdleTimeout without a
 // request and AdminSessionLifetime after sign-in, whichever comes first.
 const (
@@ -53,37 +33,6 @@ const (
 	adminFailureWindow = 15 * time.Minute
 	adminLimiterMax    = 10000 // keys tracked at most; older ones are forgotten first
 )
-
-// ErrTooManyAttempts: too many failed attempts; try again later. The HTTP
-// layer answers 429 with Retry-After.
-var ErrTooManyAttempts = errors.New("too many failed attempts; try again later")
-
-// AdminStore persists administrators and their sessions. It is part of Store.
-type AdminStore interface {
-	// CreateAdmin inserts a and sets a.ID. ErrConflict if a.Email is taken.
-	CreateAdmin(ctx context.Context, a *Admin) error
-	// AdminByEmail returns the administrator with that email, or ErrNotFound.
-	AdminByEmail(ctx context.Context, email string) (*Admin, error)
-	// AdminByID returns the administrator with that id, or ErrNotFound.
-	AdminByID(ctx context.Context, id int64) (*Admin, error)
-	// CreateAdminSession inserts s. ErrConflict if its TokenHash is taken,
-	// ErrNotFound if the administrator does not exist.
-	CreateAdminSession(ctx context.Context, s *AdminSession) error
-	// AdminSession returns the session with that token hash, or ErrNotFound.
-	AdminSession(ctx context.Context, tokenHash []byte) (*AdminSession, error)
-	// TouchAdminSession sets LastSeen to at (ErrNotFound if absent).
-	TouchAdminSession(ctx context.Context, tokenHash []byte, at time.Time) error
-	// DeleteAdminSession deletes the session; deleting an absent one is not an error.
-	DeleteAdminSession(ctx context.Context, tokenHash []byte) error
-	// DeleteAdminSessions deletes the sessions last seen before idleBefore
-	// or created before createdBefore, and reports how many.
-	DeleteAdminSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int, error)
-
-	// SearchUsers returns up to limit users with ID > after, in ID order,
-	// whose email or username contains query (case-insensitive for ASCII
-	// letters; an empty query matches everyone).
-	SearchUsers(ctx context.Context, query string, after int64, limit int) ([]User, error)
-}
 
 // AdminAuth is a signed-in administrator.
 type AdminAuth struct {

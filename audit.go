@@ -9,20 +9,6 @@ import (
 	"time"
 )
 
-// AuditEvent is one entry of the audit log: what happened, to whom, by whom,
-// when and from where. It never holds a token or a password.
-type AuditEvent struct {
-	ID        int64     // assigned by the Store, increasing
-	At        time.Time // when it happened (the Service's clock)
-	Type      string    // one of the Audit* constants
-	Actor     string    // who did it: "user 12", "admin ops@example.com", "unknown admin", "cli", "anonymous"
-	UserID    int64     // the end user concerned, 0 if none
-	SessionID string    // the session concerned, "" if none
-	IP        string    // the client's address
-	UserAgent string
-	Detail    string // a readable sentence with the rest (outcome, old and new values)
-}
-
 // Audit event types.
 const (
 	AuditLogin            = "login"
@@ -73,33 +59,6 @@ func AuditTypes() []string {
 		// The account life cycle (lifecycle.go).
 		AuditResetRequested, AuditPasswordReset, AuditEmailConfirmed, AuditUserConfirm, AuditUserSetPassword,
 		AuditMailResend, AuditMailFailed, AuditMailRetried}
-}
-
-// AuditFilter selects events for ListAudit. Zero fields do not filter.
-type AuditFilter struct {
-	Type   string
-	UserID int64
-	IP     string    // exact address
-	Actor  string    // exact actor
-	Since  time.Time // At >= Since
-	Until  time.Time // At < Until, when not zero (the admin screens' date range)
-	// Keyset cursor: events strictly before (BeforeAt, BeforeID) in
-	// descending (At, ID) order. Zero BeforeAt starts from the newest.
-	BeforeAt time.Time
-	BeforeID int64
-	Limit    int // at most this many; 0 means 100
-}
-
-// AuditStore persists the audit log. It is part of Store.
-type AuditStore interface {
-	// AppendAudit stores the events in one transaction and assigns their IDs.
-	AppendAudit(ctx context.Context, events []AuditEvent) error
-	// ListAudit returns events in descending (At, ID) order after the
-	// cursor f describes, at most f.Limit of them.
-	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
-	// DeleteAuditBefore deletes at most limit events with At < before, the
-	// oldest first, and reports how many it deleted.
-	DeleteAuditBefore(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Actor names who acts, for the audit log: an administrator on the admin
@@ -361,53 +320,4 @@ func (s *Service) auditLoginFailed(ctx context.Context, identifier string, ci Cl
 		e.Detail += " (no such account)"
 	}
 	s.audit(ctx, e)
-}
-
-// auditExchange records how an exchange ended, if it is of note:
-//   - a refusal for a known session (expired, revoked, blocked user);
-//   - a retired token served within the grace window (racing tabs, or a
-//     client retrying after a lost answer);
-//   - a routine exchange (rotated, or kept with rotation off) only with the
-//     AuditExchanges setting. Each is already on record in its session
-//     (LastActivity, and Generation counts the rotations), and logging every
-//     one costs a third of an exchange's work and a row per client per
-//     access-token lifetime: 100 million rows a day for a million sessions
-//     with 15-minute access tokens.
-//
-// Unknown and malformed tokens are not recorded (anyone can send garbage,
-// which would only flood the log); reuse is recorded where it is detected,
-// with both addresses.
-func (s *Service) auditExchange(ctx context.Context, token string, g *Grant, err error, ci ClientInfo) {
-	o := ExchangeOutcome(err)
-	if err == nil && g != nil {
-		if g.Outcome != "" {
-			o = g.Outcome
-		}
-		if o == OutcomeRotated || o == OutcomeKept {
-			if st, err := s.Settings(ctx); err != nil || !st.AuditExchanges {
-				return
-			}
-		}
-		s.audit(ctx, AuditEvent{Type: AuditExchange, UserID: g.User.ID, SessionID: g.sessionID(), IP: ci.IP, UserAgent: ci.UserAgent, Detail: string(o)})
-		return
-	}
-	if o == "" || o == OutcomeInvalid || o == OutcomeReuseDetected {
-		return
-	}
-	// Refused for a known session (expired, revoked, blocked user): name
-	// its user, at the cost of one read on this uncommon path.
-	e := AuditEvent{Type: AuditExchangeFailed, IP: ci.IP, UserAgent: ci.UserAgent, Detail: string(o)}
-	e.SessionID, _, _ = parseToken(token)
-	if sess, err := s.store.Session(ctx, e.SessionID); err == nil {
-		e.UserID = sess.UserID
-	}
-	s.audit(ctx, e)
-}
-
-// sessionID returns the id of the grant's session, or "".
-func (g *Grant) sessionID() string {
-	if g == nil || g.Session == nil {
-		return ""
-	}
-	return g.Session.ID
 }

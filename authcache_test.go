@@ -3,7 +3,11 @@ package refreshing_test
 import (
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -187,4 +191,171 @@ func TestAuthCache(t *testing.T) {
 		}
 		wg.Wait()
 	})
+}
+
+// sessionEnding lists the Store methods that can end a session or change a
+// user, each with a call that does, on a store holding user u (with session
+// "s1" and reset code "c1"): the Service's view of its Store must
+// invalidate the authentication cache after every one of them.
+var sessionEnding = map[string]func(ctx context.Context, st refreshing.Store, u *refreshing.User, now time.Time) error{
+	"UpdateUser": func(ctx context.Context, st refreshing.Store, u *refreshing.User, now time.Time) error {
+		u.Blocked = true
+		return st.UpdateUser(ctx, u, &refreshing.Revocation{UserID: u.ID, Reason: refreshing.ReasonBlocked, At: now})
+	},
+	"DeleteUser": func(ctx context.Context, st refreshing.Store, u *refreshing.User, now time.Time) error {
+		return st.DeleteUser(ctx, u.ID)
+	},
+	"CreateSession": func(ctx context.Context, st refreshing.Store, u *refreshing.User, now time.Time) error {
+		return st.CreateSession(ctx, &refreshing.Session{ID: "s2", UserID: u.ID, CreatedAt: now, LastActivity: now, TokenHash: []byte("s2")}, 1)
+	},
+	"RevokeSession": func(ctx context.Context, st refreshing.Store, u *refreshing.User, now time.Time) error {
+		return st.RevokeSession(ctx, "s1", refreshing.ReasonLogout, now)
+	},
+	"RevokeSessions": func(ctx context.Context, st refreshing.Store, u *refreshing.User, now time.Time) error {
+		_, err := st.RevokeSessions(ctx, refreshing.Revocation{UserID: u.ID, Reason: refreshing.ReasonLogout, At: now})
+		return err
+	},
+	"ImportSession": func(ctx context.Context, st refreshing.Store, u *refreshing.User, now time.Time) error {
+		return st.ImportSession(ctx, &refreshing.Session{ID: "s3", UserID: u.ID, CreatedAt: now, LastActivity: now, TokenHash: []byte("s3")}, []byte("import"))
+	},
+	"ImportUser": func(ctx context.Context, st refreshing.Store, u *refreshing.User, now time.Time) error {
+		return st.ImportUser(ctx, &refreshing.User{ID: 77, DocumentID: "u_77", Username: "imported", Email: "imported@example.com", Provider: "local", Role: "authenticated", CreatedAt: now, UpdatedAt: now})
+	},
+	"RedeemCode": func(ctx context.Context, st refreshing.Store, u *refreshing.User, now time.Time) error {
+		u.PasswordHash = "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$bmV3"
+		return st.RedeemCode(ctx, "c1", u, &refreshing.Revocation{UserID: u.ID, Reason: refreshing.ReasonPasswordReset, At: now})
+	},
+}
+
+// keepsSessions lists every other Store method, with why it cannot end an
+// active session or change a user the authentication cache holds.
+var keepsSessions = map[string]string{
+	"Ping": "reads", "Close": "closes", "CreateUser": "a new user, without a session yet",
+	"UserByID": "reads", "UserByEmail": "reads", "UserByUsername": "reads", "ListUsers": "reads",
+	"UserByUsernameKey": "reads", "UsersWithoutUsernameKey": "reads",
+	"SetUsernameKey": "the key is never read back into a User",
+	"Session":        "reads", "SessionWithUser": "reads", "UserSessions": "reads", "ListSessions": "reads",
+	"CountActiveSessions": "reads",
+	"RotateSession":       "leaves the session active", "RotateMatching": "leaves the session active",
+	"TouchSession": "leaves the session active",
+	"AuthRevision": "reads", "SessionIDByImportHash": "reads", "HasImportedSessions": "reads",
+	"PurgeSessions": "deletes only sessions that Active already refuses (revoked, expired, idle)",
+	"AcquireLease":  "leases", "Settings": "reads", "SaveSettings": "settings are cached apart",
+	"InitSettings": "settings are cached apart", "SigningKeys": "reads", "AddSigningKey": "keys",
+	"DeleteSigningKey": "keys: a token signed with it fails verification before the cache",
+	"Secret":           "secrets",
+	"SearchUsers":      "reads", "FindUsers": "reads", "CountUsers": "reads", "UsersByID": "reads", "UserStats": "reads",
+	"CreateAdmin": "administrators are not end users", "AdminByEmail": "reads", "AdminByID": "reads",
+	"ListAdmins": "reads", "DeleteAdmin": "admin sessions are never cached",
+	"SetAdminPassword": "admin sessions are never cached", "CreateAdminSession": "admin sessions",
+	"AdminSession": "reads", "TouchAdminSession": "admin sessions", "DeleteAdminSession": "admin sessions are never cached",
+	"DeleteAdminSessions": "admin sessions are never cached", "CreateAdminToken": "admin tokens",
+	"AdminTokenByHash": "reads", "AdminTokens": "reads", "DeleteAdminToken": "admin tokens are never cached",
+	"Roles": "reads", "SaveRole": "roles are cached apart", "DeleteRole": "roles are cached apart",
+	"AppendAudit": "the audit log", "ListAudit": "reads", "DeleteAuditBefore": "the audit log",
+	"CreateClient": "clients", "Client": "reads", "ListClients": "reads",
+	"DeleteClient": "its sessions stay (only their exchange at /oauth/token ends, which reads the client)",
+	"AddIdentity":  "identities", "IdentityBySubject": "reads", "UserIdentities": "reads",
+	"EnqueueMail": "the outbox", "ClaimMail": "the outbox", "FinishMail": "the outbox", "RetryMail": "the outbox",
+	"ListMail": "reads", "CountMail": "reads", "PutCode": "codes", "Code": "reads",
+	"PurgeMail": "the outbox and expired codes",
+}
+
+// TestInvalidatingCoversStore proves that every Store method that can end a
+// session or change a user invalidates the authentication cache: each
+// method of the interface must be classified above (a new one fails this
+// test until it is), store.go's docs must mark exactly the session-ending
+// ones, and each of those, called through the Service's view of a real
+// store, must invalidate.
+func TestInvalidatingCoversStore(t *testing.T) {
+	iface := reflect.TypeFor[refreshing.Store]()
+	declared := map[string]bool{}
+	for i := range iface.NumMethod() {
+		name := iface.Method(i).Name
+		declared[name] = true
+		_, ends := sessionEnding[name]
+		_, keeps := keepsSessions[name]
+		if ends == keeps {
+			t.Errorf("Store.%s: list it in sessionEnding (and make invalidating, authcache.go, implement it) or in keepsSessions with why it cannot end a session", name)
+		}
+	}
+	for name := range sessionEnding {
+		if !declared[name] {
+			t.Errorf("sessionEnding lists %s, which Store does not have", name)
+		}
+	}
+	for name := range keepsSessions {
+		if !declared[name] {
+			t.Errorf("keepsSessions lists %s, which Store does not have", name)
+		}
+	}
+
+	// store.go says which methods end sessions; it must say what the list says.
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "store.go", nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked := map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		ts, ok := n.(*ast.TypeSpec)
+		if !ok || ts.Name.Name != "Store" {
+			return true
+		}
+		for _, m := range ts.Type.(*ast.InterfaceType).Methods.List {
+			if len(m.Names) == 1 && m.Doc != nil && strings.Contains(m.Doc.Text(), "It can end sessions or change a user") {
+				marked[m.Names[0].Name] = true
+			}
+		}
+		return false
+	})
+	for name := range declared {
+		if _, ends := sessionEnding[name]; ends != marked[name] {
+			t.Errorf("Store.%s: store.go marks it session-ending: %v; sessionEnding lists it: %v", name, marked[name], ends)
+		}
+	}
+
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	open := func(t *testing.T) (refreshing.Store, *refreshing.User) {
+		raw, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "refreshing.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { raw.Close() })
+		u := &refreshing.User{DocumentID: "u_ada", Username: "ada", Email: "ada@example.com", Provider: "local", Role: "authenticated", CreatedAt: now, UpdatedAt: now}
+		if err := raw.CreateUser(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.CreateSession(t.Context(), &refreshing.Session{ID: "s1", UserID: u.ID, CreatedAt: now, LastActivity: now, TokenHash: []byte("s1")}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.PutCode(t.Context(), refreshing.AccountCode{ID: "c1", UserID: u.ID, Purpose: refreshing.CodeResetPassword, Hash: []byte("c1"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		return raw, u
+	}
+	t.Run("ReadsLeaveTheCache", func(t *testing.T) {
+		raw, _ := open(t)
+		st, epoch := refreshing.InvalidatingStore(raw)
+		before := epoch()
+		if _, err := st.Session(t.Context(), "s1"); err != nil {
+			t.Fatal(err)
+		}
+		if epoch() != before {
+			t.Error("a read invalidated the cache")
+		}
+	})
+	for name, call := range sessionEnding {
+		t.Run(name, func(t *testing.T) {
+			raw, u := open(t)
+			st, epoch := refreshing.InvalidatingStore(raw)
+			before := epoch()
+			if err := call(t.Context(), st, u, now); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if epoch() == before {
+				t.Errorf("%s did not invalidate the authentication cache", name)
+			}
+		})
+	}
 }

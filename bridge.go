@@ -29,10 +29,6 @@ import (
 // accepted: it authenticates calls that create users and end sessions.
 const MinBridgeSecretLen = 32
 
-// ErrProfileSync reports that the paired Strapi app could not be reached or
-// failed, so an operation that needs it did not happen.
-var ErrProfileSync = errors.New("the paired Strapi app did not answer")
-
 // Profile is what Refreshing tells the paired Strapi app about a user.
 type Profile struct {
 	UserID     int64 // Refreshing's id: the access token's subject

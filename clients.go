@@ -30,41 +30,6 @@ const (
 	MaxClientIDLen     = 128
 )
 
-// Client errors: the outcomes an OAuth client is told about.
-var (
-	// ErrInvalidClient: client authentication failed (unknown client, wrong
-	// or missing secret, a secret presented for a public client).
-	ErrInvalidClient = errors.New("client authentication failed")
-	// ErrUnauthorizedClient: the client may not use this grant type or endpoint.
-	ErrUnauthorizedClient = errors.New("client not authorized for this grant")
-	// ErrClientRequired: a token bound to a client was presented for
-	// revocation without client identification. It is an ErrInvalidClient.
-	ErrClientRequired = fmt.Errorf("%w: the token was issued to a client; identify it", ErrInvalidClient)
-	// ErrWrongClient: a token bound to one client was presented for
-	// revocation by another. It is an ErrUnauthorizedClient.
-	ErrWrongClient = fmt.Errorf("%w: the token was issued to another client", ErrUnauthorizedClient)
-)
-
-// Client is an OAuth 2.0 client registered by an operator
-// (`refreshing clients create`). A confidential client has a secret and
-// authenticates with it; a public client (a mobile or single-page app, which
-// cannot keep a secret) only names itself.
-//
-// Only SecretHash is stored, never the secret: SHA-256 and not argon2id,
-// because every secret is long and random (generated, or at least
-// MinClientSecretLen characters chosen by the operator), so a slow hash would
-// add nothing but tens of milliseconds to each token request and compete with
-// logins for the Hasher's slots. Refresh tokens are stored the same way.
-type Client struct {
-	ID         string
-	SecretHash []byte   // SHA-256 of the secret; nil for a public client
-	Grants     []string // grants allowed beyond the Implied ones (GrantPassword)
-	CreatedAt  time.Time
-	// RequireDPoP: every token request of this client must carry a DPoP
-	// proof (RFC 9449).
-	RequireDPoP bool
-}
-
 // Confidential reports whether c has a secret.
 func (c *Client) Confidential() bool { return len(c.SecretHash) > 0 }
 
@@ -85,14 +50,6 @@ func (c *Client) AllowedGrants() []string {
 		}
 	}
 	return append(out, c.Grants...)
-}
-
-// ClientStore persists OAuth clients. It is part of Store.
-type ClientStore interface {
-	// CreateClient inserts c. It returns ErrConflict if c.ID is taken.
-	CreateClient(ctx context.Context, c *Client) error
-	// Client returns the client with the given id, or ErrNotFound.
-	Client(ctx context.Context, id string) (*Client, error)
 }
 
 // ClientSpec is the input of CreateClient.
@@ -379,11 +336,11 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introsp
 	now := s.clock()
 	issued := sess.CreatedAt
 	switch m, _ := s.match(sess, gen, token); m {
-	case matchCurrent:
+	case StandingLive:
 		if sess.Generation > 0 {
 			issued = sess.RotatedAt
 		}
-	case matchRetired:
+	case StandingRetired:
 		// Active while it would still be served within the grace window.
 		if !sess.retiredWithin(gen, now, st.ReuseGrace) {
 			return &Introspection{}, nil
@@ -413,10 +370,6 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introsp
 		AuthTime: sess.CreatedAt, DPoPJKT: sess.DPoPJKT,
 	}, nil
 }
-
-// ErrLoginRequired: the session's sign-in is older than the max_age the
-// caller asked for; the user must sign in again (step-up).
-var ErrLoginRequired = errors.New("the sign-in is older than max_age: sign in again")
 
 // CheckMaxAge is step-up for a refresh: it returns ErrLoginRequired when the
 // session refresh token belongs to started (its user signed in) more than

@@ -1,5 +1,15 @@
 package refreshing
 
+// The exchange of a refresh token, top to bottom (docs/layout.md draws the
+// whole walk, from the HTTP handler to the store and back): Exchange has
+// locate (token.go) parse the token once and find its session, then
+// exchangeLive rotates a live token with one store write
+// (Store.RotateMatching, the conditions of Judge's VerdictRotate); only when
+// that write answers ErrStale does exchangeOnce read the session with its
+// user and act on Judge's verdict (rotation.go). recordExchange, deferred,
+// tells the observer and the audit log from what the walk loaded, reading
+// nothing. No step calls back into one above it.
+
 import (
 	"context"
 	"errors"
@@ -37,17 +47,6 @@ func (e *ExchangeError) Is(target error) bool {
 	return target == ErrInvalidToken || (e.dpop != nil && target == e.dpop)
 }
 
-// Refusals of a refresh token bound to a DPoP key (RFC 9449 section 5);
-// both are ErrInvalidToken too.
-var (
-	// ErrDPoPProofRequired: the token is bound to a DPoP key and the
-	// request carried no proof.
-	ErrDPoPProofRequired = errors.New("the refresh token is bound to a DPoP key: a DPoP proof is required")
-	// ErrDPoPKeyMismatch: the token is bound to another DPoP key than the
-	// proof's.
-	ErrDPoPKeyMismatch = errors.New("the refresh token is bound to another DPoP key")
-)
-
 // ExchangeOutcome returns the outcome err reports, OutcomeRotated for nil,
 // and "" for errors that are not about the token (storage faults).
 func ExchangeOutcome(err error) Outcome {
@@ -63,43 +62,28 @@ func ExchangeOutcome(err error) Outcome {
 
 func invalid(o Outcome) error { return &ExchangeError{Outcome: o} }
 
-// tokenMatch says where a presented token stands in its session's chain.
-type tokenMatch int
-
-const (
-	matchNone    tokenMatch = iota // not a token of this session
-	matchCurrent                   // the live token
-	matchRetired                   // a genuine token the session retired
-)
-
-// match locates token (of generation gen) in sess's chain, in constant time
-// per comparison, and returns the live token it leads to along the chain
-// ("" if the chain key changed since, so that the live token cannot be
-// derived from a retired one).
-func (s *Service) match(sess *Session, gen int64, token string) (m tokenMatch, live string) {
-	h := hashToken(token)
-	switch {
-	case gen == sess.Generation:
-		if sameHash(h, sess.TokenHash) {
-			return matchCurrent, token
-		}
-	case gen == sess.Generation-1:
-		if sameHash(h, sess.PrevHash) {
-			if live = nextToken(s.chainKey, sess.ID, gen, token); !sameHash(hashToken(live), sess.TokenHash) {
-				live = ""
-			}
-			return matchRetired, live
-		}
-	case gen >= 0 && gen < sess.Generation-1 && sess.Generation-gen <= maxChainWalk:
-		t := token
-		for g := gen; g < sess.Generation; g++ {
-			t = nextToken(s.chainKey, sess.ID, g, t)
-		}
-		if sameHash(hashToken(t), sess.TokenHash) {
-			return matchRetired, t
-		}
+// refusal returns the error of a verdict that refuses a token.
+func refusal(v Verdict) error {
+	switch v {
+	case VerdictDPoPRequired:
+		return &ExchangeError{Outcome: OutcomeInvalid, dpop: ErrDPoPProofRequired}
+	case VerdictDPoPMismatch:
+		return &ExchangeError{Outcome: OutcomeInvalid, dpop: ErrDPoPKeyMismatch}
+	case VerdictRevoked:
+		return invalid(OutcomeRevoked)
+	case VerdictExpired, VerdictIdle:
+		return invalid(OutcomeExpired)
 	}
-	return matchNone, ""
+	return invalid(OutcomeInvalid) // unknown, or bound to another client
+}
+
+// exchanged is what an exchange learned on its way, for its record
+// (recordExchange): the settings it read and the session and user it was
+// about, once loaded, so that the record needs no read of its own.
+type exchanged struct {
+	st   *Settings
+	sess *Session
+	user *User
 }
 
 // Exchange trades a refresh token for a new access token and the refresh
@@ -113,10 +97,12 @@ func (s *Service) match(sess *Session, gen int64, token string) (m tokenMatch, l
 //   - expired (absolute or idle) or revoked sessions, blocked users and
 //     tokens bound to another client are refused.
 //
-// Every refusal is an *ExchangeError, which errors.Is ErrInvalidToken.
+// Judge states them as one function. Every refusal is an *ExchangeError,
+// which errors.Is ErrInvalidToken.
 func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g *Grant, err error) {
-	defer func() { s.observeExchange(g, err); s.auditExchange(ctx, token, g, err, ci) }()
-	sid, gen, canon, ok, err := s.locate(ctx, token)
+	var x exchanged
+	defer func() { s.recordExchange(ctx, &x, g, err, ci) }()
+	p, ok, err := s.locate(ctx, token)
 	if err != nil {
 		return nil, err
 	}
@@ -127,10 +113,11 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g 
 	if err != nil {
 		return nil, err
 	}
+	x.st = &st
 	if st.Rotation {
 		// The common case first: the live token of an active session,
 		// rotated by one write without reading the session beforehand.
-		if g, err := s.exchangeLive(ctx, sid, gen, canon, st, ci); !errors.Is(err, ErrStale) {
+		if g, err := s.exchangeLive(ctx, p, st, ci, &x); !errors.Is(err, ErrStale) {
 			return g, err
 		}
 	}
@@ -138,16 +125,58 @@ func (s *Service) Exchange(ctx context.Context, token string, ci ClientInfo) (g 
 	// between our read and our write: read again and decide again (the
 	// second read sees the token as retired, inside the grace window).
 	for attempt := 0; ; attempt++ {
-		g, err := s.exchangeOnce(ctx, sid, gen, canon, st, ci)
+		g, err := s.exchangeOnce(ctx, p, st, ci, &x)
 		if errors.Is(err, ErrStale) {
 			if attempt < 3 {
 				continue
 			}
 			// Still contended after several rounds: ask the client to retry.
-			return nil, fmt.Errorf("%w: session %s kept changing", ErrBusy, sid)
+			return nil, fmt.Errorf("%w: session %s kept changing", ErrBusy, p.sid)
 		}
 		return g, err
 	}
+}
+
+// exchangeLive exchanges token p if Judge would rotate it, with one store
+// write (Store.RotateMatching): the store compares the token's hash, checks
+// the conditions of VerdictRotate and swaps in the successor's hash in one
+// statement. It returns ErrStale when any condition fails, whatever the
+// reason; exchangeOnce then reads the session and tells which (a retired
+// token within the grace window, theft, expiry, revocation, or a token that
+// is no token at all).
+func (s *Service) exchangeLive(ctx context.Context, p presented, st Settings, ci ClientInfo, x *exchanged) (*Grant, error) {
+	now := s.clock()
+	next := nextToken(s.chainKey, p.sid, p.gen, p.canon)
+	r := NewMatchingRotation(p.sid, Presentation{Generation: p.gen, ClientID: ci.ClientID, DPoPJKT: ci.DPoPJKT},
+		hashToken(p.canon), hashToken(next), now, st)
+	sess, err := s.store.RotateMatching(ctx, r)
+	if err != nil {
+		if errors.Is(err, ErrStale) {
+			return nil, ErrStale
+		}
+		return nil, fmt.Errorf("rotate session: %w", err)
+	}
+	x.sess = sess
+	// What the answer says of the user may be as old as a change another
+	// process made authRevisionBound ago, as for Authenticate.
+	u, err := s.cachedUser(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, invalid(OutcomeRevoked) // deleted since, with their sessions
+	}
+	if err != nil {
+		return nil, err
+	}
+	x.user = u
+	if u.Blocked {
+		// Blocking revokes every session, so this is a user blocked by
+		// other means (an import): the successor is never handed out.
+		return nil, invalid(OutcomeRevoked)
+	}
+	access, exp, err := s.sign(u, sess, now, st, ci.DPoPJKT)
+	if err != nil {
+		return nil, err
+	}
+	return &Grant{AccessToken: access, AccessExpiresAt: exp, RefreshToken: next, User: u, Session: sess, Outcome: OutcomeRotated}, nil
 }
 
 // cachedUser returns user id as the authentication cache remembers it,
@@ -165,105 +194,48 @@ func (s *Service) cachedUser(ctx context.Context, id int64) (*User, error) {
 	return u, nil
 }
 
-// exchangeLive exchanges token if it is the live token of an active session
-// of an unblocked user, bound to no client or to ci's, with one store write
-// (Store.RotateMatching): the store compares the token's hash, checks every
-// condition and swaps in the successor's hash in one statement. It returns
-// ErrStale when any condition fails, whatever the reason; exchangeOnce then
-// reads the session and tells which (a retired token within the grace
-// window, theft, expiry, revocation, or a token that is no token at all).
-func (s *Service) exchangeLive(ctx context.Context, sid string, gen int64, token string, st Settings, ci ClientInfo) (*Grant, error) {
-	now := s.clock()
-	next := nextToken(s.chainKey, sid, gen, token)
-	r := MatchingRotation{
-		Rotation:  Rotation{SessionID: sid, Generation: gen, NewHash: hashToken(next), At: now, GraceFrom: now.Add(-st.ReuseGrace)},
-		TokenHash: hashToken(token),
-		ClientID:  ci.ClientID,
-		DPoPJKT:   ci.DPoPJKT,
-	}
-	if st.RefreshIdle > 0 {
-		r.IdleAfter = now.Add(-st.RefreshIdle)
-	}
-	sess, err := s.store.RotateMatching(ctx, r)
-	if err != nil {
-		if errors.Is(err, ErrStale) {
-			return nil, ErrStale
-		}
-		return nil, fmt.Errorf("rotate session: %w", err)
-	}
-	// What the answer says of the user may be as old as a change another
-	// process made authRevisionBound ago, as for Authenticate.
-	u, err := s.cachedUser(ctx, sess.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, invalid(OutcomeRevoked) // deleted since, with their sessions
-	}
-	if err != nil {
-		return nil, err
-	}
-	if u.Blocked {
-		// Blocking revokes every session, so this is a user blocked by
-		// other means (an import): the successor is never handed out.
-		return nil, invalid(OutcomeRevoked)
-	}
-	access, exp, err := s.sign(u, sess, now, st, ci.DPoPJKT)
-	if err != nil {
-		return nil, err
-	}
-	return &Grant{AccessToken: access, AccessExpiresAt: exp, RefreshToken: next, User: u, Session: sess, Outcome: OutcomeRotated}, nil
-}
-
-func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token string, st Settings, ci ClientInfo) (*Grant, error) {
+// exchangeOnce reads the session token p names, with its user, and does
+// what Judge decides: refuse, rotate (a compare-and-swap: ErrStale when it
+// lost), keep, serve the live token within the grace window, or revoke the
+// session for reuse.
+func (s *Service) exchangeOnce(ctx context.Context, p presented, st Settings, ci ClientInfo, x *exchanged) (*Grant, error) {
 	// The user comes with the session (a deleted user takes its sessions
 	// with it); it is looked at only once the token proved genuine.
-	sess, u, err := s.store.SessionWithUser(ctx, sid)
+	sess, u, err := s.store.SessionWithUser(ctx, p.sid)
 	if errors.Is(err, ErrNotFound) {
 		return nil, invalid(OutcomeInvalid)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
-	m, live := s.match(sess, gen, token)
-	if m == matchNone {
-		return nil, invalid(OutcomeInvalid)
+	standing, live := s.match(sess, p.gen, p.canon)
+	if standing == StandingNone {
+		return nil, invalid(OutcomeInvalid) // not the session's: nothing of it to record
 	}
-	if sess.ClientID != "" && sess.ClientID != ci.ClientID {
-		// RFC 6749 section 6: a refresh token is bound to its client.
-		return nil, invalid(OutcomeInvalid)
-	}
-	if sess.DPoPJKT != "" && sess.DPoPJKT != ci.DPoPJKT {
-		// RFC 9449 section 5: a bound refresh token needs a proof of its
-		// key. Refused before anything else, so that nothing changes.
-		if ci.DPoPJKT == "" {
-			return nil, &ExchangeError{Outcome: OutcomeInvalid, dpop: ErrDPoPProofRequired}
-		}
-		return nil, &ExchangeError{Outcome: OutcomeInvalid, dpop: ErrDPoPKeyMismatch}
-	}
+	x.sess, x.user = sess, u
 	now := s.clock()
-	if sess.Revoked() {
-		return nil, invalid(OutcomeRevoked)
-	}
-	if !sess.Active(now, st) {
-		return nil, invalid(OutcomeExpired)
+	v := Judge(sess, Presentation{Standing: standing, Generation: p.gen, ClientID: ci.ClientID, DPoPJKT: ci.DPoPJKT}, now, st)
+	if v < VerdictRotate {
+		return nil, refusal(v)
 	}
 	if u.Blocked {
 		return nil, invalid(OutcomeRevoked)
 	}
 
-	next, outcome := token, OutcomeKept
-	switch {
-	case m == matchCurrent && !st.Rotation:
+	next, outcome := p.canon, OutcomeKept
+	switch v {
+	case VerdictKeep:
 		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
 			return nil, s.storeErr("touch session", err)
 		}
-	case m == matchCurrent:
-		next, outcome = nextToken(s.chainKey, sess.ID, gen, token), OutcomeRotated
-		r := Rotation{SessionID: sess.ID, Generation: gen, NewHash: hashToken(next), At: now, GraceFrom: now.Add(-st.ReuseGrace)}
+	case VerdictRotate:
+		next, outcome = nextToken(s.chainKey, sess.ID, p.gen, p.canon), OutcomeRotated
+		r := NewRotation(sess.ID, p.gen, hashToken(next), now, st)
 		if err := s.store.RotateSession(ctx, r); err != nil {
 			return nil, s.storeErr("rotate session", err)
 		}
-		sess.Generation, sess.PrevHash, sess.TokenHash = gen+1, sess.TokenHash, hashToken(next)
-		sess.RotatedAt, sess.LastActivity = now, now
-	case sess.retiredWithin(gen, now, st.ReuseGrace):
+		*sess = Rotated(*sess, r)
+	case VerdictGrace:
 		if live == "" {
 			return nil, invalid(OutcomeInvalid) // the chain key changed: cannot serve it
 		}
@@ -271,7 +243,7 @@ func (s *Service) exchangeOnce(ctx context.Context, sid string, gen int64, token
 		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
 			return nil, s.storeErr("touch session", err)
 		}
-	default: // a token retired before the grace window: theft
+	default: // VerdictReuse: a token retired before the grace window, theft
 		if err := s.store.RevokeSession(ctx, sess.ID, ReasonReuseDetected, now); err != nil {
 			return nil, fmt.Errorf("revoke reused session: %w", err)
 		}
@@ -297,21 +269,68 @@ func (s *Service) storeErr(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// recordExchange tells the observer how an exchange ended, and records it
+// in the audit log if it is of note:
+//   - a refusal for a known session (expired, revoked, blocked user), with
+//     the session and user the exchange loaded (an imported token's too);
+//   - a retired token served within the grace window (racing tabs, or a
+//     client retrying after a lost answer);
+//   - a routine exchange (rotated, or kept with rotation off) only with the
+//     AuditExchanges setting. Each is already on record in its session
+//     (LastActivity, and Generation counts the rotations), and logging every
+//     one costs a third of an exchange's work and a row per client per
+//     access-token lifetime: 100 million rows a day for a million sessions
+//     with 15-minute access tokens.
+//
+// Unknown and malformed tokens are not recorded (anyone can send garbage,
+// which would only flood the log); reuse is recorded where it is detected,
+// with both addresses. Recording reads nothing: x holds what it needs.
+func (s *Service) recordExchange(ctx context.Context, x *exchanged, g *Grant, err error, ci ClientInfo) {
+	s.observeExchange(g, err)
+	o := ExchangeOutcome(err)
+	if err == nil && g != nil {
+		if g.Outcome != "" {
+			o = g.Outcome
+		}
+		if (o == OutcomeRotated || o == OutcomeKept) && (x.st == nil || !x.st.AuditExchanges) {
+			return
+		}
+		s.audit(ctx, AuditEvent{Type: AuditExchange, UserID: g.User.ID, SessionID: g.sessionID(), IP: ci.IP, UserAgent: ci.UserAgent, Detail: string(o)})
+		return
+	}
+	if o == "" || o == OutcomeInvalid || o == OutcomeReuseDetected {
+		return
+	}
+	e := AuditEvent{Type: AuditExchangeFailed, IP: ci.IP, UserAgent: ci.UserAgent, Detail: string(o)}
+	if x.sess != nil {
+		e.SessionID, e.UserID = x.sess.ID, x.sess.UserID
+	}
+	s.audit(ctx, e)
+}
+
+// sessionID returns the id of the grant's session, or "".
+func (g *Grant) sessionID() string {
+	if g == nil || g.Session == nil {
+		return ""
+	}
+	return g.Session.ID
+}
+
 // sessionOf returns the session a refresh token genuinely belongs to (its
 // live, previous or an older token), or nil if it belongs to none.
 func (s *Service) sessionOf(ctx context.Context, token string) (*Session, error) {
-	sid, gen, canon, ok, err := s.locate(ctx, token)
+	p, ok, err := s.locate(ctx, token)
 	if err != nil || !ok {
 		return nil, err
 	}
-	sess, err := s.store.Session(ctx, sid)
+	sess, err := s.store.Session(ctx, p.sid)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
-	if m, _ := s.match(sess, gen, canon); m == matchNone {
+	if m, _ := s.match(sess, p.gen, p.canon); m == StandingNone {
 		return nil, nil
 	}
 	return sess, nil

@@ -4,14 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
-
-	"github.com/refreshing/refreshing/internal/jwt"
 )
 
 // Importing from another system (Strapi, see internal/strapi): users keep
@@ -77,108 +72,6 @@ const (
 // MaxImportedTokenLen bounds an imported refresh token; longer strings are
 // neither imported nor looked up.
 const MaxImportedTokenLen = 1024
-
-// importable reports whether token may be an imported token: not ours, not
-// empty, not absurdly long, no NUL (which only derived keys hold).
-func importable(token string) bool {
-	return token != "" && len(token) <= MaxImportedTokenLen && !strings.HasPrefix(token, tokenPrefix) &&
-		!strings.ContainsRune(token, 0)
-}
-
-// importKey returns the key an imported token of kind is found by.
-func importKey(kind ImportKind, value string) string {
-	if kind == ImportPlain {
-		return value
-	}
-	return "\x00refreshing/import\x00" + string(kind) + "\x00" + value
-}
-
-// strapiSecrets verify the JWT refresh tokens of imported Strapi 5
-// sessions and refresh-token plugin rows.
-type strapiSecrets struct{ session, plugin []byte }
-
-// foreignKey returns the import key of a presented token that is not ours:
-// a Strapi refresh token that verifies under one of the configured secrets
-// gives its derived key; anything else (a v4 plugin token, a Strapi access
-// token, a forgery) is looked up as it is, which finds only plain imports.
-func (s *Service) foreignKey(token string) string {
-	if strings.Count(token, ".") != 2 {
-		return token
-	}
-	now := s.clock()
-	if len(s.strapi.session) > 0 {
-		if c, err := jwt.VerifyForeignHS256(token, s.strapi.session, now); err == nil {
-			uid, _ := c["userId"].(string)
-			sid, _ := c["sessionId"].(string)
-			if c["type"] == "refresh" && uid != "" && sid != "" {
-				return importKey(ImportStrapiSession, uid+":"+sid)
-			}
-		}
-	}
-	if len(s.strapi.plugin) > 0 {
-		if c, err := jwt.VerifyForeignHS256(token, s.strapi.plugin, now); err == nil {
-			uid, ok := c["userId"].(float64)
-			doc, _ := c["secret"].(string)
-			if ok && uid == math.Trunc(uid) && doc != "" {
-				return importKey(ImportStrapiPlugin, strconv.FormatInt(int64(uid), 10)+":"+doc)
-			}
-		}
-	}
-	return token
-}
-
-// importState remembers whether the store held imported sessions as of
-// one AuthRevision: (revision+1)<<1 | held, 0 when unknown. An import bumps
-// the revision (the triggers of migration 0011), so a remembered "none" is
-// forgotten within authRevisionBound of an import by any process.
-type importState struct{ v atomic.Int64 }
-
-// importsMayExist reports whether a token that is not ours is worth looking
-// up: whether the store holds imported sessions. It reads the store only
-// when the revision changed since it last looked (imports, revocations), so
-// a database that never imported anything costs no read per token.
-func (s *Service) importsMayExist(ctx context.Context) bool {
-	if !s.auth.current(ctx, s.store) {
-		return true // cannot tell: look the token up
-	}
-	rev := s.auth.revision.Load() + 1
-	if v := s.imports.v.Load(); v>>1 == rev {
-		return v&1 == 1
-	}
-	held, err := s.store.HasImportedSessions(ctx)
-	if err != nil {
-		return true // the lookup will report the fault
-	}
-	v := rev << 1
-	if held {
-		v |= 1
-	}
-	s.imports.v.Store(v)
-	return held
-}
-
-// locate returns the session and generation a refresh token names, and the
-// token as the session's chain knows it (canon: the token itself, or the
-// import key of an imported Strapi token). Ours carry the session and
-// generation; an imported token is generation 0 of the session recorded
-// with its key's hash. ok is false when the token names no session.
-func (s *Service) locate(ctx context.Context, token string) (sid string, gen int64, canon string, ok bool, err error) {
-	if sid, gen, ok := parseToken(token); ok {
-		return sid, gen, token, true, nil
-	}
-	if !importable(token) || !s.importsMayExist(ctx) {
-		return "", 0, "", false, nil
-	}
-	key := s.foreignKey(token)
-	sid, err = s.store.SessionIDByImportHash(ctx, hashToken(key))
-	if errors.Is(err, ErrNotFound) {
-		return "", 0, "", false, nil
-	}
-	if err != nil {
-		return "", 0, "", false, fmt.Errorf("find imported session: %w", err)
-	}
-	return sid, 0, key, true, nil
-}
 
 // importTime normalises an imported time: UTC at microsecond precision.
 func importTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
@@ -347,7 +240,9 @@ func (s *Service) ImportToken(ctx context.Context, t ImportedToken, dryRun bool)
 		ID: newSessionID(), UserID: t.UserID, DeviceID: t.DeviceID, Description: ci.Description, UserAgent: ci.UserAgent, IP: t.IP,
 		CreatedAt: created, LastActivity: last, ExpiresAt: exp, TokenHash: h,
 	}
-	switch err := s.store.ImportSession(ctx, sess, h); {
+	err = s.store.ImportSession(ctx, sess, h)
+	s.imports.forget() // this process looks imported tokens up from now on, not within authRevisionBound
+	switch {
 	case errors.Is(err, ErrConflict):
 		return ImportExisting, nil
 	case errors.Is(err, ErrNotFound):

@@ -214,3 +214,66 @@ func none(t *testing.T, claims gojwt.MapClaims) string {
 	}
 	return s
 }
+
+// sessionReads counts the reads of single sessions.
+type sessionReads struct {
+	refreshing.Store
+	reads atomic.Int64
+}
+
+func (c *sessionReads) Session(ctx context.Context, id string) (*refreshing.Session, error) {
+	c.reads.Add(1)
+	return c.Store.Session(ctx, id)
+}
+
+func (c *sessionReads) SessionWithUser(ctx context.Context, id string) (*refreshing.Session, *refreshing.User, error) {
+	c.reads.Add(1)
+	return c.Store.SessionWithUser(ctx, id)
+}
+
+// TestImportedRefusalAudited checks that the refusal of an imported
+// (generation 0) token is recorded with the session and user it was about,
+// and that recording reads nothing the exchange had not read already.
+func TestImportedRefusalAudited(t *testing.T) {
+	for _, stores := range importStores {
+		t.Run(stores.name, func(t *testing.T) {
+			ctx := t.Context()
+			st, _ := stores.open(t)
+			counted := &sessionReads{Store: st}
+			e := newEnvOn(t, counted, nil)
+			g := e.register(t, "ada")
+			if res, err := e.svc.ImportToken(ctx, refreshing.ImportedToken{Token: "strapi-v4-token", UserID: g.User.ID,
+				ExpiresAt: e.clock.Now().Add(time.Hour)}, false); err != nil || res != refreshing.ImportCreated {
+				t.Fatalf("ImportToken = %v, %v", res, err)
+			}
+			e.clock.Add(2 * time.Hour)
+			before := counted.reads.Load()
+			if _, err := e.exchange(t, "strapi-v4-token"); refreshing.ExchangeOutcome(err) != refreshing.OutcomeExpired {
+				t.Fatalf("the expired imported token: %v, want expired", err)
+			}
+			if got, want := counted.reads.Load()-before, int64(1); got != want {
+				t.Errorf("the refused exchange read %d sessions, want %d (the exchange's own read)", got, want)
+			}
+			failed, err := e.svc.ListAudit(ctx, refreshing.AuditFilter{Type: refreshing.AuditExchangeFailed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(failed) != 1 {
+				t.Fatalf("failed exchange events = %+v, want one", failed)
+			}
+			sessions, err := e.svc.ListSessions(ctx, refreshing.SessionFilter{UserID: g.User.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			imported := ""
+			for _, s := range sessions {
+				if s.ID != g.Session.ID {
+					imported = s.ID
+				}
+			}
+			if ev := failed[0]; ev.UserID != g.User.ID || ev.SessionID == "" || ev.SessionID != imported || ev.Detail != string(refreshing.OutcomeExpired) {
+				t.Errorf("the event = %+v, want user %d, session %q, expired", ev, g.User.ID, imported)
+			}
+		})
+	}
+}

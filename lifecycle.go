@@ -15,11 +15,6 @@ import (
 // for users who cannot (confirm, set a password, resend). mail.go says how
 // mail flows through the outbox; mailsender.go sends it.
 
-// ErrConfirmationMail: registration with email confirmation on and no mail
-// server to send the confirmation (Strapi: "Error sending confirmation
-// email", the account being created all the same).
-var ErrConfirmationMail = errors.New("error sending confirmation email")
-
 // Audit event types of the account life cycle.
 const (
 	AuditResetRequested  = "password.reset_requested" // forgot-password, for any address (UserID 0)

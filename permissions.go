@@ -94,13 +94,6 @@ const (
 	RoleAuthenticated = "authenticated"
 )
 
-// Role is a named set of allowed actions.
-type Role struct {
-	Name        string   // lower case letters, digits, '-' and '_'
-	Description string   // free text for administrators
-	Permissions []string // names of the allowed actions, sorted
-}
-
 // Allows reports whether r allows the action.
 func (r Role) Allows(action string) bool {
 	_, ok := slices.BinarySearch(r.Permissions, action)
@@ -128,17 +121,6 @@ func DefaultRoles() []Role {
 		{Name: RolePublic, Description: "Callers without an access token", Permissions: pub},
 		{Name: RoleAuthenticated, Description: "Signed-in users (the default role of new users)", Permissions: auth},
 	}
-}
-
-// RoleStore persists custom roles and the permissions of the built-in ones.
-// It is part of Store.
-type RoleStore interface {
-	// Roles returns every stored role, in name order.
-	Roles(ctx context.Context) ([]Role, error)
-	// SaveRole inserts or replaces the role with r.Name.
-	SaveRole(ctx context.Context, r Role) error
-	// DeleteRole deletes the role with that name, or returns ErrNotFound.
-	DeleteRole(ctx context.Context, name string) error
 }
 
 var roleName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)

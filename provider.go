@@ -14,28 +14,6 @@ import (
 // token verification) is internal/idp's; the Service receives an identity
 // the provider vouched for and decides which local account it signs in.
 
-// Errors of provider sign-in, each a 4xx for the client.
-var (
-	// ErrUnknownProvider: no provider of that name is configured.
-	ErrUnknownProvider = errors.New("unknown sign-in provider")
-	// ErrProviderState: the callback's state is missing, forged, expired,
-	// or not this browser's.
-	ErrProviderState = errors.New("invalid or expired sign-in state")
-	// ErrProviderDenied: the provider sent the browser back with an error
-	// (the user declined, or the provider refused the request).
-	ErrProviderDenied = errors.New("the sign-in was cancelled or refused at the provider")
-	// ErrProviderToken: the provider's answer could not be verified (the
-	// code was refused, or the ID token's signature, issuer, audience,
-	// expiry or nonce is wrong).
-	ErrProviderToken = errors.New("the provider's answer could not be verified")
-	// ErrEmailNotVerified: a new provider identity without an email the
-	// provider has verified cannot create or join an account.
-	ErrEmailNotVerified = errors.New("the provider has not verified this email address")
-	// ErrIdentityEmailTaken: the provider's verified email belongs to an
-	// existing account, and the provider is not trusted to link by email.
-	ErrIdentityEmailTaken = errors.New("an account with this email already exists")
-)
-
 // Audit event types of provider sign-in.
 const (
 	AuditProviderLogin       = "login.provider"        // signed in through a provider (Detail: provider and whether the account was created or linked)

@@ -10,8 +10,6 @@ import (
 	"github.com/refreshing/refreshing"
 )
 
-var _ refreshing.MailStore = (*Store)(nil)
-
 // mailColumns are the outbox's columns in the order scanMail reads them.
 const mailColumns = `id, kind, recipient, user_id, state, attempts, next_attempt, lease_holder, lease_until, last_error, created_at, finished_at`
 
@@ -26,7 +24,7 @@ func scanMail(row pgx.Row) (refreshing.Mail, error) {
 	return m, err
 }
 
-// EnqueueMail implements refreshing.MailStore.
+// EnqueueMail implements refreshing.Store.
 func (s *Store) EnqueueMail(ctx context.Context, m *refreshing.Mail) error {
 	var id int64
 	err := s.run(ctx, "enqueue mail", func(ctx context.Context) error {
@@ -41,7 +39,7 @@ func (s *Store) EnqueueMail(ctx context.Context, m *refreshing.Mail) error {
 	return nil
 }
 
-// ClaimMail implements refreshing.MailStore with one UPDATE whose subquery
+// ClaimMail implements refreshing.Store with one UPDATE whose subquery
 // locks the due mails FOR UPDATE SKIP LOCKED: concurrent claims from other
 // instances skip the rows this one is taking instead of waiting for them,
 // and a row another claim took meanwhile fails the lease condition when
@@ -97,7 +95,7 @@ func mailMissing(ctx context.Context, tx pgx.Tx, id int64) error {
 	return refreshing.ErrStale
 }
 
-// FinishMail implements refreshing.MailStore.
+// FinishMail implements refreshing.Store.
 func (s *Store) FinishMail(ctx context.Context, f refreshing.MailFinish) error {
 	return s.tx(ctx, "finish mail", func(tx pgx.Tx) error {
 		var n int64
@@ -123,7 +121,7 @@ func (s *Store) FinishMail(ctx context.Context, f refreshing.MailFinish) error {
 	})
 }
 
-// RetryMail implements refreshing.MailStore.
+// RetryMail implements refreshing.Store.
 func (s *Store) RetryMail(ctx context.Context, id int64, now time.Time) error {
 	return s.tx(ctx, "retry mail", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE mail_outbox SET state = 'pending', attempts = 0, next_attempt = $1,
@@ -138,7 +136,7 @@ func (s *Store) RetryMail(ctx context.Context, id int64, now time.Time) error {
 	})
 }
 
-// ListMail implements refreshing.MailStore.
+// ListMail implements refreshing.Store.
 func (s *Store) ListMail(ctx context.Context, f refreshing.MailFilter) ([]refreshing.Mail, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
@@ -165,7 +163,7 @@ func (s *Store) ListMail(ctx context.Context, f refreshing.MailFilter) ([]refres
 	return out, err
 }
 
-// CountMail implements refreshing.MailStore.
+// CountMail implements refreshing.Store.
 func (s *Store) CountMail(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
 	err := s.run(ctx, "count mail", func(ctx context.Context) error {
@@ -188,7 +186,7 @@ func (s *Store) CountMail(ctx context.Context) (map[string]int64, error) {
 	return out, err
 }
 
-// PutCode implements refreshing.MailStore. The user's row is locked first,
+// PutCode implements refreshing.Store. The user's row is locked first,
 // so that two codes stored at once for one user leave one.
 func (s *Store) PutCode(ctx context.Context, c refreshing.AccountCode) error {
 	return s.tx(ctx, "put code", func(tx pgx.Tx) error {
@@ -205,7 +203,7 @@ func (s *Store) PutCode(ctx context.Context, c refreshing.AccountCode) error {
 	})
 }
 
-// Code implements refreshing.MailStore.
+// Code implements refreshing.Store.
 func (s *Store) Code(ctx context.Context, id string) (*refreshing.AccountCode, error) {
 	var c refreshing.AccountCode
 	err := s.run(ctx, "code", func(ctx context.Context) error {
@@ -219,7 +217,7 @@ func (s *Store) Code(ctx context.Context, id string) (*refreshing.AccountCode, e
 	return &c, nil
 }
 
-// RedeemCode implements refreshing.MailStore. The DELETE takes the code's
+// RedeemCode implements refreshing.Store. The DELETE takes the code's
 // row lock: a concurrent redemption waits, then deletes nothing and fails.
 func (s *Store) RedeemCode(ctx context.Context, id string, u *refreshing.User, revoke *refreshing.Revocation) error {
 	return s.tx(ctx, "redeem code", func(tx pgx.Tx) error {
@@ -234,7 +232,7 @@ func (s *Store) RedeemCode(ctx context.Context, id string, u *refreshing.User, r
 	})
 }
 
-// PurgeMail implements refreshing.MailStore.
+// PurgeMail implements refreshing.Store.
 func (s *Store) PurgeMail(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil

@@ -11,7 +11,7 @@ import (
 )
 
 // The Store methods of the admin API and of the admin screens at scale
-// (refreshing.ManageStore, migrations/0013_admin_api.sql).
+// (refreshing.Store, migrations/0013_admin_api.sql).
 
 // queryUsers runs a query selecting userColumns.
 func (s *Store) queryUsers(ctx context.Context, op, q string, args ...any) ([]refreshing.User, error) {
@@ -28,7 +28,7 @@ func asciiLower(v string) string {
 	}, v)
 }
 
-// FindUsers implements refreshing.ManageStore. It walks the primary key
+// FindUsers implements refreshing.Store. It walks the primary key
 // from the cursor and stops after limit matches.
 func (s *Store) FindUsers(ctx context.Context, f refreshing.UserFilter) ([]refreshing.User, error) {
 	limit := f.Limit
@@ -66,7 +66,7 @@ func (s *Store) FindUsers(ctx context.Context, f refreshing.UserFilter) ([]refre
 	return s.queryUsers(ctx, "find users", q, args...)
 }
 
-// CountUsers implements refreshing.ManageStore.
+// CountUsers implements refreshing.Store.
 func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.run(ctx, "count users", func(ctx context.Context) error {
@@ -75,7 +75,7 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// UsersByID implements refreshing.ManageStore.
+// UsersByID implements refreshing.Store.
 func (s *Store) UsersByID(ctx context.Context, ids []int64) ([]refreshing.User, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -83,7 +83,7 @@ func (s *Store) UsersByID(ctx context.Context, ids []int64) ([]refreshing.User, 
 	return s.queryUsers(ctx, "users by id", `SELECT `+userColumns+` FROM users WHERE id = ANY($1) ORDER BY id`, ids)
 }
 
-// UserStats implements refreshing.ManageStore, through the index on
+// UserStats implements refreshing.Store, through the index on
 // sessions (user_id).
 func (s *Store) UserStats(ctx context.Context, ids []int64, now time.Time) ([]refreshing.UserStats, error) {
 	if len(ids) == 0 {
@@ -99,7 +99,7 @@ func (s *Store) UserStats(ctx context.Context, ids []int64, now time.Time) ([]re
 			FROM sessions WHERE user_id = ANY($1) GROUP BY user_id ORDER BY user_id`, ids, now)
 }
 
-// ListAdmins implements refreshing.ManageStore.
+// ListAdmins implements refreshing.Store.
 func (s *Store) ListAdmins(ctx context.Context) ([]refreshing.Admin, error) {
 	return collect(ctx, s, "list admins", func(row pgx.CollectableRow) (refreshing.Admin, error) {
 		var a refreshing.Admin
@@ -120,13 +120,13 @@ func (s *Store) execOne(ctx context.Context, op, q string, args ...any) error {
 	})
 }
 
-// DeleteAdmin implements refreshing.ManageStore: the foreign keys' ON
+// DeleteAdmin implements refreshing.Store: the foreign keys' ON
 // DELETE CASCADE removes the administrator's sessions and tokens.
 func (s *Store) DeleteAdmin(ctx context.Context, id int64) error {
 	return s.execOne(ctx, "delete admin", `DELETE FROM admins WHERE id = $1`, id)
 }
 
-// SetAdminPassword implements refreshing.ManageStore.
+// SetAdminPassword implements refreshing.Store.
 func (s *Store) SetAdminPassword(ctx context.Context, id int64, passwordHash string) error {
 	return s.tx(ctx, "set admin password", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE admins SET password_hash = $2 WHERE id = $1`, id, passwordHash)
@@ -155,7 +155,7 @@ func scanAdminToken(row pgx.Row) (refreshing.AdminToken, error) {
 	return t, err
 }
 
-// CreateAdminToken implements refreshing.ManageStore.
+// CreateAdminToken implements refreshing.Store.
 func (s *Store) CreateAdminToken(ctx context.Context, t *refreshing.AdminToken) error {
 	return s.run(ctx, "create admin token", func(ctx context.Context) error {
 		return s.pool.QueryRow(ctx, `INSERT INTO admin_tokens (admin_id, name, token_hash, created_at, expires_at)
@@ -164,7 +164,7 @@ func (s *Store) CreateAdminToken(ctx context.Context, t *refreshing.AdminToken) 
 	})
 }
 
-// AdminTokenByHash implements refreshing.ManageStore.
+// AdminTokenByHash implements refreshing.Store.
 func (s *Store) AdminTokenByHash(ctx context.Context, tokenHash []byte) (*refreshing.AdminToken, error) {
 	var t refreshing.AdminToken
 	err := s.run(ctx, "admin token", func(ctx context.Context) error {
@@ -178,7 +178,7 @@ func (s *Store) AdminTokenByHash(ctx context.Context, tokenHash []byte) (*refres
 	return &t, nil
 }
 
-// AdminTokens implements refreshing.ManageStore.
+// AdminTokens implements refreshing.Store.
 func (s *Store) AdminTokens(ctx context.Context, adminID int64) ([]refreshing.AdminToken, error) {
 	return collect(ctx, s, "admin tokens", func(row pgx.CollectableRow) (refreshing.AdminToken, error) {
 		return scanAdminToken(row)
@@ -186,12 +186,12 @@ func (s *Store) AdminTokens(ctx context.Context, adminID int64) ([]refreshing.Ad
 			WHERE $1 = 0 OR admin_id = $1 ORDER BY id`, adminID)
 }
 
-// DeleteAdminToken implements refreshing.ManageStore.
+// DeleteAdminToken implements refreshing.Store.
 func (s *Store) DeleteAdminToken(ctx context.Context, id int64) error {
 	return s.execOne(ctx, "delete admin token", `DELETE FROM admin_tokens WHERE id = $1`, id)
 }
 
-// ListClients implements refreshing.ManageStore.
+// ListClients implements refreshing.Store.
 func (s *Store) ListClients(ctx context.Context) ([]refreshing.Client, error) {
 	return collect(ctx, s, "list clients", func(row pgx.CollectableRow) (refreshing.Client, error) {
 		var (
@@ -206,7 +206,7 @@ func (s *Store) ListClients(ctx context.Context) ([]refreshing.Client, error) {
 	}, `SELECT id, secret_hash, grants, created_at, require_dpop FROM oauth_clients ORDER BY id COLLATE "C"`)
 }
 
-// DeleteClient implements refreshing.ManageStore.
+// DeleteClient implements refreshing.Store.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	return s.execOne(ctx, "delete client", `DELETE FROM oauth_clients WHERE id = $1`, id)
 }

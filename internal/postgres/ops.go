@@ -10,13 +10,11 @@ import (
 	"github.com/refreshing/refreshing"
 )
 
-var _ refreshing.OpsStore = (*Store)(nil)
-
 // importLock is held while an import moves the users id sequence, so that
 // two imports never move it backwards past each other.
 const importLock int64 = 0x72656672657368_04
 
-// PurgeSessions implements refreshing.OpsStore. Each criterion is one DELETE
+// PurgeSessions implements refreshing.Store. Each criterion is one DELETE
 // whose subquery walks that criterion's index (migrations/0004_ops.sql) and
 // stops at the batch's remaining size; the transaction holds row locks only
 // on the rows it deletes, which no exchange is using any more.
@@ -54,7 +52,7 @@ func (s *Store) PurgeSessions(ctx context.Context, p refreshing.Purge) (int, err
 	return total, nil
 }
 
-// CountActiveSessions implements refreshing.OpsStore, from the partial index
+// CountActiveSessions implements refreshing.Store, from the partial index
 // sessions_live.
 func (s *Store) CountActiveSessions(ctx context.Context, now, activeAfter time.Time) (int64, error) {
 	var n int64
@@ -67,7 +65,7 @@ func (s *Store) CountActiveSessions(ctx context.Context, now, activeAfter time.T
 	return n, err
 }
 
-// AcquireLease implements refreshing.OpsStore with one upsert whose update
+// AcquireLease implements refreshing.Store with one upsert whose update
 // applies only to the holder's own lease or to an expired one. Concurrent
 // callers queue on the row (or on the unique index for the first insert),
 // and the loser's condition is checked against the winner's row.
@@ -84,7 +82,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, now, unti
 	return n > 0, err
 }
 
-// ImportUser implements refreshing.OpsStore. After inserting an explicit id
+// ImportUser implements refreshing.Store. After inserting an explicit id
 // it moves the identity sequence past it (never backwards), so CreateUser
 // never hands that id out.
 func (s *Store) ImportUser(ctx context.Context, u *refreshing.User) error {
@@ -120,7 +118,7 @@ func (s *Store) ImportUser(ctx context.Context, u *refreshing.User) error {
 	return nil
 }
 
-// ImportSession implements refreshing.OpsStore.
+// ImportSession implements refreshing.Store.
 func (s *Store) ImportSession(ctx context.Context, sess *refreshing.Session, importHash []byte) error {
 	return s.tx(ctx, "import session", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`, import_hash)
@@ -137,7 +135,7 @@ func (s *Store) ImportSession(ctx context.Context, sess *refreshing.Session, imp
 	})
 }
 
-// SessionIDByImportHash implements refreshing.HotPathStore through the unique
+// SessionIDByImportHash implements refreshing.Store through the unique
 // partial index sessions_import_hash.
 func (s *Store) SessionIDByImportHash(ctx context.Context, importHash []byte) (string, error) {
 	var id string
@@ -147,7 +145,7 @@ func (s *Store) SessionIDByImportHash(ctx context.Context, importHash []byte) (s
 	return id, err
 }
 
-// HasImportedSessions implements refreshing.HotPathStore: one probe of the
+// HasImportedSessions implements refreshing.Store: one probe of the
 // partial index sessions_import_hash.
 func (s *Store) HasImportedSessions(ctx context.Context) (bool, error) {
 	var held bool

@@ -405,7 +405,7 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 	return sessions, nil
 }
 
-// AuthRevision implements refreshing.HotPathStore: the deferred triggers of
+// AuthRevision implements refreshing.Store: the deferred triggers of
 // migration 0006 bump it at the commit of every change it counts.
 func (s *Store) AuthRevision(ctx context.Context) (int64, error) {
 	var n int64

@@ -15,7 +15,7 @@ import (
 // The Store methods of the admin screens: administrators and their sessions,
 // roles, the audit log and the user search (migrations/0003_admin.sql).
 
-// CreateAdmin implements refreshing.AdminStore.
+// CreateAdmin implements refreshing.Store.
 func (s *Store) CreateAdmin(ctx context.Context, a *refreshing.Admin) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO admins (email, password_hash, created_at) VALUES (?, ?, ?)`,
@@ -50,17 +50,17 @@ func (s *Store) adminBy(ctx context.Context, where string, arg any) (*refreshing
 	return &a, nil
 }
 
-// AdminByEmail implements refreshing.AdminStore.
+// AdminByEmail implements refreshing.Store.
 func (s *Store) AdminByEmail(ctx context.Context, email string) (*refreshing.Admin, error) {
 	return s.adminBy(ctx, `email = ?`, email)
 }
 
-// AdminByID implements refreshing.AdminStore.
+// AdminByID implements refreshing.Store.
 func (s *Store) AdminByID(ctx context.Context, id int64) (*refreshing.Admin, error) {
 	return s.adminBy(ctx, `id = ?`, id)
 }
 
-// CreateAdminSession implements refreshing.AdminStore.
+// CreateAdminSession implements refreshing.Store.
 func (s *Store) CreateAdminSession(ctx context.Context, as *refreshing.AdminSession) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var one int
@@ -81,7 +81,7 @@ func (s *Store) CreateAdminSession(ctx context.Context, as *refreshing.AdminSess
 	return nil
 }
 
-// AdminSession implements refreshing.AdminStore.
+// AdminSession implements refreshing.Store.
 func (s *Store) AdminSession(ctx context.Context, tokenHash []byte) (*refreshing.AdminSession, error) {
 	var (
 		as            refreshing.AdminSession
@@ -100,7 +100,7 @@ func (s *Store) AdminSession(ctx context.Context, tokenHash []byte) (*refreshing
 	return &as, nil
 }
 
-// TouchAdminSession implements refreshing.AdminStore.
+// TouchAdminSession implements refreshing.Store.
 func (s *Store) TouchAdminSession(ctx context.Context, tokenHash []byte, at time.Time) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE admin_sessions SET last_seen = ? WHERE token_hash = ?`, micros(at), notNullBytes(tokenHash))
@@ -115,7 +115,7 @@ func (s *Store) TouchAdminSession(ctx context.Context, tokenHash []byte, at time
 	return nil
 }
 
-// DeleteAdminSession implements refreshing.AdminStore.
+// DeleteAdminSession implements refreshing.Store.
 func (s *Store) DeleteAdminSession(ctx context.Context, tokenHash []byte) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE token_hash = ?`, notNullBytes(tokenHash))
@@ -127,7 +127,7 @@ func (s *Store) DeleteAdminSession(ctx context.Context, tokenHash []byte) error 
 	return nil
 }
 
-// DeleteAdminSessions implements refreshing.AdminStore.
+// DeleteAdminSessions implements refreshing.Store.
 func (s *Store) DeleteAdminSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int, error) {
 	var n int64
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -148,7 +148,7 @@ func likePattern(v string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(v) + "%"
 }
 
-// SearchUsers implements refreshing.AdminStore. SQLite's LIKE ignores the
+// SearchUsers implements refreshing.Store. SQLite's LIKE ignores the
 // case of ASCII letters. The search reads users in id order and stops after
 // limit matches.
 func (s *Store) SearchUsers(ctx context.Context, query string, after int64, limit int) ([]refreshing.User, error) {
@@ -177,7 +177,7 @@ func (s *Store) SearchUsers(ctx context.Context, query string, after int64, limi
 	return users, nil
 }
 
-// Roles implements refreshing.RoleStore.
+// Roles implements refreshing.Store.
 func (s *Store) Roles(ctx context.Context) ([]refreshing.Role, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT name, description, permissions FROM roles ORDER BY name`)
 	if err != nil {
@@ -204,7 +204,7 @@ func (s *Store) Roles(ctx context.Context) ([]refreshing.Role, error) {
 	return roles, nil
 }
 
-// SaveRole implements refreshing.RoleStore.
+// SaveRole implements refreshing.Store.
 func (s *Store) SaveRole(ctx context.Context, r refreshing.Role) error {
 	perms := r.Permissions
 	if perms == nil {
@@ -226,7 +226,7 @@ func (s *Store) SaveRole(ctx context.Context, r refreshing.Role) error {
 	return nil
 }
 
-// DeleteRole implements refreshing.RoleStore.
+// DeleteRole implements refreshing.Store.
 func (s *Store) DeleteRole(ctx context.Context, name string) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE name = ?`, name)
@@ -241,7 +241,7 @@ func (s *Store) DeleteRole(ctx context.Context, name string) error {
 	return nil
 }
 
-// AppendAudit implements refreshing.AuditStore.
+// AppendAudit implements refreshing.Store.
 func (s *Store) AppendAudit(ctx context.Context, events []refreshing.AuditEvent) error {
 	if len(events) == 0 {
 		return nil
@@ -271,7 +271,7 @@ func (s *Store) AppendAudit(ctx context.Context, events []refreshing.AuditEvent)
 	return nil
 }
 
-// ListAudit implements refreshing.AuditStore. Each filter has an index that
+// ListAudit implements refreshing.Store. Each filter has an index that
 // starts with it and continues in the keyset order.
 func (s *Store) ListAudit(ctx context.Context, f refreshing.AuditFilter) ([]refreshing.AuditEvent, error) {
 	var (
@@ -331,7 +331,7 @@ func (s *Store) ListAudit(ctx context.Context, f refreshing.AuditFilter) ([]refr
 	return out, nil
 }
 
-// DeleteAuditBefore implements refreshing.AuditStore.
+// DeleteAuditBefore implements refreshing.Store.
 func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil

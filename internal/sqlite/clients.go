@@ -10,7 +10,7 @@ import (
 	"github.com/refreshing/refreshing"
 )
 
-// CreateClient implements refreshing.ClientStore.
+// CreateClient implements refreshing.Store.
 func (s *Store) CreateClient(ctx context.Context, c *refreshing.Client) error {
 	var secret any // NULL for a public client
 	if len(c.SecretHash) > 0 {
@@ -27,7 +27,7 @@ func (s *Store) CreateClient(ctx context.Context, c *refreshing.Client) error {
 	return nil
 }
 
-// Client implements refreshing.ClientStore.
+// Client implements refreshing.Store.
 func (s *Store) Client(ctx context.Context, id string) (*refreshing.Client, error) {
 	var (
 		c       = refreshing.Client{ID: id}

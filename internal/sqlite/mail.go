@@ -11,8 +11,6 @@ import (
 	"github.com/refreshing/refreshing"
 )
 
-var _ refreshing.MailStore = (*Store)(nil)
-
 // mailColumns are the outbox's columns in the order scanMail reads them.
 const mailColumns = `id, kind, recipient, user_id, state, attempts, next_attempt, lease_holder, lease_until, last_error, created_at, finished_at`
 
@@ -28,7 +26,7 @@ func scanMail(sc scanner) (refreshing.Mail, error) {
 	return m, err
 }
 
-// EnqueueMail implements refreshing.MailStore.
+// EnqueueMail implements refreshing.Store.
 func (s *Store) EnqueueMail(ctx context.Context, m *refreshing.Mail) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO mail_outbox (kind, recipient, user_id, state, next_attempt, created_at)
@@ -46,7 +44,7 @@ func (s *Store) EnqueueMail(ctx context.Context, m *refreshing.Mail) error {
 	return nil
 }
 
-// ClaimMail implements refreshing.MailStore with one UPDATE ... RETURNING
+// ClaimMail implements refreshing.Store with one UPDATE ... RETURNING
 // on the writer: every write of this process goes through it one at a
 // time, and BEGIN IMMEDIATE holds off other processes, so no two claims
 // see the same free mail.
@@ -101,7 +99,7 @@ func mailMissing(ctx context.Context, tx *sql.Tx, id int64) error {
 	return refreshing.ErrStale
 }
 
-// FinishMail implements refreshing.MailStore.
+// FinishMail implements refreshing.Store.
 func (s *Store) FinishMail(ctx context.Context, f refreshing.MailFinish) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var res sql.Result
@@ -129,7 +127,7 @@ func (s *Store) FinishMail(ctx context.Context, f refreshing.MailFinish) error {
 	return nil
 }
 
-// RetryMail implements refreshing.MailStore.
+// RetryMail implements refreshing.Store.
 func (s *Store) RetryMail(ctx context.Context, id int64, now time.Time) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE mail_outbox SET state = 'pending', attempts = 0, next_attempt = ?,
@@ -150,7 +148,7 @@ func (s *Store) RetryMail(ctx context.Context, id int64, now time.Time) error {
 	return nil
 }
 
-// ListMail implements refreshing.MailStore.
+// ListMail implements refreshing.Store.
 func (s *Store) ListMail(ctx context.Context, f refreshing.MailFilter) ([]refreshing.Mail, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
@@ -176,7 +174,7 @@ func (s *Store) ListMail(ctx context.Context, f refreshing.MailFilter) ([]refres
 	return out, nil
 }
 
-// CountMail implements refreshing.MailStore.
+// CountMail implements refreshing.Store.
 func (s *Store) CountMail(ctx context.Context) (map[string]int64, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT state, count(*) FROM mail_outbox GROUP BY state`)
 	if err != nil {
@@ -198,7 +196,7 @@ func (s *Store) CountMail(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-// PutCode implements refreshing.MailStore.
+// PutCode implements refreshing.Store.
 func (s *Store) PutCode(ctx context.Context, c refreshing.AccountCode) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var one int
@@ -222,7 +220,7 @@ func (s *Store) PutCode(ctx context.Context, c refreshing.AccountCode) error {
 	return nil
 }
 
-// Code implements refreshing.MailStore.
+// Code implements refreshing.Store.
 func (s *Store) Code(ctx context.Context, id string) (*refreshing.AccountCode, error) {
 	var c refreshing.AccountCode
 	var created, expires int64
@@ -238,7 +236,7 @@ func (s *Store) Code(ctx context.Context, id string) (*refreshing.AccountCode, e
 	return &c, nil
 }
 
-// RedeemCode implements refreshing.MailStore. The write runs under its own
+// RedeemCode implements refreshing.Store. The write runs under its own
 // savepoint (writer.do), so a user that is gone puts the code back.
 func (s *Store) RedeemCode(ctx context.Context, id string, u *refreshing.User, revoke *refreshing.Revocation) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -257,7 +255,7 @@ func (s *Store) RedeemCode(ctx context.Context, id string, u *refreshing.User, r
 	return nil
 }
 
-// PurgeMail implements refreshing.MailStore: two DELETEs, each walking its
+// PurgeMail implements refreshing.Store: two DELETEs, each walking its
 // index up to the batch's remaining size.
 func (s *Store) PurgeMail(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit <= 0 {

@@ -12,7 +12,7 @@ import (
 )
 
 // The Store methods of the admin API and of the admin screens at scale
-// (refreshing.ManageStore, migrations/0013_admin_api.sql).
+// (refreshing.Store, migrations/0013_admin_api.sql).
 
 // placeholders returns "?, ?, ?" for n values.
 func placeholders(n int) string {
@@ -49,7 +49,7 @@ func (s *Store) queryUsers(ctx context.Context, what, q string, args ...any) ([]
 	return users, nil
 }
 
-// FindUsers implements refreshing.ManageStore. It walks the primary key
+// FindUsers implements refreshing.Store. It walks the primary key
 // from the cursor and stops after limit matches.
 func (s *Store) FindUsers(ctx context.Context, f refreshing.UserFilter) ([]refreshing.User, error) {
 	limit := f.Limit
@@ -79,7 +79,7 @@ func (s *Store) FindUsers(ctx context.Context, f refreshing.UserFilter) ([]refre
 	return s.queryUsers(ctx, "find users", q, append(args, limit)...)
 }
 
-// CountUsers implements refreshing.ManageStore.
+// CountUsers implements refreshing.Store.
 func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	var n int64
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
@@ -88,7 +88,7 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// UsersByID implements refreshing.ManageStore.
+// UsersByID implements refreshing.Store.
 func (s *Store) UsersByID(ctx context.Context, ids []int64) ([]refreshing.User, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -96,7 +96,7 @@ func (s *Store) UsersByID(ctx context.Context, ids []int64) ([]refreshing.User, 
 	return s.queryUsers(ctx, "users by id", `SELECT `+userColumns+` FROM users WHERE id IN (`+placeholders(len(ids))+`) ORDER BY id`, int64Args(ids)...)
 }
 
-// UserStats implements refreshing.ManageStore, through the index on
+// UserStats implements refreshing.Store, through the index on
 // sessions (user_id).
 func (s *Store) UserStats(ctx context.Context, ids []int64, now time.Time) ([]refreshing.UserStats, error) {
 	if len(ids) == 0 {
@@ -128,7 +128,7 @@ func (s *Store) UserStats(ctx context.Context, ids []int64, now time.Time) ([]re
 	return out, nil
 }
 
-// ListAdmins implements refreshing.ManageStore.
+// ListAdmins implements refreshing.Store.
 func (s *Store) ListAdmins(ctx context.Context) ([]refreshing.Admin, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, email, password_hash, created_at FROM admins ORDER BY id`)
 	if err != nil {
@@ -153,7 +153,7 @@ func (s *Store) ListAdmins(ctx context.Context) ([]refreshing.Admin, error) {
 	return out, nil
 }
 
-// DeleteAdmin implements refreshing.ManageStore: the foreign keys' ON
+// DeleteAdmin implements refreshing.Store: the foreign keys' ON
 // DELETE CASCADE removes the administrator's sessions and tokens.
 func (s *Store) DeleteAdmin(ctx context.Context, id int64) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -169,7 +169,7 @@ func (s *Store) DeleteAdmin(ctx context.Context, id int64) error {
 	return nil
 }
 
-// SetAdminPassword implements refreshing.ManageStore.
+// SetAdminPassword implements refreshing.Store.
 func (s *Store) SetAdminPassword(ctx context.Context, id int64, passwordHash string) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = ? WHERE id = ?`, passwordHash, id)
@@ -205,7 +205,7 @@ func scanAdminToken(sc scanner) (*refreshing.AdminToken, error) {
 	return &t, nil
 }
 
-// CreateAdminToken implements refreshing.ManageStore.
+// CreateAdminToken implements refreshing.Store.
 func (s *Store) CreateAdminToken(ctx context.Context, t *refreshing.AdminToken) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var one int
@@ -230,7 +230,7 @@ func (s *Store) CreateAdminToken(ctx context.Context, t *refreshing.AdminToken) 
 	return nil
 }
 
-// AdminTokenByHash implements refreshing.ManageStore.
+// AdminTokenByHash implements refreshing.Store.
 func (s *Store) AdminTokenByHash(ctx context.Context, tokenHash []byte) (*refreshing.AdminToken, error) {
 	t, err := scanAdminToken(s.read.QueryRowContext(ctx, `SELECT `+adminTokenColumns+` FROM admin_tokens WHERE token_hash = ?`, notNullBytes(tokenHash)))
 	switch {
@@ -242,7 +242,7 @@ func (s *Store) AdminTokenByHash(ctx context.Context, tokenHash []byte) (*refres
 	return t, nil
 }
 
-// AdminTokens implements refreshing.ManageStore.
+// AdminTokens implements refreshing.Store.
 func (s *Store) AdminTokens(ctx context.Context, adminID int64) ([]refreshing.AdminToken, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+adminTokenColumns+` FROM admin_tokens
 		WHERE ? = 0 OR admin_id = ? ORDER BY id`, adminID, adminID)
@@ -264,7 +264,7 @@ func (s *Store) AdminTokens(ctx context.Context, adminID int64) ([]refreshing.Ad
 	return out, nil
 }
 
-// DeleteAdminToken implements refreshing.ManageStore.
+// DeleteAdminToken implements refreshing.Store.
 func (s *Store) DeleteAdminToken(ctx context.Context, id int64) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM admin_tokens WHERE id = ?`, id)
@@ -279,7 +279,7 @@ func (s *Store) DeleteAdminToken(ctx context.Context, id int64) error {
 	return nil
 }
 
-// ListClients implements refreshing.ManageStore.
+// ListClients implements refreshing.Store.
 func (s *Store) ListClients(ctx context.Context) ([]refreshing.Client, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, secret_hash, grants, created_at, require_dpop FROM oauth_clients ORDER BY id`)
 	if err != nil {
@@ -309,7 +309,7 @@ func (s *Store) ListClients(ctx context.Context) ([]refreshing.Client, error) {
 	return out, nil
 }
 
-// DeleteClient implements refreshing.ManageStore.
+// DeleteClient implements refreshing.Store.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM oauth_clients WHERE id = ?`, id)

@@ -10,9 +10,7 @@ import (
 	"github.com/refreshing/refreshing"
 )
 
-var _ refreshing.OpsStore = (*Store)(nil)
-
-// PurgeSessions implements refreshing.OpsStore. Each criterion is one DELETE
+// PurgeSessions implements refreshing.Store. Each criterion is one DELETE
 // whose subquery walks that criterion's index (migrations/0004_ops.sql) and
 // stops at the batch's remaining size, so a batch reads only the rows it
 // deletes and the writer is held for one short transaction.
@@ -50,7 +48,7 @@ func (s *Store) PurgeSessions(ctx context.Context, p refreshing.Purge) (int, err
 	return total, nil
 }
 
-// CountActiveSessions implements refreshing.OpsStore, from the partial index
+// CountActiveSessions implements refreshing.Store, from the partial index
 // sessions_live alone.
 func (s *Store) CountActiveSessions(ctx context.Context, now, activeAfter time.Time) (int64, error) {
 	var n int64
@@ -72,7 +70,7 @@ func (s *Store) CountActiveSessions(ctx context.Context, now, activeAfter time.T
 	return n, nil
 }
 
-// AcquireLease implements refreshing.OpsStore with one upsert whose update
+// AcquireLease implements refreshing.Store with one upsert whose update
 // applies only to the holder's own lease or to an expired one.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
 	var n int64
@@ -90,7 +88,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, now, unti
 	return n > 0, nil
 }
 
-// ImportUser implements refreshing.OpsStore. An explicit id also moves the
+// ImportUser implements refreshing.Store. An explicit id also moves the
 // AUTOINCREMENT counter past it, so CreateUser never reuses it.
 func (s *Store) ImportUser(ctx context.Context, u *refreshing.User) error {
 	var id any
@@ -119,7 +117,7 @@ func (s *Store) ImportUser(ctx context.Context, u *refreshing.User) error {
 	return nil
 }
 
-// ImportSession implements refreshing.OpsStore.
+// ImportSession implements refreshing.Store.
 func (s *Store) ImportSession(ctx context.Context, ss *refreshing.Session, importHash []byte) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var one int
@@ -144,7 +142,7 @@ func (s *Store) ImportSession(ctx context.Context, ss *refreshing.Session, impor
 	return nil
 }
 
-// SessionIDByImportHash implements refreshing.HotPathStore through the unique
+// SessionIDByImportHash implements refreshing.Store through the unique
 // partial index sessions_import_hash.
 func (s *Store) SessionIDByImportHash(ctx context.Context, importHash []byte) (string, error) {
 	var id string
@@ -158,7 +156,7 @@ func (s *Store) SessionIDByImportHash(ctx context.Context, importHash []byte) (s
 	return id, nil
 }
 
-// HasImportedSessions implements refreshing.HotPathStore: one probe of the
+// HasImportedSessions implements refreshing.Store: one probe of the
 // partial index sessions_import_hash.
 func (s *Store) HasImportedSessions(ctx context.Context) (bool, error) {
 	var held bool

@@ -477,7 +477,7 @@ func (s *Store) ListSessions(ctx context.Context, f refreshing.SessionFilter) ([
 	return out, nil
 }
 
-// AuthRevision implements refreshing.HotPathStore: the triggers of
+// AuthRevision implements refreshing.Store: the triggers of
 // migration 0006 bump it.
 func (s *Store) AuthRevision(ctx context.Context) (int64, error) {
 	var n int64

@@ -10,7 +10,7 @@ import (
 	"github.com/refreshing/refreshing"
 )
 
-// runMail checks the MailStore methods: the outbox and the one-time codes.
+// runMail checks the mail methods of the Store: the outbox and the one-time codes.
 func runMail(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("EnqueueMail", func(t *testing.T) { testEnqueueMail(t, open) })
 	t.Run("ClaimMail", func(t *testing.T) { testClaimMail(t, open) })

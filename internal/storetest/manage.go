@@ -11,7 +11,7 @@ import (
 	"github.com/refreshing/refreshing"
 )
 
-// runManage runs the conformance tests of refreshing.ManageStore and of the
+// runManage runs the conformance tests of refreshing.Store and of the
 // listing directions and date range the admin API added.
 func runManage(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("FindUsers", func(t *testing.T) { testFindUsers(t, open) })

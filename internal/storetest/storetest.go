@@ -51,6 +51,9 @@ func Run(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("SessionWithUser", func(t *testing.T) { testSessionWithUser(t, open) })
 	t.Run("RotateSession", func(t *testing.T) { testRotateSession(t, open) })
 	t.Run("RotateMatching", func(t *testing.T) { testRotateMatching(t, open) })
+	// The stores' SQL against the rotation rule's pure functions.
+	t.Run("RotateMatchingJudge", func(t *testing.T) { testRule(t, open) })
+	t.Run("RotateSessionRotated", func(t *testing.T) { testRotatedRule(t, open) })
 	t.Run("AuthRevision", func(t *testing.T) { testAuthRevision(t, open) })
 	t.Run("TouchSession", func(t *testing.T) { testTouchSession(t, open) })
 	t.Run("RevokeSession", func(t *testing.T) { testRevokeSession(t, open) })
