@@ -381,6 +381,29 @@ func (s *Service) DeleteClient(ctx context.Context, id string) error {
 	return nil
 }
 
+// SetClientDPoP sets whether every token request of the OAuth client id
+// must carry a DPoP proof (RFC 9449), and returns the client as it now is;
+// ErrNotFound if there is none. Sessions already bound stay bound, and
+// unbound ones stay unbound: the setting decides what the next token
+// request must carry.
+func (s *Service) SetClientDPoP(ctx context.Context, id string, require bool) (*Client, error) {
+	if err := checkClientID(id); err != nil {
+		return nil, ErrNotFound
+	}
+	if err := s.store.SetClientDPoP(ctx, id, require); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("set client DPoP: %w", err)
+	}
+	detail := "OAuth client " + id + " no longer requires DPoP"
+	if require {
+		detail = "OAuth client " + id + " requires DPoP"
+	}
+	s.audit(ctx, AuditEvent{Type: AuditClientUpdate, Detail: detail})
+	return s.Client(ctx, id)
+}
+
 // Signing key states, as the admin screens and API show them.
 const (
 	KeySigning   = "signing"   // the newest key: signs every new access token

@@ -37,6 +37,7 @@ const (
 	AuditAdminTokenRevoke = "admin.token.revoke"
 	AuditClientCreate     = "client.create"
 	AuditClientDelete     = "client.delete"
+	AuditClientUpdate     = "client.update" // Detail says what changed (require DPoP)
 	AuditKeyRotate        = "key.rotate"
 )
 
@@ -44,7 +45,7 @@ const (
 var byAdmin = map[string]bool{AuditAdminRevoke: true, AuditBlock: true, AuditUnblock: true, AuditUserCreate: true,
 	AuditUserDelete: true, AuditSettingsChange: true, AuditRoleChange: true, AuditAdminCreate: true,
 	AuditAdminDelete: true, AuditAdminPassword: true, AuditAdminTokenCreate: true, AuditAdminTokenRevoke: true,
-	AuditClientCreate: true, AuditClientDelete: true, AuditKeyRotate: true,
+	AuditClientCreate: true, AuditClientDelete: true, AuditClientUpdate: true, AuditKeyRotate: true,
 	AuditUserConfirm: true, AuditUserSetPassword: true, AuditMailResend: true, AuditMailRetried: true}
 
 // AuditTypes lists every event type, for filters.
@@ -55,10 +56,11 @@ func AuditTypes() []string {
 		AuditAdminLoginFailed, AuditAdminLogout, AuditAdminCreate,
 		AuditProviderLogin, AuditProviderLoginFailed, AuditIdentityLink, // provider sign-in (provider.go)
 		AuditAdminDelete, AuditAdminPassword, AuditAdminTokenCreate, AuditAdminTokenRevoke,
-		AuditClientCreate, AuditClientDelete, AuditKeyRotate,
+		AuditClientCreate, AuditClientDelete, AuditClientUpdate, AuditKeyRotate,
 		// The account life cycle (lifecycle.go).
 		AuditResetRequested, AuditPasswordReset, AuditEmailConfirmed, AuditUserConfirm, AuditUserSetPassword,
-		AuditMailResend, AuditMailFailed, AuditMailRetried}
+		AuditMailResend, AuditMailFailed, AuditMailRetried,
+		AuditReauthenticate} // step-up (stepup.go)
 }
 
 // Actor names who acts, for the audit log: an administrator on the admin

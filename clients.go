@@ -275,7 +275,7 @@ type Introspection struct {
 	ClientID  string // the client the session is bound to; "" for /api sessions
 	Issuer    string
 	IssuedAt  time.Time // of this very token
-	AuthTime  time.Time // when the user signed in: the session's start (auth_time)
+	AuthTime  time.Time // when the user last authenticated: the session's start or re-authentication (auth_time)
 	DPoPJKT   string    // the DPoP key the token is bound to (cnf.jkt, RFC 9449); "" for none
 	// ExpiresAt is the access token's exp, or the refresh token's session's
 	// absolute expiry: zero when the session never expires.
@@ -367,13 +367,14 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introsp
 	return &Introspection{
 		Active: true, TokenType: TokenTypeRefresh, Subject: fmt.Sprint(u.ID), SessionID: sess.ID,
 		ClientID: sess.ClientID, Issuer: s.Issuer(), IssuedAt: issued, ExpiresAt: sess.ExpiresAt,
-		AuthTime: sess.CreatedAt, DPoPJKT: sess.DPoPJKT,
+		AuthTime: sess.AuthTime, DPoPJKT: sess.DPoPJKT,
 	}, nil
 }
 
 // CheckMaxAge is step-up for a refresh: it returns ErrLoginRequired when the
-// session refresh token belongs to started (its user signed in) more than
-// maxAge ago, before anything is rotated, so the token stays usable. A
+// user of the session refresh token belongs to last authenticated (signed
+// in, or re-authenticated with Reauthenticate) more than maxAge ago, before
+// anything is rotated, so the token stays usable. A
 // token that belongs to no session passes: the exchange that follows
 // refuses it as it would anyway. It costs a session read, paid only by the
 // requests that ask for a max_age (the token endpoint's max_age parameter).
@@ -385,8 +386,15 @@ func (s *Service) CheckMaxAge(ctx context.Context, token string, maxAge time.Dur
 	if err != nil || sess == nil {
 		return err
 	}
-	if s.clock().Sub(sess.CreatedAt) > maxAge {
+	if s.clock().Sub(sess.AuthTime) > maxAge {
 		return ErrLoginRequired
 	}
 	return nil
+}
+
+// DPoPNonceKey returns the server secret under which DPoP nonces are made
+// (internal/dpop.Nonces), created at first use and shared by every
+// instance, so that a nonce one instance issued is good at every other.
+func (s *Service) DPoPNonceKey(ctx context.Context) ([]byte, error) {
+	return s.store.Secret(ctx, "dpop-nonce-key", []byte(randomString(32)))
 }

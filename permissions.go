@@ -49,6 +49,9 @@ const (
 	ActionSendEmailConfirmation = "users-permissions.auth.sendEmailConfirmation"
 	ActionAuthSessions          = "users-permissions.auth.getSessions"
 	ActionAuthRevokeSession     = "users-permissions.auth.revokeSession"
+
+	// Step-up (stepup.go): re-authentication in the current session.
+	ActionReauthenticate = "refreshing.auth.reauthenticate"
 )
 
 var actions = []Action{
@@ -72,6 +75,8 @@ var actions = []Action{
 	{ActionSendEmailConfirmation, "POST", "/api/auth/send-email-confirmation", "Ask for a new confirmation mail", false},
 	{ActionAuthSessions, "GET", "/api/auth/sessions", "List one's own sessions (Strapi 5)", true},
 	{ActionAuthRevokeSession, "DELETE", "/api/auth/sessions/{sessionId}", "Sign out one of one's sessions (Strapi 5)", true},
+	// Step-up (stepup.go).
+	{ActionReauthenticate, "POST", "/api/auth/reauthenticate", "Prove one's password again in the current session (step-up)", true},
 }
 
 // Actions returns every action of the /api surface, in the contract's order.

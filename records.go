@@ -61,6 +61,12 @@ type Session struct {
 	GraceGeneration int64
 	GraceSince      time.Time
 
+	// AuthTime is when the user last proved who they are in this session:
+	// its sign-in (CreatedAt), or a later re-authentication
+	// (Service.Reauthenticate). Access tokens carry it as auth_time, and
+	// max_age is measured from it (step-up). Stores never return it zero.
+	AuthTime time.Time
+
 	// DPoPJKT is the SHA-256 thumbprint (RFC 7638) of the DPoP key the
 	// session's refresh tokens are bound to (RFC 9449): "" when unbound.
 	DPoPJKT string

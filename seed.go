@@ -11,7 +11,7 @@ func NewSession(userID int64, ci ClientInfo, now time.Time, st Settings) (*Sessi
 	sess := &Session{
 		ID: newSessionID(), UserID: userID, ClientID: ci.ClientID, DeviceID: ci.DeviceID,
 		Description: ci.Description, UserAgent: ci.UserAgent, IP: ci.IP,
-		CreatedAt: now, LastActivity: now, DPoPJKT: ci.bindJKT,
+		CreatedAt: now, LastActivity: now, AuthTime: now, DPoPJKT: ci.bindJKT,
 	}
 	if st.RefreshTTL > 0 {
 		sess.ExpiresAt = now.Add(st.RefreshTTL)

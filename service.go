@@ -398,16 +398,17 @@ func (s *Service) issue(ctx context.Context, u *User, st Settings, ci ClientInfo
 const AuthMethodPassword = "pwd"
 
 // sign returns an access token for u in session sess. Its auth_time is the
-// session's start and its amr the method that started it, whatever the
-// rotation that signs it: a refreshed token never looks like a fresh
-// sign-in (step-up, see Service.CheckMaxAge).
+// session's last authentication (its start, or a re-authentication since)
+// and its amr the method that started it, whatever the rotation that signs
+// it: a refreshed token never looks like a fresh sign-in (step-up, see
+// Service.CheckMaxAge and Service.Reauthenticate).
 //
 // jkt, when not "", binds the token to a DPoP key (cnf.jkt, RFC 9449).
 func (s *Service) sign(u *User, sess *Session, now time.Time, st Settings, jkt string) (string, time.Time, error) {
 	exp := now.Add(st.AccessTTL)
 	tok, err := s.signer.Sign(jwt.Claims{
 		Subject: strconv.FormatInt(u.ID, 10), UserID: u.ID, SessionID: sess.ID,
-		AuthTime: sess.CreatedAt, AMR: AuthMethodPassword, JKT: jkt,
+		AuthTime: sess.AuthTime, AMR: AuthMethodPassword, JKT: jkt,
 		ID: randomString(12), IssuedAt: now, ExpiresAt: exp,
 	})
 	if err != nil {

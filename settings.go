@@ -43,6 +43,13 @@ type Settings struct {
 	// must be. Signing in with an older password is never refused by it.
 	PasswordMinLength    int  // characters, at least MinPasswordLen (6, Strapi's) and at most 64
 	PasswordRefuseCommon bool // refuse the 10,000 most common passwords
+
+	// DPoPNonceRequired makes every DPoP proof carry a nonce this server
+	// issued (RFC 9449 sections 8 and 9, docs/oauth.md): a proof is then
+	// good for minutes only, even if its client's clock is wrong, at the
+	// cost of one more round trip for a client without a fresh nonce, and
+	// of refusing clients that do not support nonces. Off by default.
+	DPoPNonceRequired bool
 }
 
 // DefaultSettings returns the contract's defaults (SettingsTable's).

@@ -61,6 +61,7 @@ var settingGroups = []SettingGroup{
 	{"Rate limits", "Budgets per window, counted on every instance together when Redis is configured. A limit of 0 turns that limit off."},
 	{"Audit log and retention", "What the audit log records, and how long ended sessions and old events are kept."},
 	{"Passwords", "What a new password must be. Signing in with an older password is never refused by these."},
+	{"DPoP", "Proof-of-possession of the key a token is bound to (RFC 9449)."},
 }
 
 // SettingGroup is a heading of the admin settings screen.
@@ -201,6 +202,11 @@ var settingsTable = []Setting{
 	{Key: "passwordRefuseCommon", Env: "REFRESHING_PASSWORD_REFUSE_COMMON", Default: "true", Group: "Passwords",
 		Label: "Refuse common passwords", Help: "Refuse a new password that is one of the 10,000 most common ones (password, 12345678, qwertyuiop...).",
 		ptr: func(s *Settings) any { return &s.PasswordRefuseCommon }},
+
+	// DPoP (RFC 9449, docs/oauth.md).
+	{Key: "dpopNonceRequired", Env: "REFRESHING_DPOP_NONCE_REQUIRED", Default: "false", Group: "DPoP",
+		Label: "Require DPoP nonces", Help: "Every DPoP proof must carry a nonce this server issued (the DPoP-Nonce header): a captured proof is good for minutes only, whatever its client's clock says. Clients that do not support nonces are then refused.",
+		ptr: func(s *Settings) any { return &s.DPoPNonceRequired }},
 }
 
 // defaultSettings is the table's defaults, parsed once.

@@ -135,6 +135,11 @@ type Store interface {
 	// LastActivity is earlier. It returns ErrNotFound if the session does not
 	// exist and ErrStale if it is revoked.
 	TouchSession(ctx context.Context, id string, at time.Time) error
+	// SetAuthTime sets the session's AuthTime to at (a re-authentication),
+	// and its LastActivity to at if that is later, if the session is
+	// unrevoked. It returns ErrNotFound if the session does not exist and
+	// ErrStale if it is revoked.
+	SetAuthTime(ctx context.Context, id string, at time.Time) error
 
 	// What the Service's caches need to know whether what they remember may have ended.
 
@@ -305,6 +310,10 @@ type Store interface {
 	// stay, but can no longer be exchanged through /oauth/token. ErrNotFound
 	// if absent.
 	DeleteClient(ctx context.Context, id string) error
+	// SetClientDPoP sets whether every token request of the OAuth client
+	// with that id must carry a DPoP proof (Client.RequireDPoP).
+	// ErrNotFound if absent.
+	SetClientDPoP(ctx context.Context, id string, require bool) error
 
 	// Provider identities for external sign-in (provider.go). Deleting a user
 	// deletes theirs.

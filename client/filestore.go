@@ -37,29 +37,38 @@ func (s FileStore) Load(context.Context) (*Token, error) {
 }
 
 // Save implements TokenStore.
-func (s FileStore) Save(_ context.Context, tok *Token) (err error) {
+func (s FileStore) Save(_ context.Context, tok *Token) error {
 	b, err := json.MarshalIndent(tok, "", "  ")
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(s.Path)
+	return writeFileAtomic(s.Path, append(b, '\n'), false)
+}
+
+// writeFileAtomic writes data to path through a temporary file (mode 0600,
+// synced) renamed over it, creating the directory 0700 if missing, so that
+// a crash leaves the old content or the new, never half of either. With
+// exclusive, an existing file is left as it is and the error is
+// fs.ErrExist.
+func writeFileAtomic(path string, data []byte, exclusive bool) (err error) {
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(s.Path)+".*.tmp") // created 0600
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // created 0600
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(f.Name())
 		}
+		os.Remove(f.Name()) // renamed or linked already when all went well
 	}()
 	if err := f.Chmod(0o600); err != nil {
 		return err
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if _, err := f.Write(data); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {
@@ -68,7 +77,14 @@ func (s FileStore) Save(_ context.Context, tok *Token) (err error) {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(f.Name(), s.Path); err != nil {
+	if exclusive {
+		// A hard link fails if path exists: of two programs creating the
+		// file at once, one wins and the other reads its file.
+		err = os.Link(f.Name(), path)
+	} else {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
 		return err
 	}
 	// Make the rename itself durable. Not every system can sync a

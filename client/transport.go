@@ -24,7 +24,14 @@ type Token struct {
 	// IssuedAt is when AccessToken was issued; with Expiry it tells the
 	// token's lifetime, which decides how early the Transport refreshes.
 	IssuedAt time.Time `json:"issued_at,omitzero"`
+	// TokenType is "DPoP" for an access token bound to the Transport's
+	// DPoPKey (sent as "Authorization: DPoP" with a proof), and "Bearer" or
+	// empty for a bearer token.
+	TokenType string `json:"token_type,omitempty"`
 }
+
+// dpopBound reports whether tok's access token is DPoP-bound.
+func (tok *Token) dpopBound() bool { return strings.EqualFold(tok.TokenType, "DPoP") }
 
 // TokenStore keeps a Token across restarts of the program. Implementations
 // must be safe for concurrent use. MemoryStore and FileStore are provided; a
@@ -45,8 +52,10 @@ var ErrSignedOut = errors.New("signed out: sign in again")
 // Its Code "invalid_grant" makes it ErrSignedOut.
 type OAuthError struct {
 	StatusCode  int
-	Code        string // "invalid_grant", "invalid_client", ...
+	Code        string // "invalid_grant", "invalid_client", "invalid_dpop_proof", ...
 	Description string
+
+	nonce string // the answer's DPoP-Nonce, for a retry after use_dpop_nonce
 }
 
 // Error implements error.
@@ -85,6 +94,16 @@ const (
 // Refreshes use the OAuth refresh grant: a form POST to TokenURL, with the
 // client's id (and secret, over HTTP Basic, for a confidential client).
 //
+// With DPoP set, every token request carries a DPoP proof of that key (RFC
+// 9449), and the tokens the server issues are bound to it (token_type
+// DPoP; for a public client the refresh token too). Requests with a bound
+// access token then go out with "Authorization: DPoP" and a proof of their
+// own, whose ath claim is the token's hash (section 7). A server may ask
+// for its nonce (section 8 at the token endpoint, 9 at a resource server:
+// the error use_dpop_nonce with a DPoP-Nonce header): the Transport sends
+// the request once more with the nonce, and puts the latest nonce each
+// server gave in its later proofs.
+//
 // Set the fields before first use; a Transport is then safe for concurrent use.
 type Transport struct {
 	// TokenURL is the issuer's token endpoint, {issuer}/oauth/token. Required.
@@ -99,6 +118,13 @@ type Transport struct {
 	Base http.RoundTripper
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// DPoP, when set, is the key the tokens are bound to (see above):
+	// GenerateDPoPKey, FileDPoPKey, or NewDPoPKey of a crypto.Signer. A
+	// DPoP-bound token in the Store is useless without the same key.
+	DPoP *DPoPKey
+
+	nonceMu sync.Mutex
+	nonces  map[string]string // the latest DPoP-Nonce of each origin, and of the token endpoint
 
 	mu     sync.Mutex
 	tok    *Token
@@ -141,7 +167,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	res, err := t.base().RoundTrip(authorized(req, tok.AccessToken, req.Body))
+	res, err := t.send(req, tok, req.Body, replayable)
 	if err != nil || res.StatusCode != http.StatusUnauthorized || !replayable {
 		return res, err
 	}
@@ -151,23 +177,124 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || next.AccessToken == tok.AccessToken {
 		return res, nil // nothing better to offer: the server's own answer
 	}
-	body := req.Body
-	if req.GetBody != nil {
-		if body, err = req.GetBody(); err != nil {
-			return res, nil
-		}
+	body, err := again(req)
+	if err != nil {
+		return res, nil
 	}
-	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	res.Body.Close()
-	return t.base().RoundTrip(authorized(req, next.AccessToken, body))
+	drain(res)
+	return t.send(req, next, body, true)
 }
 
-// authorized returns a copy of req with the bearer token and body.
-func authorized(req *http.Request, access string, body io.ReadCloser) *http.Request {
-	r := req.Clone(req.Context())
-	r.Header.Set("Authorization", "Bearer "+access)
-	r.Body = body
-	return r
+// send sends a copy of req with tok and body. For a DPoP-bound token it
+// adds a proof, and when the server answers that it wants a (new) nonce,
+// sends the request once more with it, if replayable.
+func (t *Transport) send(req *http.Request, tok *Token, body io.ReadCloser, replayable bool) (*http.Response, error) {
+	if !tok.dpopBound() {
+		r := req.Clone(req.Context())
+		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		r.Body = body
+		return t.base().RoundTrip(r)
+	}
+	if t.DPoP == nil {
+		if body != nil {
+			body.Close()
+		}
+		return nil, errors.New("client.Transport: the token is DPoP-bound and the Transport has no DPoP key")
+	}
+	for retried := false; ; retried = true {
+		r := req.Clone(req.Context())
+		r.Header.Set("Authorization", "DPoP "+tok.AccessToken)
+		r.Body = body
+		origin := originOf(req.URL)
+		sent := t.nonce(origin)
+		if err := t.prove(r, origin, tok.AccessToken); err != nil {
+			if body != nil {
+				body.Close()
+			}
+			return nil, err
+		}
+		res, err := t.base().RoundTrip(r)
+		if err != nil {
+			return nil, err
+		}
+		fresh := t.keepNonce(origin, res)
+		if retried || !replayable || res.StatusCode != http.StatusUnauthorized || !wantsNonce(res) || fresh == "" || fresh == sent {
+			return res, nil
+		}
+		if body, err = again(req); err != nil {
+			return res, nil
+		}
+		drain(res)
+	}
+}
+
+// prove sets r's DPoP header: a proof for r's method and URL, with the
+// nonce kept in slot (see nonce) and, when not empty, the access token's
+// hash.
+func (t *Transport) prove(r *http.Request, slot, access string) error {
+	proof, err := t.DPoP.Proof(r.Method, r.URL.String(), t.now(), t.nonce(slot), access)
+	if err != nil {
+		return err
+	}
+	r.Header.Set("DPoP", proof)
+	return nil
+}
+
+// nonce returns the latest DPoP-Nonce kept in slot: a resource server's
+// origin, or "token " and the TokenURL.
+func (t *Transport) nonce(slot string) string {
+	t.nonceMu.Lock()
+	defer t.nonceMu.Unlock()
+	return t.nonces[slot]
+}
+
+// keepNonce remembers the DPoP-Nonce of res, if it has one, in slot for
+// the next proofs, and returns it.
+func (t *Transport) keepNonce(slot string, res *http.Response) string {
+	n := res.Header.Get("DPoP-Nonce")
+	if n == "" || len(n) > 1024 {
+		return ""
+	}
+	t.nonceMu.Lock()
+	defer t.nonceMu.Unlock()
+	if t.nonces == nil || len(t.nonces) >= 1024 {
+		t.nonces = make(map[string]string) // a bound on a program talking to many servers
+	}
+	t.nonces[slot] = n
+	return n
+}
+
+// wantsNonce reports whether a resource server's 401 is RFC 9449 section
+// 9's request for a nonce: WWW-Authenticate: DPoP error="use_dpop_nonce".
+func wantsNonce(res *http.Response) bool {
+	for _, v := range res.Header.Values("WWW-Authenticate") {
+		scheme, params, _ := strings.Cut(strings.TrimSpace(v), " ")
+		if strings.EqualFold(scheme, "DPoP") && strings.Contains(params, "use_dpop_nonce") {
+			return true
+		}
+	}
+	return false
+}
+
+// originOf is the scheme and host of u, which resource servers' nonces are
+// kept by.
+func originOf(u *url.URL) string {
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
+}
+
+// again returns a new copy of req's body for sending it once more.
+func again(req *http.Request) (io.ReadCloser, error) {
+	if req.GetBody != nil {
+		return req.GetBody()
+	}
+	return req.Body, nil // nil or http.NoBody
+}
+
+// drain reads what remains of a response that is not returned (so that
+// its connection can be reused) and closes it.
+func drain(res *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	res.Body.Close()
 }
 
 // Token returns a token whose access token is valid, refreshing it first if
@@ -315,26 +442,54 @@ func (t *Transport) SignIn(ctx context.Context, username, password string) error
 }
 
 // grant posts form to the token endpoint and returns the token it issues;
-// keep is the refresh token to keep when the answer carries none.
+// keep is the refresh token to keep when the answer carries none. With a
+// DPoP key, the request carries a proof, and is sent once more when the
+// server answers use_dpop_nonce with a new nonce (RFC 9449 section 8).
 func (t *Transport) grant(ctx context.Context, form url.Values, keep string) (*Token, error) {
 	if t.ClientID != "" && t.ClientSecret == "" {
 		form.Set("client_id", t.ClientID)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.TokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, fmt.Errorf("token endpoint: %w", err)
+	// The token endpoint's nonce is kept apart from those of resource
+	// servers, which may share its origin and have nonces of their own.
+	slot := "token " + t.TokenURL
+	for retried := false; ; retried = true {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.TokenURL, strings.NewReader(form.Encode()))
+		if err != nil {
+			return nil, fmt.Errorf("token endpoint: %w", err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		if t.ClientSecret != "" {
+			req.SetBasicAuth(url.QueryEscape(t.ClientID), url.QueryEscape(t.ClientSecret))
+		}
+		sent := ""
+		if t.DPoP != nil {
+			sent = t.nonce(slot)
+			if err := t.prove(req, slot, ""); err != nil {
+				return nil, err
+			}
+		}
+		tok, err := t.post(req, keep)
+		var oe *OAuthError
+		if !retried && errors.As(err, &oe) && oe.Code == "use_dpop_nonce" && oe.nonce != "" && oe.nonce != sent {
+			continue // the nonce the server gave is kept: prove again with it
+		}
+		return tok, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if t.ClientSecret != "" {
-		req.SetBasicAuth(url.QueryEscape(t.ClientID), url.QueryEscape(t.ClientSecret))
-	}
+}
+
+// post sends one token request and reads its answer.
+func (t *Transport) post(req *http.Request, keep string) (*Token, error) {
 	started := t.now()
 	res, err := t.base().RoundTrip(req)
 	if err != nil {
 		return nil, fmt.Errorf("token endpoint: %w", err)
 	}
 	defer res.Body.Close()
+	var nonce string
+	if t.DPoP != nil {
+		nonce = t.keepNonce("token "+t.TokenURL, res)
+	}
 	var body struct {
 		AccessToken  string `json:"access_token"`
 		TokenType    string `json:"token_type"`
@@ -350,12 +505,16 @@ func (t *Transport) grant(ctx context.Context, form url.Values, keep string) (*T
 		if body.Error == "" {
 			body.Error = "http_" + res.Status
 		}
-		return nil, &OAuthError{StatusCode: res.StatusCode, Code: body.Error, Description: body.Description}
+		return nil, &OAuthError{StatusCode: res.StatusCode, Code: body.Error, Description: body.Description, nonce: nonce}
 	}
-	if body.AccessToken == "" || !strings.EqualFold(body.TokenType, "Bearer") {
-		return nil, fmt.Errorf("token endpoint: no bearer access token in the answer")
+	bound := strings.EqualFold(body.TokenType, "DPoP")
+	if body.AccessToken == "" || !(strings.EqualFold(body.TokenType, "Bearer") || (bound && t.DPoP != nil)) {
+		return nil, fmt.Errorf("token endpoint: no bearer or DPoP access token in the answer")
 	}
 	tok := &Token{AccessToken: body.AccessToken, RefreshToken: body.RefreshToken}
+	if bound {
+		tok.TokenType = "DPoP"
+	}
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = keep
 	}

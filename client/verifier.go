@@ -44,6 +44,10 @@ type Claims struct {
 	// server that wants a recent sign-in compares it with the time. Zero
 	// when absent.
 	AuthTime time.Time
+	// JKT is cnf.jkt (RFC 9449): the thumbprint of the DPoP key the token
+	// is bound to, "" for a bearer token. VerifyRequest (and Middleware)
+	// admit a bound token only with a proof of that key.
+	JKT string
 }
 
 // Defaults of a Verifier.
@@ -97,6 +101,15 @@ type Verifier struct {
 	// Now is the clock that token lifetimes and key caching are judged by;
 	// default time.Now.
 	Now func() time.Time
+	// BaseURLs are the URLs clients reach this resource server at
+	// ("https://api.example.com"), for the DPoP proofs of DPoP-bound tokens
+	// (VerifyRequest): a proof's htu must be one of them followed by the
+	// request's path. When empty, it is the URL the request reached: its
+	// Host, with https when it came over TLS and either scheme otherwise (a
+	// proxy ending TLS in front is common). Set it when the Host header is
+	// not to be trusted for this, so that a proof made for another server
+	// that accepts the same tokens cannot be replayed here.
+	BaseURLs []string
 
 	fetchMu sync.Mutex // held by the one caller fetching the JWKS
 
@@ -106,6 +119,8 @@ type Verifier struct {
 	fetchedAt time.Time // real time of the last fetch attempt, for MinFetchInterval
 	fetchErr  error     // of the last fetch attempt
 	freshTill time.Time // until when the keys need no refetch
+
+	proofsSeen proofCache // the DPoP proofs accepted lately (dpopverify.go)
 }
 
 // NewVerifier returns a Verifier for the issuer at issuer with the defaults.
@@ -139,6 +154,9 @@ type payload struct {
 	Exp      jsonNumber `json:"exp"`
 	Nbf      jsonNumber `json:"nbf"`
 	AuthTime jsonNumber `json:"auth_time"`
+	Cnf      *struct {
+		JKT string `json:"jkt"`
+	} `json:"cnf"`
 }
 
 // jsonNumber is a claim that must be a JSON number when present: RFC 7519
@@ -211,6 +229,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 // check validates verified claims.
 func (v *Verifier) check(p *payload) (*Claims, error) {
 	c := &Claims{Issuer: p.Iss, Subject: p.Sub, SessionID: p.Sid, ID: p.Jti}
+	if p.Cnf != nil {
+		if p.Cnf.JKT == "" {
+			return nil, invalid("cnf without jkt")
+		}
+		c.JKT = p.Cnf.JKT
+	}
 	if p.Iss != v.Issuer || v.Issuer == "" {
 		return nil, invalid("issuer %q is not %q", p.Iss, v.Issuer)
 	}
@@ -440,35 +464,43 @@ func ClaimsFrom(ctx context.Context) (*Claims, bool) {
 	return c, ok
 }
 
-// Middleware admits requests that carry a valid access token in an
-// "Authorization: Bearer" header, with the token's claims in the request
-// context (ClaimsFrom). Any other request is answered 401 and never reaches
-// next, with RFC 6750's challenge (§3): `WWW-Authenticate: Bearer
-// error="invalid_token", error_description="..."` for a token that is
+// Middleware admits requests that carry a valid access token (VerifyRequest:
+// "Authorization: Bearer", or "Authorization: DPoP" with a DPoP proof for a
+// DPoP-bound token), with the token's claims in the request context
+// (ClaimsFrom). Any other request is answered 401 and never reaches next,
+// with RFC 6750's challenge (§3): `WWW-Authenticate: Bearer
+// error="invalid_token", error_description="..."` for a bearer token that is
 // invalid or expired, and a bare `WWW-Authenticate: Bearer` for a request
-// without a bearer token (no Authorization header, another scheme, or an
+// without an access token (no Authorization header, another scheme, or an
 // empty token), which §3.1 says should carry no error code nor other error
-// information. When the keys cannot be fetched the answer is 503.
+// information. A refusal of a DPoP token or proof, and a DPoP-bound token
+// sent as a bearer token, get RFC 9449's challenge (§7.1): `WWW-Authenticate:
+// DPoP error="invalid_token"` or `error="invalid_dpop_proof"`, with the
+// algorithms a proof may use. When the keys cannot be fetched the answer is
+// 503.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		token = strings.TrimSpace(token)
-		if !strings.EqualFold(scheme, "Bearer") || token == "" {
-			challenge(w)
-			return
-		}
-		c, err := v.Verify(r.Context(), token)
+		c, err := v.VerifyRequest(r)
 		switch {
+		case err == nil:
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
+		case errors.Is(err, ErrNoToken):
+			challenge(w)
+		case errors.Is(err, ErrInvalidDPoPProof):
+			dpopUnauthorized(w, "invalid_dpop_proof", "the DPoP proof is invalid")
+		case errors.Is(err, ErrBoundToken):
+			dpopUnauthorized(w, "invalid_token", "the access token is bound to a DPoP key: send it as Authorization: DPoP with a proof")
 		case errors.Is(err, ErrInvalidToken):
+			if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "DPoP") {
+				dpopUnauthorized(w, "invalid_token", "the access token is invalid, expired or not DPoP-bound")
+				return
+			}
 			unauthorized(w, "the access token is invalid or expired")
-			return
-		case err != nil:
+		default:
 			w.Header().Set("Retry-After", "1")
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{
 				"error": "temporarily_unavailable", "error_description": "the issuer's keys cannot be fetched"})
-			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
 	})
 }
 
@@ -484,6 +516,13 @@ func challenge(w http.ResponseWriter) {
 func unauthorized(w http.ResponseWriter, description string) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+description+`"`)
 	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": description})
+}
+
+// dpopUnauthorized answers 401 to a refused DPoP token or proof, with RFC
+// 9449's challenge: the error code and the algorithms a proof may use.
+func dpopUnauthorized(w http.ResponseWriter, code, description string) {
+	w.Header().Set("WWW-Authenticate", `DPoP error="`+code+`", error_description="`+description+`", algs="ES256 ES384 ES512 EdDSA RS256 PS256"`)
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": code, "error_description": description})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -97,9 +97,16 @@ func TestAdminScreensInBrowser(t *testing.T) {
 
 	// Secrets shown once, and a rotation, from the screens.
 	p.open("/admin/clients")
-	p.do("client id", chromedp.SendKeys(chromedp.CSS(`input[name=id]`), "backend"))
+	p.do("client id, requiring DPoP", chromedp.SendKeys(chromedp.CSS(`input[name=id]`), "backend"), chromedp.Click(chromedp.CSS(`input[name=dpop]`)))
 	p.submit(`form[action="/admin/clients"] button`, ".notice.secret", "Created the client backend")
 	p.shot("clients-created-1280")
+	if row := p.text(`tr:has(form[action="/admin/clients/backend/dpop"])`); !strings.Contains(row, "required") {
+		t.Errorf("the new client's row reads %q, want DPoP required", row)
+	}
+	p.submit(`form[action="/admin/clients/backend/dpop"] button`, "p.notice", "may come without a DPoP proof")
+	if row := p.text(`tr:has(form[action="/admin/clients/backend/dpop"])`); !strings.Contains(row, "optional") {
+		t.Errorf("after stopping to require DPoP the row reads %q", row)
+	}
 	p.open("/admin/admins")
 	p.do("token name", chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "deploy script"))
 	p.submit(`form[action="/admin/tokens"] button`, ".notice.secret", "Created the API token deploy script")

@@ -124,3 +124,39 @@ func Example_transportToken() {
 	// signed out: sign in again
 	// 15m0s
 }
+
+// With a DPoP key the tokens are bound to it (RFC 9449): the key, kept in a
+// file beside the tokens, goes with every token request and every request
+// the Transport sends, and a copy of the tokens is useless without it.
+func ExampleTransport_dPoP() {
+	issuer, stop := exampleRefreshing()
+	defer stop()
+	dir := mkdirTemp()
+	defer os.RemoveAll(dir)
+
+	key, err := client.FileDPoPKey(filepath.Join(dir, "dpop.pem"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	tr := &client.Transport{
+		TokenURL: issuer + "/oauth/token",
+		ClientID: "cli",
+		Store:    client.FileStore{Path: filepath.Join(dir, "token.json")},
+		DPoP:     key,
+	}
+	ctx := context.Background()
+	if err := tr.SignIn(ctx, "ada", "correct horse"); err != nil {
+		log.Fatal(err)
+	}
+	tok, _ := tr.Token(ctx)
+	fmt.Println(tok.TokenType)
+	res, err := tr.Client().Get(issuer + "/api/users/me") // Authorization: DPoP, with a proof
+	if err != nil {
+		log.Fatal(err)
+	}
+	res.Body.Close()
+	fmt.Println(res.StatusCode)
+	// Output:
+	// DPoP
+	// 200
+}

@@ -2,12 +2,16 @@ package clienttest_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/client"
+	"github.com/refreshing/refreshing/internal/dpop"
 	"github.com/refreshing/refreshing/internal/server"
 	"github.com/refreshing/refreshing/internal/sqlite"
 )
@@ -53,7 +58,15 @@ type refreshingServer struct {
 
 	tokenCalls    atomic.Int64 // requests to /oauth/token
 	jwksCalls     atomic.Int64 // requests to /.well-known/jwks.json
-	resourceCalls atomic.Int64 // requests to /resource, admitted or not
+	resourceCalls atomic.Int64 // requests to /resource and /dpop-resource, admitted or not
+
+	// tokenNonceChurn, in front of the server, refuses every proof at
+	// /oauth/token with use_dpop_nonce and a new nonce each time (a server
+	// gone wrong); resourceNonce, when set, is the nonce /dpop-resource
+	// wants (RFC 9449 section 9).
+	tokenNonceChurn atomic.Bool
+	resourceNonce   atomic.Pointer[string]
+	replay          *dpop.ReplayCache // /dpop-resource's
 }
 
 // startServer runs a Refreshing with its database in dir. The clock starts
@@ -91,13 +104,22 @@ func startServer(dir string, settings func(*refreshing.Settings)) (*refreshingSe
 		switch r.URL.Path {
 		case "/oauth/token":
 			s.tokenCalls.Add(1)
+			if s.tokenNonceChurn.Load() && r.Header.Get("DPoP") != "" {
+				w.Header().Set("DPoP-Nonce", fmt.Sprint("new-", s.tokenCalls.Load()))
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				io.WriteString(w, `{"error":"use_dpop_nonce","error_description":"Use the server's DPoP nonce"}`)
+				return
+			}
 		case "/.well-known/jwks.json":
 			s.jwksCalls.Add(1)
-		case "/resource":
+		case "/resource", "/dpop-resource":
 			s.resourceCalls.Add(1)
 		}
 		mux.ServeHTTP(w, r)
 	})
+	s.replay = dpop.NewReplayCache(1000, s.clock.Now)
+	mux.HandleFunc("/dpop-resource", s.serveDPoPResource)
 	mux.Handle("/", api)
 	s.srv.Start()
 	return s, nil
@@ -157,4 +179,78 @@ func mkdirTemp() string {
 		panic(err)
 	}
 	return dir
+}
+
+// serveDPoPResource is a resource that takes DPoP-bound access tokens only,
+// checked as RFC 9449 section 7 says: "Authorization: DPoP", the token
+// valid (client.Verifier), one proof (checked by internal/dpop: typ, alg,
+// signature, htm, htu, iat, jti) of the key the token's cnf.jkt names,
+// whose ath is the token's hash, and the nonce resourceNonce if set.
+func (s *refreshingServer) serveDPoPResource(w http.ResponseWriter, r *http.Request) {
+	refuse := func(challenge string) {
+		w.Header().Set("WWW-Authenticate", challenge)
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, challenge)
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "DPoP") || len(r.Header.Values("DPoP")) != 1 {
+		refuse(`DPoP algs="ES256 EdDSA"`)
+		return
+	}
+	claims, err := s.verifier.Verify(r.Context(), token)
+	if err != nil {
+		refuse(`DPoP error="invalid_token"`)
+		return
+	}
+	var cnf struct {
+		Cnf struct {
+			JKT string `json:"jkt"`
+		} `json:"cnf"`
+	}
+	parts := strings.Split(token, ".")
+	b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	if json.Unmarshal(b, &cnf) != nil || cnf.Cnf.JKT == "" {
+		refuse(`DPoP error="invalid_token", error_description="not DPoP-bound"`)
+		return
+	}
+	proof := r.Header.Get("DPoP")
+	p, err := dpop.Check(proof, dpop.Want{Method: r.Method, URLs: []string{s.URL + r.URL.Path}, AccessToken: token, JKT: cnf.Cnf.JKT}, s.clock.Now(), s.replay)
+	if err != nil {
+		refuse(`DPoP error="invalid_dpop_proof"`)
+		return
+	}
+	pc := proofClaims(proof)
+	sum := sha256.Sum256([]byte(token))
+	if pc.ATH != base64.RawURLEncoding.EncodeToString(sum[:]) {
+		refuse(`DPoP error="invalid_dpop_proof", error_description="ath"`)
+		return
+	}
+	if n := s.resourceNonce.Load(); n != nil && pc.Nonce != *n {
+		w.Header().Set("DPoP-Nonce", *n)
+		refuse(`DPoP error="use_dpop_nonce"`)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	fmt.Fprintf(w, "user %s jkt %s body %q", claims.Subject, p.JKT, body)
+}
+
+// dpopClaims are the claims of a DPoP proof the tests read.
+type dpopClaims struct {
+	JTI   string `json:"jti"`
+	HTM   string `json:"htm"`
+	HTU   string `json:"htu"`
+	IAT   int64  `json:"iat"`
+	Nonce string `json:"nonce"`
+	ATH   string `json:"ath"`
+}
+
+// proofClaims decodes a proof's claims without checking it (zero if it
+// cannot).
+func proofClaims(proof string) dpopClaims {
+	var c dpopClaims
+	if parts := strings.Split(proof, "."); len(parts) == 3 {
+		b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		json.Unmarshal(b, &c)
+	}
+	return c
 }

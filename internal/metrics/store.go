@@ -146,6 +146,14 @@ func (d *store) RotateMatching(ctx context.Context, r refreshing.MatchingRotatio
 	return sess, err
 }
 
+// SetAuthTime implements refreshing.Store, timed.
+func (d *store) SetAuthTime(ctx context.Context, id string, at time.Time) error {
+	start := time.Now()
+	err := d.Store.SetAuthTime(ctx, id, at)
+	d.done("set_auth_time", start, err)
+	return err
+}
+
 // TouchSession implements refreshing.Store, timed.
 func (d *store) TouchSession(ctx context.Context, id string, at time.Time) error {
 	start := time.Now()

@@ -19,7 +19,7 @@ var untimed = []string{
 	"DeleteAdminSessions", "DeleteAdminToken", "DeleteAuditBefore", "DeleteClient", "DeleteRole", "EnqueueMail",
 	"FindUsers", "FinishMail", "IdentityBySubject", "ListAdmins", "ListAudit", "ListClients", "ListMail",
 	"PurgeMail", "PutCode", "RedeemCode", "RetryMail", "Roles", "SaveRole", "SearchUsers", "SessionWithUser",
-	"SetAdminPassword", "SetUsernameKey", "TouchAdminSession", "UserByUsernameKey", "UserIdentities", "UserStats",
+	"SetAdminPassword", "SetClientDPoP", "SetUsernameKey", "TouchAdminSession", "UserByUsernameKey", "UserIdentities", "UserStats",
 	"UsersByID", "UsersWithoutUsernameKey",
 }
 

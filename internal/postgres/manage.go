@@ -206,6 +206,11 @@ func (s *Store) ListClients(ctx context.Context) ([]refreshing.Client, error) {
 	}, `SELECT id, secret_hash, grants, created_at, require_dpop FROM oauth_clients ORDER BY id COLLATE "C"`)
 }
 
+// SetClientDPoP implements refreshing.Store.
+func (s *Store) SetClientDPoP(ctx context.Context, id string, require bool) error {
+	return s.execOne(ctx, "set client DPoP", `UPDATE oauth_clients SET require_dpop = $2 WHERE id = $1`, id, require)
+}
+
 // DeleteClient implements refreshing.Store.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	return s.execOne(ctx, "delete client", `DELETE FROM oauth_clients WHERE id = $1`, id)

@@ -122,11 +122,11 @@ func (s *Store) ImportUser(ctx context.Context, u *refreshing.User) error {
 func (s *Store) ImportSession(ctx context.Context, sess *refreshing.Session, importHash []byte) error {
 	return s.tx(ctx, "import session", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`, import_hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 			sess.ID, sess.UserID, sess.ClientID, sess.DeviceID, sess.Description, sess.UserAgent, sess.IP,
 			sess.CreatedAt, sess.LastActivity, nullTime(sess.ExpiresAt), nullTime(sess.RevokedAt), sess.RevokeReason,
 			sess.Generation, notNil(sess.TokenHash), sess.PrevHash, nullTime(sess.RotatedAt),
-			graceGeneration(sess), nullTime(sess.GraceSince), sess.DPoPJKT, notNil(importHash))
+			graceGeneration(sess), nullTime(sess.GraceSince), sess.DPoPJKT, authTime(sess), notNil(importHash))
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23503" { // foreign_key_violation: no such user
 			return refreshing.ErrNotFound

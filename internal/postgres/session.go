@@ -15,7 +15,7 @@ import (
 // sessionColumns lists the sessions columns in the order scanSession reads them.
 const sessionColumns = `id, user_id, client_id, device_id, description, user_agent, ip,
 	created_at, last_activity, expires_at, revoked_at, revoke_reason,
-	generation, token_hash, prev_hash, rotated_at, grace_generation, grace_since, dpop_jkt`
+	generation, token_hash, prev_hash, rotated_at, grace_generation, grace_since, dpop_jkt, auth_time`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(row pgx.Row) (refreshing.Session, error) {
@@ -29,6 +29,7 @@ func scanSession(row pgx.Row) (refreshing.Session, error) {
 // sessionRow holds the columns of sessionColumns that need converting.
 type sessionRow struct {
 	expires, revoked, rotated, grace *time.Time
+	authTime                         *time.Time
 	graceGeneration                  *int64
 }
 
@@ -36,7 +37,7 @@ type sessionRow struct {
 func (r *sessionRow) dest(s *refreshing.Session) []any {
 	return []any{&s.ID, &s.UserID, &s.ClientID, &s.DeviceID, &s.Description, &s.UserAgent, &s.IP,
 		&s.CreatedAt, &s.LastActivity, &r.expires, &r.revoked, &s.RevokeReason,
-		&s.Generation, &s.TokenHash, &s.PrevHash, &r.rotated, &r.graceGeneration, &r.grace, &s.DPoPJKT}
+		&s.Generation, &s.TokenHash, &s.PrevHash, &r.rotated, &r.graceGeneration, &r.grace, &s.DPoPJKT, &r.authTime}
 }
 
 // into finishes s once scanned.
@@ -47,6 +48,9 @@ func (r *sessionRow) into(s *refreshing.Session) {
 	s.RevokedAt = timeOf(r.revoked)
 	s.RotatedAt = timeOf(r.rotated)
 	s.GraceSince = timeOf(r.grace)
+	if s.AuthTime = timeOf(r.authTime); s.AuthTime.IsZero() {
+		s.AuthTime = s.CreatedAt // NULL: the sign-in (migration 0016)
+	}
 	if r.graceGeneration != nil {
 		s.GraceGeneration = *r.graceGeneration
 	}
@@ -92,11 +96,11 @@ func (s *Store) CreateSession(ctx context.Context, sess *refreshing.Session, lim
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 			sess.ID, sess.UserID, sess.ClientID, sess.DeviceID, sess.Description, sess.UserAgent, sess.IP,
 			sess.CreatedAt, sess.LastActivity, nullTime(sess.ExpiresAt), nullTime(sess.RevokedAt), sess.RevokeReason,
 			sess.Generation, notNil(sess.TokenHash), sess.PrevHash, nullTime(sess.RotatedAt),
-			graceGeneration(sess), nullTime(sess.GraceSince), sess.DPoPJKT); err != nil {
+			graceGeneration(sess), nullTime(sess.GraceSince), sess.DPoPJKT, authTime(sess)); err != nil {
 			return err
 		}
 		if sess.DeviceID != "" {
@@ -214,6 +218,15 @@ func graceGeneration(s *refreshing.Session) any {
 	return s.GraceGeneration
 }
 
+// authTime stores a session's AuthTime, NULL when it is the session's
+// start (migration 0016).
+func authTime(s *refreshing.Session) any {
+	if s.AuthTime.IsZero() || s.AuthTime.Equal(s.CreatedAt) {
+		return nil
+	}
+	return s.AuthTime
+}
+
 // rotateMatchingQuery is RotateMatching: RotateSession's swap with every
 // condition of a live token's exchange in its WHERE clause.
 var rotateMatchingQuery = `UPDATE sessions SET prev_hash = token_hash, token_hash = $3, generation = generation + 1,
@@ -249,6 +262,35 @@ func (s *Store) RotateMatching(ctx context.Context, r refreshing.MatchingRotatio
 	return &sess, nil
 }
 
+// SetAuthTime sets the session's AuthTime to at, and its LastActivity to
+// at if that is later, if it is unrevoked. It returns ErrNotFound if the
+// session does not exist and ErrStale if it is revoked.
+func (s *Store) SetAuthTime(ctx context.Context, id string, at time.Time) error {
+	return s.run(ctx, "set auth time", func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx, `UPDATE sessions SET auth_time = $2, last_activity = GREATEST(last_activity, $2)
+			WHERE id = $1 AND revoked_at IS NULL`, id, at)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		if _, err := s.revoked(ctx, id); err != nil {
+			return err
+		}
+		return refreshing.ErrStale // revoked: nothing else leaves the row unchanged
+	})
+}
+
+// revoked reports whether session id is revoked, or ErrNotFound: why an
+// update guarded by "revoked_at IS NULL" changed nothing. Revocation is
+// final, so what this later read sees still explains the update.
+func (s *Store) revoked(ctx context.Context, id string) (bool, error) {
+	var revoked bool
+	err := s.pool.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = $1`, id).Scan(&revoked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, refreshing.ErrNotFound
+	}
+	return revoked, err
+}
+
 // TouchSession moves the session's LastActivity forward to at if it is
 // unrevoked. It returns ErrNotFound if the session does not exist and
 // ErrStale if it is revoked.
@@ -259,13 +301,9 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error
 		if err != nil || tag.RowsAffected() == 1 {
 			return err
 		}
-		// Nothing changed: find out why. Revocation is final, so what this
-		// later read sees still explains the update.
-		var revoked bool
-		err = s.pool.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = $1`, id).Scan(&revoked)
+		// Nothing changed: find out why.
+		revoked, err := s.revoked(ctx, id)
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return refreshing.ErrNotFound
 		case err != nil:
 			return err
 		case revoked:

@@ -74,6 +74,7 @@ func (s *server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/clients", a.page(a.clients))
 	mux.Handle("POST /admin/clients", a.page(a.createClient))
 	mux.Handle("POST /admin/clients/{id}/delete", a.page(a.deleteClient))
+	mux.Handle("POST /admin/clients/{id}/dpop", a.page(a.setClientDPoP))
 	mux.Handle("GET /admin/admins", a.page(a.admins))
 	mux.Handle("POST /admin/admins", a.page(a.createAdmin))
 	mux.Handle("POST /admin/admins/{id}/{op}", a.page(a.adminAction))
@@ -284,6 +285,8 @@ var notices = map[string]string{
 	"roledel":   "Deleted the role.",
 	// admin_manage.go
 	"clientdel":     "Deleted the OAuth client; its secret no longer works.",
+	"clientdpop":    "Saved: the client's next token requests must carry a DPoP proof.",
+	"clientnodpop":  "Saved: the client's token requests may come without a DPoP proof.",
 	"admincreated":  "Created the administrator.",
 	"adminpassword": "Set the administrator's password; their sessions ended.",
 	"admindel":      "Deleted the administrator, with their sessions and API tokens.",

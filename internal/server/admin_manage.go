@@ -50,6 +50,7 @@ func (a *adminUI) createClient(w http.ResponseWriter, r *http.Request, auth *ref
 			spec.Grants = append(spec.Grants, g)
 		}
 	}
+	spec.RequireDPoP = f.Get("dpop") == "on"
 	c, secret, err := a.s.svc.CreateClient(r.Context(), spec)
 	if err != nil {
 		a.refused(w, r, err, func(status int, msg string) {
@@ -58,6 +59,33 @@ func (a *adminUI) createClient(w http.ResponseWriter, r *http.Request, auth *ref
 		return
 	}
 	a.renderClients(w, r, auth, http.StatusOK, "", &clientsData{Created: c, Secret: secret})
+}
+
+// setClientDPoP serves POST /admin/clients/{id}/dpop: require is "yes" to
+// require DPoP of the client, "no" to stop requiring it.
+func (a *adminUI) setClientDPoP(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth) {
+	f, err := formValues(w, r)
+	require := f.Get("require")
+	if err == nil && require != "yes" && require != "no" {
+		err = refreshing.Invalid("require", "choose whether the client must use DPoP")
+	}
+	if err == nil {
+		_, err = a.s.svc.SetClientDPoP(r.Context(), r.PathValue("id"), require == "yes")
+	}
+	if err != nil {
+		status, msg := statusOf(err)
+		if status == http.StatusInternalServerError {
+			a.fail(w, r, err)
+			return
+		}
+		a.renderClients(w, r, auth, status, msg, &clientsData{})
+		return
+	}
+	done := "clientnodpop"
+	if require == "yes" {
+		done = "clientdpop"
+	}
+	back(w, r, "/admin/clients", done, 0)
 }
 
 // deleteClient serves POST /admin/clients/{id}/delete.

@@ -48,6 +48,42 @@ func TestAdminManageScreens(t *testing.T) {
 		}
 	})
 
+	t.Run("ClientDPoP", func(t *testing.T) {
+		// Created requiring DPoP, then changed both ways from the table;
+		// the token endpoint follows each change at once.
+		dee := e.register("dee")
+		grant := func() response {
+			return e.token(url.Values{"grant_type": {"password"}, "client_id": {"spa"}, "username": {"dee"}, "password": {dee.password}})
+		}
+		c.post("/admin/clients", url.Values{"id": {"spa"}, "kind": {"public"}, "password": {"on"}, "dpop": {"on"}}, nil).
+			wantPage(t, http.StatusOK, "Created the client", "required")
+		if cl, err := e.svc.Client(ctx, "spa"); err != nil || !cl.RequireDPoP {
+			t.Fatalf("created: %+v %v; want RequireDPoP", cl, err)
+		}
+		if r := grant(); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "invalid_dpop_proof") {
+			t.Fatalf("a token request without a proof: %d %s", r.status, r.body)
+		}
+		if r := c.post("/admin/clients/spa/dpop", url.Values{"require": {"no"}}, nil); r.status != http.StatusSeeOther {
+			t.Fatalf("stop requiring: %d %s", r.status, r.body)
+		}
+		c.get("/admin/clients?ok=clientnodpop").wantPage(t, http.StatusOK, "may come without a DPoP proof", "Require DPoP of spa")
+		if r := grant(); r.status != http.StatusOK {
+			t.Fatalf("no longer required: %d %s", r.status, r.body)
+		}
+		if r := c.post("/admin/clients/spa/dpop", url.Values{"require": {"yes"}}, nil); r.status != http.StatusSeeOther {
+			t.Fatalf("require: %d %s", r.status, r.body)
+		}
+		if r := grant(); r.status != http.StatusBadRequest {
+			t.Fatalf("required again: %d %s", r.status, r.body)
+		}
+		// Refused forms change nothing.
+		c.post("/admin/clients/spa/dpop", url.Values{"require": {"maybe"}}, nil).wantPage(t, http.StatusBadRequest, "must use DPoP")
+		c.post("/admin/clients/nope/dpop", url.Values{"require": {"yes"}}, nil).wantPage(t, http.StatusNotFound)
+		if cl, _ := e.svc.Client(ctx, "spa"); !cl.RequireDPoP {
+			t.Fatal("a refused form changed the client")
+		}
+	})
+
 	t.Run("AdminsAndTokens", func(t *testing.T) {
 		if r := c.post("/admin/admins", url.Values{"email": {"second@example.com"}, "password": {"another long password"}}, nil); r.status != http.StatusSeeOther {
 			t.Fatalf("add admin: %d %s", r.status, r.body)

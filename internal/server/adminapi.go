@@ -159,11 +159,12 @@ type clientJSON struct {
 	ID           string   `json:"id"`
 	Confidential bool     `json:"confidential"`
 	Grants       []string `json:"grants"`
+	RequireDPoP  bool     `json:"requireDPoP"`
 	CreatedAt    string   `json:"createdAt"`
 }
 
 func clientOf(c *refreshing.Client) clientJSON {
-	return clientJSON{ID: c.ID, Confidential: c.Confidential(), Grants: c.AllowedGrants(), CreatedAt: timestamp(c.CreatedAt)}
+	return clientJSON{ID: c.ID, Confidential: c.Confidential(), Grants: c.AllowedGrants(), RequireDPoP: c.RequireDPoP, CreatedAt: timestamp(c.CreatedAt)}
 }
 
 // adminJSON is an administrator: never the password hash.
@@ -501,13 +502,14 @@ func (s *server) apiCreateClient(w http.ResponseWriter, r *http.Request, _ *refr
 		Secret         string   `json:"secret"`
 		GenerateSecret bool     `json:"generateSecret"`
 		Grants         []string `json:"grants"`
+		RequireDPoP    bool     `json:"requireDPoP"`
 	}
 	if err := decode(w, r, &body, false); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	c, secret, err := s.svc.CreateClient(r.Context(), refreshing.ClientSpec{ID: body.ID, Secret: body.Secret,
-		GenerateSecret: body.GenerateSecret, Grants: body.Grants})
+		GenerateSecret: body.GenerateSecret, Grants: body.Grants, RequireDPoP: body.RequireDPoP})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -521,6 +523,28 @@ func (s *server) apiCreateClient(w http.ResponseWriter, r *http.Request, _ *refr
 // apiClient serves GET /admin/api/clients/{id}.
 func (s *server) apiClient(w http.ResponseWriter, r *http.Request, _ *refreshing.Admin) {
 	c, err := s.svc.Client(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, dataJSON{clientOf(c)})
+}
+
+// apiUpdateClient serves PATCH /admin/api/clients/{id}: whether the client
+// must use DPoP.
+func (s *server) apiUpdateClient(w http.ResponseWriter, r *http.Request, _ *refreshing.Admin) {
+	var body struct {
+		RequireDPoP *bool `json:"requireDPoP"`
+	}
+	if err := decode(w, r, &body, false); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if body.RequireDPoP == nil {
+		s.fail(w, r, refreshing.Invalid("requireDPoP", "requireDPoP is required (true or false)"))
+		return
+	}
+	c, err := s.svc.SetClientDPoP(r.Context(), r.PathValue("id"), *body.RequireDPoP)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -150,8 +150,16 @@ func exerciseAdminAPI(t *testing.T, st refreshing.Store) {
 	if s, _ := cl["secret"].(string); len(s) < 32 {
 		t.Fatalf("created client's secret = %q", s)
 	}
-	code, _ = c.call(http.MethodPost, "/admin/api/clients", map[string]any{"id": "spa"}, true, auth)
+	code, spa := c.call(http.MethodPost, "/admin/api/clients", map[string]any{"id": "spa", "requireDPoP": true}, true, auth)
 	want(code, http.StatusCreated, "create a public client")
+	if data(spa)["requireDPoP"] != true || data(spa)["confidential"] != false {
+		t.Fatalf("created public client = %v, want requireDPoP", spa)
+	}
+	code, spa = c.call(http.MethodPatch, "/admin/api/clients/spa", map[string]any{"requireDPoP": false}, true, auth)
+	want(code, http.StatusOK, "stop requiring DPoP")
+	if cl, err := svc.Client(ctx, "spa"); err != nil || cl.RequireDPoP || data(spa)["requireDPoP"] != false {
+		t.Fatalf("after PATCH requireDPoP false: %v, %+v %v", spa, cl, err)
+	}
 	code, _ = c.call(http.MethodGet, "/admin/api/clients", nil, true, auth)
 	want(code, http.StatusOK, "list clients")
 	code, _ = c.call(http.MethodGet, "/admin/api/clients/backend", nil, true, auth)
@@ -226,6 +234,9 @@ func exerciseAdminAPI(t *testing.T, st refreshing.Store) {
 		{"POST", "/admin/api/clients", map[string]any{"id": "g", "grants": []string{"implicit"}}, 400},
 		{"GET", "/admin/api/clients/nope", nil, 404},
 		{"DELETE", "/admin/api/clients/nope", nil, 404},
+		{"PATCH", "/admin/api/clients/nope", map[string]any{"requireDPoP": true}, 404},
+		{"PATCH", "/admin/api/clients/spa", map[string]any{}, 400},
+		{"PATCH", "/admin/api/clients/spa", map[string]any{"requireDPoP": "yes"}, 400},
 		{"POST", "/admin/api/admins", map[string]any{"email": "ops@example.com", "password": "a long admin password"}, 400},
 		{"POST", "/admin/api/admins", map[string]any{"email": "x@example.com", "password": "short"}, 400},
 		{"GET", "/admin/api/admins/999999", nil, 404},

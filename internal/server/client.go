@@ -94,26 +94,43 @@ func (s *server) isTrusted(a netip.Addr) bool {
 	return false
 }
 
-// bearer returns the caller behind the request's bearer access token, or an
+// bearer returns the caller behind the request's access token, or an
 // error that is refreshing.ErrUnauthenticated when there is none or it is
-// not valid.
+// not valid. The token comes as "Authorization: Bearer <token>", or as
+// "Authorization: DPoP <token>" with a DPoP proof when it is bound to a key
+// (dpop.go); a bound token sent as a bearer token is refused.
 func (s *server) bearer(r *http.Request) (*refreshing.Principal, error) {
 	if p, ok := permitted(r); ok {
 		return p, nil
 	}
-	token, ok := bearerToken(r)
-	if !ok {
+	token, dpopScheme := accessToken(r)
+	switch {
+	case token == "":
 		return nil, refreshing.ErrUnauthenticated
+	case dpopScheme:
+		return s.dpopPrincipal(r, token)
 	}
-	return s.svc.Authenticate(r.Context(), token)
+	p, err := s.svc.Authenticate(r.Context(), token)
+	if err == nil && p.Claims.JKT != "" {
+		return nil, errBoundAsBearer
+	}
+	return p, err
 }
 
-// bearerToken extracts the token of an "Authorization: Bearer <token>" header.
-func bearerToken(r *http.Request) (string, bool) {
+// accessToken extracts the token of an "Authorization: Bearer <token>" or
+// "Authorization: DPoP <token>" header, and says which scheme it came
+// with; "" when there is neither.
+func accessToken(r *http.Request) (token string, dpopScheme bool) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	if !ok {
 		return "", false
 	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+	case strings.EqualFold(scheme, "DPoP"):
+		dpopScheme = true
+	default:
+		return "", false
+	}
+	return strings.TrimSpace(token), dpopScheme
 }

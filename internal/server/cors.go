@@ -33,8 +33,9 @@ const (
 	corsHeaders = "Authorization, Content-Type, x-strapi-refresh-cookie, DPoP"
 	// corsExposed are the response headers a page may read besides the
 	// CORS-safelisted ones: when to retry after a 429, why a bearer token
-	// was refused, and the id that matches an answer with the logs.
-	corsExposed = "Retry-After, WWW-Authenticate, X-Request-Id"
+	// was refused, the id that matches an answer with the logs, and the
+	// DPoP nonce to put in the next proof (RFC 9449 section 8).
+	corsExposed = "Retry-After, WWW-Authenticate, X-Request-Id, DPoP-Nonce"
 	// corsMaxAge is how long (seconds) a browser may remember a preflight;
 	// Chromium caps it at 7200, Firefox at 86400.
 	corsMaxAge = "600"

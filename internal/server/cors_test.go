@@ -101,7 +101,7 @@ func TestCORSActualRequest(t *testing.T) {
 		t.Fatalf("CORS headers: %v", r.header)
 	}
 	exposed := r.header.Get("Access-Control-Expose-Headers")
-	for _, h := range []string{"Retry-After", "WWW-Authenticate"} {
+	for _, h := range []string{"Retry-After", "WWW-Authenticate", "DPoP-Nonce"} {
 		if !strings.Contains(exposed, h) {
 			t.Errorf("Access-Control-Expose-Headers %q lacks %s", exposed, h)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/refreshing/refreshing/internal/dpop"
 	"github.com/refreshing/refreshing/internal/dpop/dpoptest"
 	"github.com/refreshing/refreshing/internal/ratelimit"
+	"github.com/refreshing/refreshing/internal/server"
 )
 
 // dpopToken posts form to /oauth/token with the given DPoP headers (none
@@ -115,8 +117,11 @@ func TestDPoP(t *testing.T) {
 			t.Run("Bound"+k.Alg, func(t *testing.T) {
 				jkt := k.Thumbprint()
 				tk := e.dpopToken(passwordForm("spa", "ada", a.password), e.proof(k)).wantDPoPTokens(t, "DPoP", jkt)
-				if e.me(tk.access) != http.StatusOK {
-					t.Fatal("the DPoP access token does not authenticate")
+				if r := e.dpopMe(tk.access, e.meProof(k, tk.access, dpoptest.Options{})); r.status != http.StatusOK {
+					t.Fatalf("the DPoP access token does not authenticate: %d %s", r.status, r.body)
+				}
+				if e.me(tk.access) != http.StatusUnauthorized {
+					t.Fatal("the DPoP access token authenticates as a bearer token")
 				}
 				// Introspection reports the binding, of both tokens.
 				if in := e.introspect(tk.refresh, "backend", secret); in["active"] != true || cnfOf(in) != jkt {
@@ -250,4 +255,254 @@ func TestDPoPReplayAcrossInstances(t *testing.T) {
 	// A fresh proof works at the second instance.
 	p2 := []string{k.Proof(http.MethodPost, htu, dpoptest.Options{IAT: e2.clock.Now()})}
 	e2.dpopToken(passwordForm("spa", "ada", a.password), p2).wantDPoPTokens(t, "DPoP", k.Thumbprint())
+}
+
+// dpopMe calls GET /api/users/me with a DPoP access token and the given
+// DPoP headers.
+func (e *env) dpopMe(access string, proofs []string) response {
+	e.t.Helper()
+	return e.do(request{method: http.MethodGet, path: "/api/users/me", header: map[string]string{"Authorization": "DPoP " + access}, dpop: proofs})
+}
+
+// meProof makes a proof of k for GET /api/users/me with access, at the
+// test clock.
+func (e *env) meProof(k *dpoptest.Key, access string, o dpoptest.Options) []string {
+	if o.IAT.IsZero() {
+		o.IAT = e.clock.Now()
+	}
+	if o.AccessToken == "" {
+		o.AccessToken = access
+	}
+	return []string{k.Proof(http.MethodGet, e.srv.URL+"/api/users/me", o)}
+}
+
+// wantNonce checks that r carries a DPoP-Nonce header, and returns it.
+func (r response) wantNonce(t *testing.T) string {
+	t.Helper()
+	n := r.header.Get("DPoP-Nonce")
+	if n == "" {
+		t.Fatalf("no DPoP-Nonce header in the answer (%d %s)", r.status, r.body)
+	}
+	return n
+}
+
+// wantChallenge checks a 401 refusal at a resource in RFC 9449 section
+// 7.1's terms: a DPoP challenge with the error code, and Strapi's shape.
+func (r response) wantChallenge(t *testing.T, code string) {
+	t.Helper()
+	r.want(t, http.StatusUnauthorized, "UnauthorizedError", "")
+	c := r.header.Get("WWW-Authenticate")
+	if !strings.HasPrefix(c, `DPoP error="`+code+`"`) || !strings.Contains(c, `algs="`) {
+		t.Errorf("WWW-Authenticate = %q, want a DPoP challenge with error %s and algs", c, code)
+	}
+}
+
+func setNonceRequired(t *testing.T, e *env, on bool) {
+	t.Helper()
+	st, err := e.svc.Settings(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.DPoPNonceRequired = on
+	if err := e.svc.UpdateSettings(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDPoPNonce: every answer of the token endpoint to a request with a
+// proof carries a nonce (and no other does); a proof with a nonce of this
+// server is accepted, with a wrong or expired one it is refused with
+// use_dpop_nonce and a fresh nonce, changing nothing; with the setting on,
+// a proof without a nonce is refused the same way (both stores).
+func TestDPoPNonce(t *testing.T) {
+	stores(t, func(t *testing.T, su setup) {
+		e := start(t, su)
+		a := e.register("ada")
+		e.client(refreshing.ClientSpec{ID: "spa", Grants: []string{refreshing.GrantPassword}})
+		k := dpoptest.NewES256()
+		htu := e.srv.URL + "/oauth/token"
+		withNonce := func(n string) []string {
+			return []string{k.Proof(http.MethodPost, htu, dpoptest.Options{IAT: e.clock.Now(), Nonce: n})}
+		}
+
+		// Not required: a proof without a nonce works, and learns one.
+		r := e.dpopToken(passwordForm("spa", "ada", a.password), e.proof(k))
+		tk := r.wantDPoPTokens(t, "DPoP", k.Thumbprint())
+		nonce := r.wantNonce(t)
+		if r := e.dpopToken(passwordForm("spa", "ada", "wrong password"), e.proof(k)); r.status != http.StatusBadRequest {
+			t.Fatalf("wrong password: %d", r.status)
+		} else if r.wantNonce(t) != nonce {
+			t.Error("the nonce of an error differs from the one of the same period")
+		}
+		if r := e.dpopToken(refreshForm("spa", a.refresh), nil); r.header.Get("DPoP-Nonce") != "" {
+			t.Errorf("an answer to a request without a proof carries DPoP-Nonce %q", r.header.Get("DPoP-Nonce"))
+		}
+
+		// A nonce of this server is accepted.
+		tk = e.dpopToken(refreshForm("spa", tk.refresh), withNonce(nonce)).wantDPoPTokens(t, "DPoP", k.Thumbprint())
+
+		// A wrong or expired nonce: use_dpop_nonce with a fresh one, and
+		// the refresh token still works.
+		expired := nonce
+		e.clock.Advance(2*dpop.NoncePeriod + time.Second)
+		for name, n := range map[string]string{"Expired": expired, "Garbage": "not-a-nonce", "Forged": base64.RawURLEncoding.EncodeToString(make([]byte, 24))} {
+			t.Run("ErrUseNonce"+name, func(t *testing.T) {
+				r := e.dpopToken(refreshForm("spa", tk.refresh), withNonce(n))
+				r.wantOAuthError(t, http.StatusBadRequest, "use_dpop_nonce")
+				if fresh := r.wantNonce(t); fresh == expired {
+					t.Error("the refusal carries the expired nonce again")
+				}
+			})
+		}
+		// None of those used the token up; the nonce of the new period works.
+		r = e.dpopToken(refreshForm("spa", tk.refresh), e.proof(k))
+		tk = r.wantDPoPTokens(t, "DPoP", k.Thumbprint())
+		tk = e.dpopToken(refreshForm("spa", tk.refresh), withNonce(r.wantNonce(t))).wantDPoPTokens(t, "DPoP", k.Thumbprint())
+
+		t.Run("Required", func(t *testing.T) {
+			setNonceRequired(t, e, true)
+			defer setNonceRequired(t, e, false)
+			r := e.dpopToken(refreshForm("spa", tk.refresh), e.proof(k))
+			r.wantOAuthError(t, http.StatusBadRequest, "use_dpop_nonce")
+			tk = e.dpopToken(refreshForm("spa", tk.refresh), withNonce(r.wantNonce(t))).wantDPoPTokens(t, "DPoP", k.Thumbprint())
+			// Requests without a proof are not concerned.
+			b := e.register("bob")
+			e.dpopToken(refreshForm("", b.refresh), nil).wantDPoPTokens(t, "Bearer", "")
+			// The resource endpoints too: no nonce, use_dpop_nonce with one.
+			r = e.dpopMe(tk.access, e.meProof(k, tk.access, dpoptest.Options{}))
+			r.wantChallenge(t, "use_dpop_nonce")
+			if r := e.dpopMe(tk.access, e.meProof(k, tk.access, dpoptest.Options{Nonce: r.wantNonce(t)})); r.status != http.StatusOK {
+				t.Fatalf("me with the nonce: %d %s", r.status, r.body)
+			}
+		})
+	})
+}
+
+// twin starts another instance on e's database, as a second process would
+// be: its own Service (which reads the keys and secrets from the store) and
+// its own server, sharing nothing with e but the database and the clock.
+func (e *env) twin() *env {
+	e.t.Helper()
+	svc, err := refreshing.New(e.t.Context(), refreshing.Config{
+		Store:  e.fault.Store,
+		Hasher: refreshing.NewHasher(refreshing.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
+		Now:    e.clock.Now,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	o := &env{t: e.t, svc: svc, clock: e.clock, fault: e.fault, logs: &lockedBuffer{}}
+	o.srv = httptest.NewServer(server.New(svc, server.Options{Limiter: ratelimit.NewMemory(e.clock.Now, 0)}))
+	e.t.Cleanup(o.srv.Close)
+	return o
+}
+
+// TestDPoPNonceAcrossInstances: a nonce one instance issued is good at
+// another on the same database, which shares nothing else with it.
+func TestDPoPNonceAcrossInstances(t *testing.T) {
+	stores(t, func(t *testing.T, su setup) {
+		e1 := start(t, su)
+		a := e1.register("ada")
+		e1.client(refreshing.ClientSpec{ID: "spa", Grants: []string{refreshing.GrantPassword}})
+		setNonceRequired(t, e1, true)
+		e2 := e1.twin()
+		k := dpoptest.NewES256()
+		htu := e1.svc.Issuer() + "/oauth/token" // both answer for the issuer's endpoint
+		proof := func(n string) []string {
+			return []string{k.Proof(http.MethodPost, htu, dpoptest.Options{IAT: e1.clock.Now(), Nonce: n})}
+		}
+		r := e1.dpopToken(passwordForm("spa", "ada", a.password), proof(""))
+		r.wantOAuthError(t, http.StatusBadRequest, "use_dpop_nonce")
+		fromFirst := r.wantNonce(t)
+		r = e2.dpopToken(passwordForm("spa", "ada", a.password), proof(fromFirst))
+		r.wantDPoPTokens(t, "DPoP", k.Thumbprint())
+		if r.wantNonce(t) != fromFirst {
+			t.Error("two instances issue different nonces in the same period")
+		}
+	})
+}
+
+// TestDPoPResource: GET /api/users/me and the other endpoints of an access
+// token take a DPoP-bound token with "Authorization: DPoP" and a proof of
+// its key for the very request (htm, htu, ath), once; a bound token sent as
+// a bearer token, or any flaw of the proof, is 401 with a DPoP challenge
+// (RFC 9449 section 7), on both stores.
+func TestDPoPResource(t *testing.T) {
+	stores(t, func(t *testing.T, su setup) {
+		e := start(t, su)
+		a := e.register("ada")
+		e.client(refreshing.ClientSpec{ID: "spa", Grants: []string{refreshing.GrantPassword}})
+		k := dpoptest.NewES256()
+		tk := e.dpopToken(passwordForm("spa", "ada", a.password), e.proof(k)).wantDPoPTokens(t, "DPoP", k.Thumbprint())
+
+		r := e.dpopMe(tk.access, e.meProof(k, tk.access, dpoptest.Options{}))
+		r.want(t, http.StatusOK, "", "")
+		if r.str(t, "username") != "ada" {
+			t.Fatalf("me = %s", r.body)
+		}
+		r.wantNonce(t)
+
+		t.Run("BoundTokenAsBearer", func(t *testing.T) {
+			r := e.do(request{method: http.MethodGet, path: "/api/users/me", bearer: tk.access})
+			r.wantChallenge(t, "invalid_token")
+		})
+		t.Run("BearerUnaffected", func(t *testing.T) {
+			r := e.do(request{method: http.MethodGet, path: "/api/users/me", bearer: a.jwt})
+			r.want(t, http.StatusOK, "", "")
+			if r.header.Get("DPoP-Nonce") != "" || r.header.Get("WWW-Authenticate") != "" {
+				t.Errorf("a bearer answer carries DPoP headers: %v", r.header)
+			}
+			// An unbound token is not a DPoP token.
+			e.dpopMe(a.jwt, e.meProof(k, a.jwt, dpoptest.Options{})).wantChallenge(t, "invalid_token")
+		})
+
+		now := e.clock.Now()
+		me := e.srv.URL + "/api/users/me"
+		replayed := e.meProof(k, tk.access, dpoptest.Options{})
+		e.dpopMe(tk.access, replayed).want(t, http.StatusOK, "", "")
+		for name, proofs := range map[string][]string{
+			"NoProof":   nil,
+			"TwoProofs": {e.meProof(k, tk.access, dpoptest.Options{})[0], e.meProof(k, tk.access, dpoptest.Options{})[0]},
+			"Replayed":  replayed,
+			"NoATH":     {k.Proof(http.MethodGet, me, dpoptest.Options{IAT: now})},
+			"OtherATH":  e.meProof(k, tk.access, dpoptest.Options{AccessToken: a.jwt}),
+			"OtherKey":  e.meProof(dpoptest.NewES256(), tk.access, dpoptest.Options{}),
+			"WrongHTM":  {k.Proof(http.MethodPost, me, dpoptest.Options{IAT: now, AccessToken: tk.access})},
+			"WrongHTU":  {k.Proof(http.MethodGet, e.srv.URL+"/api/users/me/sessions", dpoptest.Options{IAT: now, AccessToken: tk.access})},
+			"TokenHTU":  {k.Proof(http.MethodGet, e.srv.URL+"/oauth/token", dpoptest.Options{IAT: now, AccessToken: tk.access})},
+			"StaleIAT":  e.meProof(k, tk.access, dpoptest.Options{IAT: now.Add(-2 * dpop.Past)}),
+			"WrongTyp":  e.meProof(k, tk.access, dpoptest.Options{Typ: "JWT"}),
+			"Garbage":   {"not-a-proof"},
+			"BadNonce":  e.meProof(k, tk.access, dpoptest.Options{Nonce: "not-a-nonce"}),
+		} {
+			t.Run("ErrProof"+name, func(t *testing.T) {
+				code := "invalid_dpop_proof"
+				if name == "BadNonce" {
+					code = "use_dpop_nonce"
+				}
+				r := e.dpopMe(tk.access, proofs)
+				r.wantChallenge(t, code)
+				if code == "use_dpop_nonce" {
+					r.wantNonce(t)
+				}
+			})
+		}
+		t.Run("ErrInvalidToken", func(t *testing.T) {
+			e.dpopMe("not.a.token", e.meProof(k, "not.a.token", dpoptest.Options{})).wantChallenge(t, "invalid_token")
+		})
+
+		t.Run("OtherEndpoints", func(t *testing.T) {
+			hdr := func(method, path string) map[string]string {
+				return map[string]string{"Authorization": "DPoP " + tk.access,
+					"DPoP": k.Proof(method, e.srv.URL+path, dpoptest.Options{IAT: e.clock.Now(), AccessToken: tk.access})}
+			}
+			e.do(request{method: http.MethodGet, path: "/api/users/me/sessions", header: hdr(http.MethodGet, "/api/users/me/sessions")}).want(t, http.StatusOK, "", "")
+			e.do(request{method: http.MethodGet, path: "/api/auth/sessions", header: hdr(http.MethodGet, "/api/auth/sessions")}).want(t, http.StatusOK, "", "")
+			// A proof for another endpoint is refused.
+			e.do(request{method: http.MethodGet, path: "/api/auth/sessions", header: hdr(http.MethodGet, "/api/users/me/sessions")}).wantChallenge(t, "invalid_dpop_proof")
+			e.do(request{method: http.MethodPost, path: "/api/auth/logout", body: map[string]any{}, header: hdr(http.MethodPost, "/api/auth/logout")}).want(t, http.StatusOK, "", "")
+			// The session is ended: the token no longer works, with any proof.
+			e.dpopMe(tk.access, e.meProof(k, tk.access, dpoptest.Options{})).wantChallenge(t, "invalid_token")
+		})
+	})
 }

@@ -58,6 +58,8 @@ var errorTable = []struct {
 	{refreshing.ErrUserBlocked, apiError{http.StatusBadRequest, "ApplicationError", "User blocked"}},
 	{refreshing.ErrConfirmationMail, apiError{http.StatusBadRequest, "ApplicationError", "Error sending confirmation email"}},
 	{refreshing.ErrNoMailer, apiError{http.StatusInternalServerError, "InternalServerError", "Internal Server Error"}},
+	// Step-up (stepup.go).
+	{refreshing.ErrNoPassword, apiError{http.StatusBadRequest, "ApplicationError", "This account has no password: sign in again with your provider instead"}},
 }
 
 // Errors of the routing layer itself.
@@ -105,7 +107,11 @@ type fieldProblem struct {
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var fe *refreshing.FieldError
+	var dc *dpopChallenge
 	switch {
+	case errors.As(err, &dc):
+		dc.write(w)
+		return
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: errorDetail{
 			Status: http.StatusBadRequest, Name: "ValidationError", Message: fe.Message,

@@ -215,6 +215,7 @@ type request struct {
 	body         any // nil: no body; string: raw JSON; anything else: marshalled
 	bearer       string
 	header       map[string]string
+	dpop         []string // DPoP headers, each added (dpop_test.go)
 }
 
 // do sends req and returns the answer. It remembers the passwords it sends
@@ -257,6 +258,9 @@ func (e *env) doCtx(ctx context.Context, req request) response {
 	}
 	for k, v := range req.header {
 		hr.Header.Set(k, v)
+	}
+	for _, p := range req.dpop {
+		hr.Header.Add("DPoP", p)
 	}
 	res, err := e.srv.Client().Do(hr)
 	if err != nil {

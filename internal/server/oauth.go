@@ -44,7 +44,7 @@ var oauthErrors = []struct {
 	{refreshing.ErrDPoPProofRequired, oauthError{http.StatusBadRequest, "invalid_dpop_proof", "The refresh token is bound to a DPoP key: send a DPoP proof of that key"}},
 	{refreshing.ErrDPoPKeyMismatch, oauthError{http.StatusBadRequest, "invalid_grant", "The refresh token is bound to another DPoP key"}},
 	{refreshing.ErrInvalidToken, oauthError{http.StatusBadRequest, "invalid_grant", "The refresh token is invalid, expired or revoked"}},
-	{refreshing.ErrLoginRequired, oauthError{http.StatusBadRequest, "invalid_grant", "The sign-in is older than max_age: the user must sign in again"}},
+	{refreshing.ErrLoginRequired, oauthError{http.StatusBadRequest, "invalid_grant", "The user's last authentication is older than max_age: re-authenticate the session (POST /api/auth/reauthenticate) or sign in again"}},
 	{refreshing.ErrInvalidCredentials, oauthError{http.StatusBadRequest, "invalid_grant", "Invalid username or password"}},
 	{refreshing.ErrBlocked, oauthError{http.StatusBadRequest, "invalid_grant", "Your account has been blocked by an administrator"}},
 	{refreshing.ErrNotConfirmed, oauthError{http.StatusBadRequest, "invalid_grant", "Your account email is not confirmed"}},

@@ -346,6 +346,10 @@ func TestOpenAPI(t *testing.T) {
 	jwt, _ = cp["jwt"].(string)
 	code, _ = c.call(http.MethodPost, "/api/auth/change-password", map[string]any{"currentPassword": "wrong", "password": "battery staple2", "passwordConfirmation": "battery staple2"}, true, bearer(jwt))
 	want(code, http.StatusBadRequest, "change password with a wrong current one")
+	code, _ = c.call(http.MethodPost, "/api/auth/reauthenticate", map[string]any{"password": "battery staple"}, true, bearer(jwt))
+	want(code, http.StatusOK, "reauthenticate")
+	code, _ = c.call(http.MethodPost, "/api/auth/reauthenticate", map[string]any{"password": "wrong"}, true, bearer(jwt))
+	want(code, http.StatusBadRequest, "reauthenticate with a wrong password")
 
 	// The Strapi bridge, as the refreshing Strapi plugin calls it.
 	bridge := map[string]string{"Authorization": "Bearer " + testBridgeSecret}

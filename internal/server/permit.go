@@ -13,8 +13,9 @@ type principalKey struct{}
 
 // permit wraps h, which serves action (refreshing.Actions), with its
 // permission check, as Strapi's Users & Permissions does per role:
-//   - an authenticated action needs a valid bearer token (401 otherwise) and
-//     is checked against the user's role;
+//   - an authenticated action needs a valid access token (401 otherwise:
+//     bearer, or DPoP with its proof, see bearer) and is checked against
+//     the user's role;
 //   - any other action is checked against the public role, except that a
 //     valid bearer token sent to logout makes the user's role the one checked.
 //
@@ -27,8 +28,16 @@ func (s *server) permit(action string, h http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p *refreshing.Principal
-		_, hasBearer := bearerToken(r)
-		if a.Authenticated || (action == refreshing.ActionLogout && hasBearer) {
+		token, dpopScheme := accessToken(r)
+		if dpopScheme && token != "" {
+			// Every answer to a DPoP request carries the current nonce
+			// (RFC 9449 section 9), so a client keeps a valid one.
+			if err := s.sendNonce(w, r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
+		if a.Authenticated || (action == refreshing.ActionLogout && token != "") {
 			var err error
 			p, err = s.bearer(r)
 			switch {

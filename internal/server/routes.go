@@ -13,6 +13,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/auth/local", s.limit(limitCredential, s.permit(refreshing.ActionLogin, s.handleLogin())))
 	mux.Handle("GET /api/users/me", s.permit(refreshing.ActionMe, s.handleMe()))
 	mux.Handle("POST /api/auth/change-password", s.limit(limitCredential, s.permit(refreshing.ActionChangePassword, s.handleChangePassword())))
+	mux.Handle("POST /api/auth/reauthenticate", s.limit(limitCredential, s.permit(refreshing.ActionReauthenticate, s.handleReauthenticate())))
 
 	// Refresh tokens and sessions (the "refreshing" plugin).
 	mux.Handle("POST /api/auth/token/request", s.limit(limitCredential, s.permit(refreshing.ActionTokenRequest, s.handleTokenRequest())))
@@ -46,7 +47,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/auth/sessions/{sessionId}", s.permit(refreshing.ActionAuthRevokeSession, s.handleAuthRevokeSession()))
 
 	// OAuth 2.0 (oauth.go) and its discovery documents (wellknown.go).
-	mux.Handle("POST /oauth/token", oauth(s.limit(limitExchange, s.handleOAuthToken())))
+	mux.Handle("POST /oauth/token", oauth(s.withNonce(s.limit(limitExchange, s.handleOAuthToken()))))
 	mux.Handle("POST /oauth/revoke", oauth(s.handleOAuthRevoke()))
 	mux.Handle("POST /oauth/introspect", oauth(s.handleOAuthIntrospect()))
 	mux.Handle("/oauth/", oauth(s.handleOAuthUnknown()))
@@ -77,6 +78,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/api/clients", s.adminAPI(s.apiListClients))
 	mux.Handle("POST /admin/api/clients", s.adminAPI(s.apiCreateClient))
 	mux.Handle("GET /admin/api/clients/{id}", s.adminAPI(s.apiClient))
+	mux.Handle("PATCH /admin/api/clients/{id}", s.adminAPI(s.apiUpdateClient))
 	mux.Handle("DELETE /admin/api/clients/{id}", s.adminAPI(s.apiDeleteClient))
 	mux.Handle("GET /admin/api/admins", s.adminAPI(s.apiListAdmins))
 	mux.Handle("POST /admin/api/admins", s.adminAPI(s.apiCreateAdmin))

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/dpop"
@@ -60,9 +61,10 @@ type server struct {
 	storage       storageHealth // storage failures, for /readyz
 	metrics       *metrics.Metrics
 	providers     map[string]*idp.Provider
-	corsOrigins   corsOrigins       // the parsed allowedOrigins setting (cors.go)
-	bridgeDigest  []byte            // SHA-256 of the bridge secret; nil when none
-	dpopReplay    *dpop.ReplayCache // DPoP proofs seen (dpop.go): per instance
+	corsOrigins   corsOrigins                 // the parsed allowedOrigins setting (cors.go)
+	bridgeDigest  []byte                      // SHA-256 of the bridge secret; nil when none
+	dpopReplay    *dpop.ReplayCache           // DPoP proofs seen (dpop.go): per instance
+	dpopNonces    atomic.Pointer[dpop.Nonces] // DPoP nonces (dpop.go), once their key is read
 }
 
 // New returns the HTTP handler of Refreshing on svc.

@@ -101,18 +101,10 @@ func (s *server) handleChangePassword() http.Handler {
 		PasswordConfirmation string `json:"passwordConfirmation"`
 	}
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := s.bearer(r)
-		if err != nil {
-			return err
-		}
 		var req request
-		if err := decode(w, r, &req, false); err != nil {
-			return err
-		}
-		// The current password is checked: charge the account's budget,
-		// shared with sign-in by email, whichever token the caller holds.
-		if !s.limitIdentifier(w, r, p.User.Email) {
-			return errAnswered
+		p, ok := s.passwordCaller(w, r, &req)
+		if !ok {
+			return errAnswered // passwordCaller answered
 		}
 		g, err := s.svc.ChangePassword(r.Context(), p, refreshing.PasswordChange{
 			Current: req.CurrentPassword, New: req.Password, Confirmation: req.PasswordConfirmation,
@@ -123,6 +115,23 @@ func (s *server) handleChangePassword() http.Handler {
 		s.writeGrant(w, r, g)
 		return nil
 	})
+}
+
+// passwordCaller authenticates the caller of a request that checks their
+// password (change-password, reauthenticate), decodes its body into req,
+// and charges the account's budget, shared with sign-in by email, whichever
+// token the caller holds. When it returns false it has answered.
+func (s *server) passwordCaller(w http.ResponseWriter, r *http.Request, req any) (*refreshing.Principal, bool) {
+	p, err := s.bearer(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	if err := decode(w, r, req, false); err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	return p, s.limitIdentifier(w, r, p.User.Email)
 }
 
 // handleTokenRequest serves POST /api/auth/token/request: a new session for
@@ -299,7 +308,8 @@ func (s *server) handleLogout() http.Handler {
 		if req.Scope != "" && req.Scope != refreshing.ScopeAll {
 			return refreshing.Invalid("scope", `scope must be "all" when given`)
 		}
-		_, hasBearer := bearerToken(r)
+		token, _ := accessToken(r)
+		hasBearer := token != "" // Bearer, or DPoP
 		_, cookieErr := r.Cookie(refreshCookie)
 		if req.RefreshToken == "" && !hasBearer {
 			t, err := s.cookieToken(r) // cookie mode: the token is in the cookie

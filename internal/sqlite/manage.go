@@ -309,6 +309,21 @@ func (s *Store) ListClients(ctx context.Context) ([]refreshing.Client, error) {
 	return out, nil
 }
 
+// SetClientDPoP implements refreshing.Store.
+func (s *Store) SetClientDPoP(ctx context.Context, id string, require bool) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE oauth_clients SET require_dpop = ? WHERE id = ?`, require, id)
+		if err != nil {
+			return classify(err)
+		}
+		return oneRow(res)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: set client %q DPoP: %w", id, err)
+	}
+	return nil
+}
+
 // DeleteClient implements refreshing.Store.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {

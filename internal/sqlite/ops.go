@@ -129,11 +129,11 @@ func (s *Store) ImportSession(ctx context.Context, ss *refreshing.Session, impor
 			return classify(err)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`, import_hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			ss.ID, ss.UserID, ss.ClientID, ss.DeviceID, ss.Description, ss.UserAgent, ss.IP,
 			micros(ss.CreatedAt), micros(ss.LastActivity), nullMicros(ss.ExpiresAt), nullMicros(ss.RevokedAt),
 			ss.RevokeReason, ss.Generation, notNullBytes(ss.TokenHash), nullBytes(ss.PrevHash), nullMicros(ss.RotatedAt),
-			graceGeneration(ss), nullMicros(ss.GraceSince), ss.DPoPJKT, notNullBytes(importHash))
+			graceGeneration(ss), nullMicros(ss.GraceSince), ss.DPoPJKT, authTime(ss), notNullBytes(importHash))
 		return classify(err)
 	})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 
 // sessionColumns is the column list scanSession reads, in its order.
 const sessionColumns = `id, user_id, client_id, device_id, description, user_agent, ip, created_at, last_activity,
-	expires_at, revoked_at, revoke_reason, generation, token_hash, prev_hash, rotated_at, grace_generation, grace_since, dpop_jkt`
+	expires_at, revoked_at, revoke_reason, generation, token_hash, prev_hash, rotated_at, grace_generation, grace_since, dpop_jkt, auth_time`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(sc scanner, ss *refreshing.Session) error {
@@ -31,6 +31,7 @@ type sessionRow struct {
 	created, lastActivity     int64
 	expires, revoked, rotated sql.NullInt64
 	graceGeneration, grace    sql.NullInt64
+	authTime                  sql.NullInt64
 	tokenHash, prevHash       []byte
 }
 
@@ -38,7 +39,7 @@ type sessionRow struct {
 func (r *sessionRow) dest(ss *refreshing.Session) []any {
 	return []any{&ss.ID, &ss.UserID, &ss.ClientID, &ss.DeviceID, &ss.Description, &ss.UserAgent, &ss.IP,
 		&r.created, &r.lastActivity, &r.expires, &r.revoked, &ss.RevokeReason, &ss.Generation,
-		&r.tokenHash, &r.prevHash, &r.rotated, &r.graceGeneration, &r.grace, &ss.DPoPJKT}
+		&r.tokenHash, &r.prevHash, &r.rotated, &r.graceGeneration, &r.grace, &ss.DPoPJKT, &r.authTime}
 }
 
 // into stores the converted columns in ss, once scanned.
@@ -47,6 +48,9 @@ func (r *sessionRow) into(ss *refreshing.Session) {
 	ss.ExpiresAt, ss.RevokedAt, ss.RotatedAt = fromNullMicros(r.expires), fromNullMicros(r.revoked), fromNullMicros(r.rotated)
 	ss.TokenHash, ss.PrevHash = r.tokenHash, r.prevHash
 	ss.GraceGeneration, ss.GraceSince = r.graceGeneration.Int64, fromNullMicros(r.grace)
+	if ss.AuthTime = fromNullMicros(r.authTime); ss.AuthTime.IsZero() {
+		ss.AuthTime = ss.CreatedAt // NULL: the sign-in (migration 0016)
+	}
 }
 
 // scanSessions reads every row of rows, which select sessionColumns.
@@ -91,6 +95,15 @@ func graceGeneration(ss *refreshing.Session) any {
 	return ss.GraceGeneration
 }
 
+// authTime stores a session's AuthTime, NULL when it is the session's
+// start (migration 0016).
+func authTime(ss *refreshing.Session) any {
+	if ss.AuthTime.IsZero() || ss.AuthTime.Equal(ss.CreatedAt) {
+		return nil
+	}
+	return micros(ss.AuthTime)
+}
+
 // notNullBytes stores a nil hash as an empty BLOB, for NOT NULL columns.
 func notNullBytes(b []byte) []byte {
 	if b == nil {
@@ -113,11 +126,11 @@ func (s *Store) CreateSession(ctx context.Context, ss *refreshing.Session, limit
 			return classify(err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			ss.ID, ss.UserID, ss.ClientID, ss.DeviceID, ss.Description, ss.UserAgent, ss.IP,
 			micros(ss.CreatedAt), micros(ss.LastActivity), nullMicros(ss.ExpiresAt), nullMicros(ss.RevokedAt),
 			ss.RevokeReason, ss.Generation, notNullBytes(ss.TokenHash), nullBytes(ss.PrevHash), nullMicros(ss.RotatedAt),
-			graceGeneration(ss), nullMicros(ss.GraceSince), ss.DPoPJKT,
+			graceGeneration(ss), nullMicros(ss.GraceSince), ss.DPoPJKT, authTime(ss),
 		); err != nil {
 			return classify(err)
 		}
@@ -308,6 +321,30 @@ func (s *Store) sessionRevoked(ctx context.Context, tx *sql.Tx, id string) (bool
 		return false, classify(err)
 	}
 	return revoked, nil
+}
+
+// SetAuthTime implements refreshing.Store.
+func (s *Store) SetAuthTime(ctx context.Context, id string, at time.Time) error {
+	err := s.w.doAtomic(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		us := micros(at)
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET auth_time = ?1, last_activity = MAX(last_activity, ?1)
+			WHERE id = ?2 AND revoked_at IS NULL`, us, id)
+		if err != nil {
+			return classify(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n > 0 {
+			return err
+		}
+		if _, err := s.sessionRevoked(ctx, tx, id); err != nil {
+			return err
+		}
+		return refreshing.ErrStale
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: set auth time: %w", err)
+	}
+	return nil
 }
 
 // TouchSession implements refreshing.Store.

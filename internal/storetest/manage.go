@@ -24,6 +24,7 @@ func runManage(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("AdminTokens", func(t *testing.T) { testAdminTokens(t, open) })
 	t.Run("ListClients", func(t *testing.T) { testListClients(t, open) })
 	t.Run("DeleteClient", func(t *testing.T) { testDeleteClient(t, open) })
+	t.Run("SetClientDPoP", func(t *testing.T) { testSetClientDPoP(t, open) })
 	t.Run("ListSessionsAscending", func(t *testing.T) { testListSessionsAscending(t, open) })
 	t.Run("AuditUntil", func(t *testing.T) { testAuditUntil(t, open) })
 }
@@ -376,6 +377,41 @@ func testListClients(t *testing.T, open func(t *testing.T) refreshing.Store) {
 		}
 		for i := range want { // byte order: upper case first
 			equalClient(t, &got[i], want[i])
+		}
+	})
+}
+
+func testSetClientDPoP(t *testing.T, open func(t *testing.T) refreshing.Store) {
+	t.Run("OK", func(t *testing.T) {
+		st := open(t)
+		a := &refreshing.Client{ID: "a", Grants: []string{refreshing.GrantPassword}, CreatedAt: at(0)}
+		b := &refreshing.Client{ID: "b", SecretHash: hash("secret"), CreatedAt: at(time.Second)}
+		for _, c := range []*refreshing.Client{a, b} {
+			if err := st.CreateClient(t.Context(), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, require := range []bool{true, true, false} {
+			if err := st.SetClientDPoP(t.Context(), "a", require); err != nil {
+				t.Fatalf("SetClientDPoP(a, %v): %v", require, err)
+			}
+			got, err := st.Client(t.Context(), "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.RequireDPoP = require
+			equalClient(t, got, a) // nothing else changed
+		}
+		got, err := st.Client(t.Context(), "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalClient(t, got, b)
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		st := open(t)
+		if err := st.SetClientDPoP(t.Context(), "nope", true); !errors.Is(err, refreshing.ErrNotFound) {
+			t.Fatalf("SetClientDPoP(unknown) = %v, want ErrNotFound", err)
 		}
 	})
 }

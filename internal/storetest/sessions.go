@@ -395,6 +395,81 @@ func testTouchSession(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	})
 }
 
+// testSetAuthTime: a re-authentication moves AuthTime (which otherwise is
+// the sign-in, through rotations too) and LastActivity forward; it is
+// refused for a revoked session and changes nothing then.
+func testSetAuthTime(t *testing.T, open func(t *testing.T) refreshing.Store) {
+	t.Run("OK", func(t *testing.T) {
+		st := open(t)
+		u := createUser(t, st, "alice")
+		s := newSession(u.ID, "s", at(time.Minute))
+		createSession(t, st, s)
+		if got := getSession(t, st, "s").AuthTime; !got.Equal(at(time.Minute)) {
+			t.Fatalf("AuthTime of a new session = %s, want its CreatedAt", fmtTime(got))
+		}
+		if err := st.SetAuthTime(t.Context(), "s", at(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		s.AuthTime, s.LastActivity = at(time.Hour), at(time.Hour)
+		equalSession(t, getSession(t, st, "s"), s)
+		// A rotation keeps it, and hands it back.
+		r := refreshing.Rotation{SessionID: "s", Generation: 0, NewHash: hash("s/1"), At: at(2 * time.Hour)}
+		if err := st.RotateSession(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.RotateMatching(t.Context(), refreshing.MatchingRotation{
+			Rotation:  refreshing.Rotation{SessionID: "s", Generation: 1, NewHash: hash("s/2"), At: at(3 * time.Hour)},
+			TokenHash: hash("s/1"), ClientID: "web",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.AuthTime.Equal(at(time.Hour)) {
+			t.Fatalf("RotateMatching returned AuthTime %s, want %s", fmtTime(got.AuthTime), fmtTime(at(time.Hour)))
+		}
+		sess, _, err := st.SessionWithUser(t.Context(), "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sess.AuthTime.Equal(at(time.Hour)) {
+			t.Fatalf("SessionWithUser returned AuthTime %s, want %s", fmtTime(sess.AuthTime), fmtTime(at(time.Hour)))
+		}
+	})
+	t.Run("OKLastActivityOnlyForward", func(t *testing.T) {
+		st := open(t)
+		u := createUser(t, st, "alice")
+		s := newSession(u.ID, "s", at(time.Minute))
+		createSession(t, st, s)
+		if err := st.TouchSession(t.Context(), "s", at(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetAuthTime(t.Context(), "s", at(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		s.AuthTime, s.LastActivity = at(time.Hour), at(2*time.Hour)
+		equalSession(t, getSession(t, st, "s"), s)
+	})
+	t.Run("ErrStale", func(t *testing.T) {
+		st := open(t)
+		u := createUser(t, st, "alice")
+		createSession(t, st, newSession(u.ID, "s", at(time.Minute)))
+		if err := st.RevokeSession(t.Context(), "s", refreshing.ReasonLogout, at(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		want := getSession(t, st, "s")
+		if err := st.SetAuthTime(t.Context(), "s", at(2*time.Hour)); !errors.Is(err, refreshing.ErrStale) {
+			t.Fatalf("got %v, want ErrStale", err)
+		}
+		equalSession(t, getSession(t, st, "s"), want)
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		st := open(t)
+		if err := st.SetAuthTime(t.Context(), "nope", at(time.Hour)); !errors.Is(err, refreshing.ErrNotFound) {
+			t.Fatalf("got %v, want ErrNotFound", err)
+		}
+	})
+}
+
 func testRevokeSession(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("OK", func(t *testing.T) {
 		st := open(t)

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("RotateSessionRotated", func(t *testing.T) { testRotatedRule(t, open) })
 	t.Run("AuthRevision", func(t *testing.T) { testAuthRevision(t, open) })
 	t.Run("TouchSession", func(t *testing.T) { testTouchSession(t, open) })
+	t.Run("SetAuthTime", func(t *testing.T) { testSetAuthTime(t, open) })
 	t.Run("RevokeSession", func(t *testing.T) { testRevokeSession(t, open) })
 	t.Run("RevokeSessions", func(t *testing.T) { testRevokeSessions(t, open) })
 	t.Run("UserSessions", func(t *testing.T) { testUserSessions(t, open) })
@@ -233,11 +234,21 @@ func equalSession(t *testing.T, got, want *refreshing.Session) {
 		{"GraceGeneration", got.GraceGeneration == want.GraceGeneration},
 		{"GraceSince", got.GraceSince.Equal(want.GraceSince) && got.GraceSince.IsZero() == want.GraceSince.IsZero()},
 		{"DPoPJKT", got.DPoPJKT == want.DPoPJKT},
+		{"AuthTime", got.AuthTime.Equal(authTimeOf(want))},
 	} {
 		if !d.ok {
 			t.Errorf("session %q: %s differs:\n got %s\nwant %s", want.ID, d.name, fmtSession(got), fmtSession(want))
 		}
 	}
+}
+
+// authTimeOf is the AuthTime a store returns for s: its sign-in when s
+// leaves it zero.
+func authTimeOf(s *refreshing.Session) time.Time {
+	if s.AuthTime.IsZero() {
+		return s.CreatedAt
+	}
+	return s.AuthTime
 }
 
 // fmtSession formats s for a failure message, hashes in short hex.

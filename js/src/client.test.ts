@@ -185,24 +185,31 @@ describe("createClient", () => {
   });
 
   test("a network error is not a sign-out; a still-valid token keeps being used", async () => {
-    server.ttl = 4; // usable 3 s, due after 2.7 s
+    // Usable 10 s after it arrives, due for a refresh after 9 s. Every step
+    // waits until a time measured from the token's arrival, with 0.6 s or
+    // more to spare on either side, so a loaded machine's late timers do not
+    // move a step into the next window.
+    server.ttl = 11;
     const auth = createClient({ baseUrl: server.url });
     let signedOut = 0;
     auth.on("signedOut", () => signedOut++);
     await auth.login({ identifier: "ada", password: "pw" });
+    const arrived = Date.now();
     const t0 = await auth.accessToken();
     server.onToken = (req) => req.socket.destroy();
-    await sleep(2750);
+    const until = (ms: number) => sleep(Math.max(0, arrived + ms - Date.now()));
+    await until(9300);
     // Due, but not expired: the refresh fails, the old token is returned.
     assert.equal(await auth.accessToken(), t0);
     assert.equal(server.exchanges, 1);
-    await sleep(100);
-    // Backing off: no second attempt yet, and the old token still works.
+    await until(9400);
+    // Backing off (at least 0.75 s after a first failure): no second
+    // attempt yet, and the old token still works.
     assert.equal(await auth.accessToken(), t0);
     assert.equal(server.exchanges, 1);
     assert.equal(signedOut, 0);
     // Expired now: the caller sees a transient error, tokens stay.
-    await sleep(350);
+    await until(10_700);
     await assert.rejects(auth.accessToken(), (e: RefreshingError) => e.kind === "network" && e.transient);
     assert.equal(await auth.isSignedIn(), true);
     assert.equal(signedOut, 0);

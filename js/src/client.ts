@@ -1,3 +1,4 @@
+import { type DPoPKey, DPoPKeys, Nonces, createProof, wantsNonce } from "./dpop.js";
 import { RefreshingError, errorFromResponse, signedOutError } from "./errors.js";
 import { expiryOf } from "./jwt.js";
 import { type RefreshLock, LockTimeoutError, leaseLock, noLock, randomId, webLocks } from "./lock.js";
@@ -90,6 +91,18 @@ export interface ClientOptions {
   crossTab?: "auto" | "locks" | "lease" | "none";
   /** How long one request to the server may take, in ms (default 15000). */
   timeoutMs?: number;
+  /**
+   * DPoP (RFC 9449): bind the session to a key this browser holds, so that a
+   * stolen refresh or access token is useless elsewhere. The client then
+   * signs in and refreshes through `/oauth/token` as the OAuth client
+   * `clientId` (a public client allowed the password grant), and sends its
+   * requests with `Authorization: DPoP` and a proof. `true` keeps a
+   * non-extractable ES256 key in IndexedDB, shared by the origin's tabs
+   * (in memory where there is no IndexedDB); `{ keyPair }` uses the app's own.
+   */
+  dpop?: boolean | { keyPair: CryptoKeyPair };
+  /** The OAuth client id the DPoP mode signs in as (required with `dpop`). */
+  clientId?: string;
 }
 
 /** What the client keeps in storage. */
@@ -102,6 +115,9 @@ interface Stored {
   receivedAt: number;
   /** When it stops being used (ms, local clock): see expiryOf. */
   expiresAt: number;
+  /** "DPoP" for tokens bound to the DPoP key whose thumbprint is jkt. */
+  tokenType?: "DPoP";
+  jkt?: string;
 }
 
 type Message = { type: "refreshed"; record: Stored; from: string } | { type: "signedOut"; reason: SignedOutReason; from: string };
@@ -114,7 +130,7 @@ export interface RefreshingClient {
   login(input: { identifier: string; password: string }): Promise<{ user: User }>;
   /** An access token valid for a while yet, refreshing first if needed. Rejects with `signed_out` when there is no session. */
   accessToken(): Promise<string>;
-  /** fetch with `Authorization: Bearer`; after a 401 it refreshes once and retries once. */
+  /** fetch with the access token (`Authorization: Bearer`, or `DPoP` with a proof); after a 401 it refreshes once and retries once. */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** The signed-in user's sessions, newest activity first. */
   sessions(): Promise<Session[]>;
@@ -171,6 +187,10 @@ class Client implements RefreshingClient {
   private backoff: RefreshingError | undefined;
   /** Cookie mode: the server found no session in the cookie; ask again only after a login. */
   private noCookieSession = false;
+  /** DPoP mode: the key, the servers' nonces, and the OAuth client. */
+  private readonly dpop: DPoPKeys | undefined;
+  private readonly nonces = new Nonces();
+  private readonly clientId: string | undefined;
 
   constructor(o: ClientOptions) {
     if (!o || typeof o.baseUrl !== "string" || !/^https?:\/\//i.test(o.baseUrl)) {
@@ -184,6 +204,12 @@ class Client implements RefreshingClient {
     this.fetchImpl = (input, init) => f(input, init);
     this.timeoutMs = o.timeoutMs ?? 15_000;
     if (o.onSignedOut) this.listeners.signedOut.add(o.onSignedOut);
+    if (o.dpop) {
+      if (typeof o.clientId !== "string" || !o.clientId) throw new TypeError("createClient: dpop needs the clientId of an OAuth client");
+      if (this.cookieMode) throw new TypeError("createClient: dpop and cookieMode cannot be combined");
+      this.clientId = o.clientId;
+      this.dpop = new DPoPKeys(`${this.key}:dpop`, typeof o.dpop === "object" ? o.dpop.keyPair : undefined);
+    }
 
     const mode = this.storage.shared ? (o.crossTab ?? "auto") : "none";
     let lock: RefreshLock | undefined;
@@ -360,12 +386,67 @@ class Client implements RefreshingClient {
     return { user: out.user };
   }
 
-  register(input: { username: string; email: string; password: string }): Promise<{ user: User }> {
-    return this.grant("/api/auth/local/register", input, "register");
+  async register(input: { username: string; email: string; password: string }): Promise<{ user: User }> {
+    if (!this.dpop) return this.grant("/api/auth/local/register", input, "register");
+    // /api/auth/local/register issues unbound tokens: end that session and
+    // sign in again through /oauth/token, bound to the key.
+    const res = await this.request("/api/auth/local/register", { method: "POST", json: input }, "register");
+    if (!res.ok) throw await errorFromResponse(res, "register");
+    const out = (await res.json()) as { jwt?: string; refreshToken?: string; user: User };
+    if (!out.jwt) return { user: out.user }; // email confirmation first: not signed in
+    if (out.refreshToken) await this.request("/api/auth/revoke", { method: "POST", json: { token: out.refreshToken } }, "register");
+    return this.login({ identifier: input.username, password: input.password });
   }
 
-  login(input: { identifier: string; password: string }): Promise<{ user: User }> {
-    return this.grant("/api/auth/local", { identifier: input.identifier, password: input.password }, "login");
+  async login(input: { identifier: string; password: string }): Promise<{ user: User }> {
+    if (!this.dpop) return this.grant("/api/auth/local", { identifier: input.identifier, password: input.password }, "login");
+    const key = await this.dpop.fresh();
+    const receivedAt = Date.now();
+    const res = await this.tokenRequest({ grant_type: "password", username: input.identifier, password: input.password }, key, "login");
+    if (!res.ok) throw await errorFromResponse(res, "login");
+    const rec = await this.oauthRecord(res, receivedAt, undefined, key.jkt);
+    await this.dpop.keep(key); // before the record that names it reaches other tabs
+    await this.save(rec, false);
+    const me = await this.fetch(`${this.base}/api/users/me`);
+    if (!me.ok) throw await errorFromResponse(me, "login");
+    return { user: (await me.json()) as User };
+  }
+
+  /**
+   * tokenRequest posts form to /oauth/token as the OAuth client, with a
+   * DPoP proof of key; when the server asks for a (new) nonce
+   * it sends the request once more with it (RFC 9449 section 8).
+   */
+  private async tokenRequest(form: Record<string, string>, key: DPoPKey, what: string): Promise<Response> {
+    const url = `${this.base}/oauth/token`;
+    const body = new URLSearchParams({ ...form, client_id: this.clientId! }).toString();
+    for (let retried = false; ; retried = true) {
+      const sent = this.nonces.get(url, true);
+      const headers = { "Content-Type": "application/x-www-form-urlencoded", DPoP: await createProof(key, "POST", url, { nonce: sent }) };
+      const res = await this.request("/oauth/token", { method: "POST", headers, body }, what);
+      const nonce = this.nonces.keep(url, res, true);
+      if (retried || res.status !== 400 || !nonce || nonce === sent) return res;
+      const err = (await res.clone().json().catch(() => ({}))) as { error?: unknown };
+      if (err.error !== "use_dpop_nonce") return res;
+    }
+  }
+
+  /** oauthRecord reads a token answer of /oauth/token into a record. */
+  private async oauthRecord(res: Response, receivedAt: number, previousRefresh: string | undefined, jkt: string): Promise<Stored> {
+    let out: { access_token?: string; token_type?: string; refresh_token?: string };
+    try {
+      out = (await res.json()) as typeof out;
+    } catch (e) {
+      throw new RefreshingError("token: unreadable answer", { kind: "server", status: res.status, cause: e });
+    }
+    if (!out.access_token) throw new RefreshingError("token: answer without access_token", { kind: "server", status: res.status });
+    const rec: Stored = { v: 1, accessToken: out.access_token, receivedAt, expiresAt: expiryOf(out.access_token, receivedAt) };
+    rec.refreshToken = out.refresh_token ?? previousRefresh;
+    if (out.token_type?.toLowerCase() === "dpop") {
+      rec.tokenType = "DPoP";
+      rec.jkt = jkt;
+    }
+    return rec;
   }
 
   async accessToken(): Promise<string> {
@@ -449,23 +530,32 @@ class Client implements RefreshingClient {
     }
     const receivedAt = Date.now();
     let res: Response;
+    let rec: Stored | undefined;
     try {
-      res = this.cookieMode
-        ? await this.request("/api/auth/refresh", { method: "POST", json: {} }, "refresh")
-        : await this.request("/api/auth/token", { method: "POST", json: { token: stored?.refreshToken } }, "refresh");
-    } catch (e) {
-      throw this.fail(e as RefreshingError);
-    }
-    if (res.ok) {
-      let out: { jwt?: string; refreshToken?: string };
-      try {
-        out = (await res.json()) as typeof out;
-      } catch (e) {
-        throw this.fail(new RefreshingError("refresh: unreadable answer", { kind: "server", status: res.status, cause: e }));
+      if (this.dpop) {
+        const key = await this.dpop.forRecord(stored?.jkt);
+        res = await this.tokenRequest({ grant_type: "refresh_token", refresh_token: stored?.refreshToken ?? "" }, key, "refresh");
+        if (res.ok) rec = await this.oauthRecord(res, receivedAt, stored?.refreshToken, key.jkt);
+      } else {
+        res = this.cookieMode
+          ? await this.request("/api/auth/refresh", { method: "POST", json: {} }, "refresh")
+          : await this.request("/api/auth/token", { method: "POST", json: { token: stored?.refreshToken } }, "refresh");
+        if (res.ok) {
+          let out: { jwt?: string; refreshToken?: string };
+          try {
+            out = (await res.json()) as typeof out;
+          } catch (e) {
+            throw new RefreshingError("refresh: unreadable answer", { kind: "server", status: res.status, cause: e });
+          }
+          if (!out.jwt) throw new RefreshingError("refresh: answer without jwt", { kind: "server", status: res.status });
+          rec = { v: 1, accessToken: out.jwt, receivedAt, expiresAt: expiryOf(out.jwt, receivedAt) };
+          if (!this.cookieMode) rec.refreshToken = out.refreshToken ?? stored?.refreshToken;
+        }
       }
-      if (!out.jwt) throw this.fail(new RefreshingError("refresh: answer without jwt", { kind: "server", status: res.status }));
-      const rec: Stored = { v: 1, accessToken: out.jwt, receivedAt, expiresAt: expiryOf(out.jwt, receivedAt) };
-      if (!this.cookieMode) rec.refreshToken = out.refreshToken ?? stored?.refreshToken;
+    } catch (e) {
+      throw this.fail(e instanceof RefreshingError ? e : new RefreshingError("refresh: failed", { kind: "server", cause: e }));
+    }
+    if (rec) {
       await this.save(rec, true);
       // Other tabs see a localStorage write a moment later (each renderer
       // keeps its own copy): hold the lock that moment, so the next tab in
@@ -474,6 +564,10 @@ class Client implements RefreshingClient {
       return rec;
     }
     const err = await errorFromResponse(res, "refresh");
+    if (err.code === "invalid_dpop_proof") {
+      // The proof was refused (a clock far off, say), not the token: keep it.
+      throw new RefreshingError(err.message, { kind: "rejected", status: err.status, code: err.code, cause: err });
+    }
     if (signOutStatuses.has(res.status)) {
       // The server refused the token itself (revoked, reused, expired, a
       // blocked account): it will never work again.
@@ -501,10 +595,9 @@ class Client implements RefreshingClient {
 
   async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const rec = await this.token();
-    const first = new Request(input, init);
-    const again = first.clone(); // a body can be sent once; keep one for the retry
-    first.headers.set("Authorization", `Bearer ${rec.accessToken}`);
-    const res = await this.fetchImpl(first);
+    // A body can be sent once: each attempt sends a clone of this one.
+    const template = new Request(input, init);
+    const res = await this.send(template, rec, true);
     if (res.status !== 401) return res;
     let next: Stored;
     try {
@@ -513,8 +606,33 @@ class Client implements RefreshingClient {
       if (e instanceof RefreshingError && e.kind === "signed_out") throw e;
       return res; // could not refresh now: the caller sees the 401
     }
-    again.headers.set("Authorization", `Bearer ${next.accessToken}`);
-    return this.fetchImpl(again);
+    return this.send(template, next, false);
+  }
+
+  /**
+   * send sends a copy of template with rec's access token: a bearer token,
+   * or a DPoP-bound one with a proof for this request (RFC 9449 section 7).
+   * A server that answers that it wants a (new) nonce gets the request once
+   * more with it (section 9); the first attempt of template keeps it
+   * unsent, for the retry after a refresh.
+   */
+  private async send(template: Request, rec: Stored, keepTemplate: boolean): Promise<Response> {
+    if (rec.tokenType !== "DPoP") {
+      const req = keepTemplate ? template.clone() : template;
+      req.headers.set("Authorization", `Bearer ${rec.accessToken}`);
+      return this.fetchImpl(req);
+    }
+    if (!this.dpop) throw new RefreshingError("fetch: the tokens are DPoP-bound and this client has no dpop option", { kind: "rejected" });
+    const key = await this.dpop.forRecord(rec.jkt);
+    for (let retried = false; ; retried = true) {
+      const req = template.clone();
+      const sent = this.nonces.get(req.url);
+      req.headers.set("Authorization", `DPoP ${rec.accessToken}`);
+      req.headers.set("DPoP", await createProof(key, req.method, req.url, { nonce: sent, accessToken: rec.accessToken }));
+      const res = await this.fetchImpl(req);
+      const nonce = this.nonces.keep(req.url, res);
+      if (retried || res.status !== 401 || !nonce || nonce === sent || !wantsNonce(res)) return res;
+    }
   }
 
   /** authed sends a request to the server with the access token. */
@@ -547,6 +665,11 @@ class Client implements RefreshingClient {
         // The server revokes the cookie's session and clears the cookie.
         const res = await this.request("/api/auth/logout", { method: "POST", json: {} }, "logout");
         if (!res.ok && res.status !== 401) throw await errorFromResponse(res, "logout");
+      } else if (rec?.refreshToken && this.dpop) {
+        // An OAuth client's token is revoked at /oauth/revoke (RFC 7009), naming the client.
+        const body = new URLSearchParams({ token: rec.refreshToken, token_type_hint: "refresh_token", client_id: this.clientId! }).toString();
+        const res = await this.request("/oauth/revoke", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body }, "logout");
+        if (!res.ok) throw await errorFromResponse(res, "logout");
       } else if (rec?.refreshToken) {
         const res = await this.request("/api/auth/revoke", { method: "POST", json: { token: rec.refreshToken } }, "logout");
         if (!res.ok) throw await errorFromResponse(res, "logout");
@@ -574,7 +697,7 @@ function fresh(rec: Stored): boolean {
 }
 
 function same(a: Stored, b: Stored): boolean {
-  return a.accessToken === b.accessToken && a.refreshToken === b.refreshToken && a.expiresAt === b.expiresAt;
+  return a.accessToken === b.accessToken && a.refreshToken === b.refreshToken && a.expiresAt === b.expiresAt && a.jkt === b.jkt;
 }
 
 function parse(v: string | null | undefined): Stored | null {
@@ -583,6 +706,7 @@ function parse(v: string | null | undefined): Stored | null {
     const r = JSON.parse(v) as Partial<Stored>;
     if (r.v !== 1 || typeof r.accessToken !== "string" || typeof r.expiresAt !== "number" || typeof r.receivedAt !== "number") return null;
     if (r.refreshToken !== undefined && typeof r.refreshToken !== "string") return null;
+    if (r.tokenType !== undefined && (r.tokenType !== "DPoP" || typeof r.jkt !== "string")) return null;
     return r as Stored;
   } catch {
     return null;

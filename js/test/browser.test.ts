@@ -4,6 +4,7 @@
 // access-token lifetimes, then a stolen token replayed, then a page of an
 // origin not on the list. The server counts exchanges (/metrics).
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromiumPath, goPath, need, type Refreshing, startRefreshing, startStatic } from "./harness.js";
@@ -28,6 +29,8 @@ interface Setup {
   base: string; // Refreshing, as the pages name it
   crossTab?: "auto" | "lease";
   cookieMode?: boolean;
+  /** DPoP mode, as this OAuth client. */
+  dpopClient?: string;
 }
 
 /** open loads the test page in a new tab and makes its client. */
@@ -42,6 +45,7 @@ async function open(ctx: BrowserContext, url: string, s: Setup): Promise<Page> {
       baseUrl: s.base,
       crossTab: s.crossTab ?? "auto",
       cookieMode: s.cookieMode ?? false,
+      ...(s.dpopClient ? { dpop: true, clientId: s.dpopClient } : {}),
       onSignedOut: (e) => {
         window.events.signedOut++;
         window.events.reasons.push(e.reason);
@@ -209,6 +213,111 @@ describe("in Chromium", { skip }, () => {
       }
     });
   }
+
+  test("DPoP: tabs share one non-extractable key in IndexedDB, one bound session, one refresh per expiry", async () => {
+    assert.match(srv.cli("clients", "create", "--id", "spa", "--grant", "password", "--dpop"), /DPoP proof/);
+    await register("dee");
+    const ctx = await browser.newContext();
+    try {
+      const s: Setup = { base, dpopClient: "spa" };
+      const first = await open(ctx, `${appOrigin}/test.html`, s);
+      const user = await first.evaluate(() => window.auth.login({ identifier: "dee", password: "correct horse battery" }).then((r) => r.user.username));
+      assert.equal(user, "dee");
+      const tabs = [first, await open(ctx, `${appOrigin}/test.html`, s), await open(ctx, `${appOrigin}/test.html`, s)];
+
+      // Every tab finds the one key in IndexedDB, its private half not
+      // extractable, and holds an access token bound to it.
+      const seen = await Promise.all(
+        tabs.map((t) =>
+          t.evaluate(async () => {
+            const db = await new Promise<IDBDatabase>((ok, no) => {
+              const r = indexedDB.open("refreshing-dpop");
+              r.onsuccess = () => ok(r.result);
+              r.onerror = () => no(r.error);
+            });
+            const all = await new Promise<CryptoKeyPair[]>((ok, no) => {
+              const r = db.transaction("keys").objectStore("keys").getAll();
+              r.onsuccess = () => ok(r.result as CryptoKeyPair[]);
+              r.onerror = () => no(r.error);
+            });
+            db.close();
+            const jwk = await crypto.subtle.exportKey("jwk", all[0]!.publicKey);
+            const token = await window.auth.accessToken();
+            const claims = JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { cnf?: { jkt?: string } };
+            return { keys: all.length, extractable: all[0]!.privateKey.extractable, jwk: { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }, cnf: claims.cnf?.jkt };
+          }),
+        ),
+      );
+      const jkt = createHash("sha256").update(JSON.stringify(seen[0]!.jwk)).digest("base64url");
+      for (const [i, k] of seen.entries()) {
+        assert.equal(k.keys, 1, `tab ${i}: keys in IndexedDB`);
+        assert.equal(k.extractable, false, `tab ${i}: the private key is extractable`);
+        assert.deepEqual(k.jwk, seen[0]!.jwk, `tab ${i}: another key`);
+        assert.equal(k.cnf, jkt, `tab ${i}: the access token is not bound to the key`);
+      }
+      const stolen = await first.evaluate(() => {
+        for (let i = 0; i < localStorage.length; i++) {
+          const k = localStorage.key(i)!;
+          if (k.startsWith("refreshing_") && !k.endsWith(":lock")) return JSON.parse(localStorage.getItem(k)!) as { refreshToken: string; tokenType: string };
+        }
+        return { refreshToken: "", tokenType: "" };
+      });
+      assert.equal(stolen.tokenType, "DPoP");
+
+      // Four lifetimes of calls from every tab: about one exchange per
+      // refresh interval for all of them, each with a proof of the key.
+      const start = await srv.exchanges();
+      const lifetimes = 4;
+      const ms = lifetimes * ttlSeconds * 1000;
+      await Promise.all(tabs.map((t) => startLoop(t, base, ms)));
+      const results = await Promise.all(tabs.map(loopResult));
+      const exchanged = await srv.exchanges();
+      const n = sum(exchanged) - sum(start);
+      for (const [i, r] of results.entries()) {
+        assert.deepEqual(r.failures, [], `tab ${i}: failed calls`);
+        assert.ok(r.ok > 10, `tab ${i}: only ${r.ok} calls`);
+      }
+      const perExpiry = Math.ceil(ms / (0.9 * (ttlSeconds - 1) * 1000));
+      console.log(`DPoP: ${n} exchanges in ${ms} ms by ${tabs.length} tabs (about ${perExpiry} expected), outcomes ${JSON.stringify(exchanged)}`);
+      assert.ok(n >= lifetimes - 1, `only ${n} exchanges: the tabs did not refresh across lifetimes`);
+      assert.ok(n <= perExpiry + 2, `${n} exchanges for ${perExpiry} refresh intervals: tabs refreshed on their own`);
+      assert.equal(exchanged.reuse_detected ?? 0, start.reuse_detected ?? 0, "a tab presented a rotated token");
+
+      // The refresh token without the key is worth nothing, and trying changes nothing.
+      const thief = await fetch(`${srv.url}/oauth/token`, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "refresh_token", client_id: "spa", refresh_token: stolen.refreshToken }).toString(),
+      });
+      assert.equal(thief.status, 400);
+      assert.equal(((await thief.json()) as { error: string }).error, "invalid_dpop_proof");
+      await startLoop(tabs[1]!, base, 500);
+      assert.deepEqual((await loopResult(tabs[1]!)).failures, []);
+
+      // A failed sign-in in one tab leaves the session's key in place: a tab
+      // opened afterwards loads it from IndexedDB and its calls still work.
+      const failed = await tabs[1]!.evaluate(() =>
+        window.auth.login({ identifier: "dee", password: "not the password" }).then(
+          () => "signed in",
+          (e: { code?: string }) => String(e.code),
+        ),
+      );
+      assert.equal(failed, "invalid_grant");
+      tabs.push(await open(ctx, `${appOrigin}/test.html`, s));
+      await startLoop(tabs[3]!, base, 300);
+      assert.deepEqual((await loopResult(tabs[3]!)).failures, [], "a new tab after a failed sign-in");
+
+      // Logging out in one tab signs every tab out, once.
+      await tabs[2]!.evaluate(() => window.auth.logout());
+      await sleep(300);
+      for (const [i, t] of tabs.entries()) {
+        assert.equal((await eventsOf(t)).signedOut, 1, `tab ${i}: signedOut events`);
+        assert.equal(await t.evaluate(() => window.auth.isSignedIn()), false);
+      }
+    } finally {
+      await ctx.close();
+    }
+  });
 
   test("a tab frozen while the others rotate never exchanges a rotated token", async () => {
     await register("grace");

@@ -102,9 +102,15 @@ describe("DPoP with oauth4webapi against the real server", { skip }, () => {
     );
     assert.equal(third.token_type, "dpop");
 
-    // The DPoP access token is accepted by /api/users/me (resource servers check cnf themselves).
-    const me = await fetch(`${srv.url}/api/users/me`, { headers: { authorization: `Bearer ${third.access_token}` } });
+    // /api/users/me takes the DPoP access token with a proof of its key for the request (htm, htu, ath)...
+    const meURL = new URL(`${srv.url}/api/users/me`);
+    const me = await oauth.protectedResourceRequest(third.access_token, "GET", meURL, new Headers(), null, { ...opts, DPoP: dpop });
     assert.equal(me.status, 200);
+    assert.equal(((await me.json()) as { username?: string }).username, "dee");
+    // ...and refuses it as a bearer token (RFC 9449 section 7.2), with a DPoP challenge.
+    const asBearer = await fetch(meURL, { headers: { authorization: `Bearer ${third.access_token}` } });
+    assert.equal(asBearer.status, 401);
+    assert.match(asBearer.headers.get("www-authenticate") ?? "", /^DPoP error="invalid_token"/);
   });
 
   test("a client that requires DPoP is refused without it", async () => {
@@ -118,5 +124,82 @@ describe("DPoP with oauth4webapi against the real server", { skip }, () => {
       ),
       "invalid_dpop_proof",
     );
+  });
+});
+
+describe("DPoP nonces with oauth4webapi against the real server", { skip }, () => {
+  let srv: Refreshing;
+  let as: oauth.AuthorizationServer;
+  const client: oauth.Client = { client_id: "spa" };
+  const opts = { [oauth.allowInsecureRequests]: true };
+  before(async () => {
+    // Nonces required: every proof must carry one the server issued (RFC 9449 sections 8 and 9).
+    srv = await startRefreshing({ REFRESHING_DPOP_NONCE_REQUIRED: "true" });
+    as = { issuer: srv.url, token_endpoint: `${srv.url}/oauth/token` };
+    srv.cli("clients", "create", "--id", "spa", "--grant", "password", "--dpop");
+    const r = await fetch(`${srv.url}/api/auth/local/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "eve", email: "eve@example.com", password }),
+    });
+    assert.equal(r.status, 200);
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+
+  /** withNonceRetry is the retry oauth4webapi's documentation shows: once, when the server asks for a nonce. */
+  async function withNonceRetry<T>(attempt: () => Promise<T>): Promise<{ result: T; retried: boolean }> {
+    try {
+      return { result: await attempt(), retried: false };
+    } catch (err) {
+      if (!oauth.isDPoPNonceError(err)) throw err;
+      return { result: await attempt(), retried: true };
+    }
+  }
+
+  test("the token endpoint and /api/users/me ask for a nonce once, then take it", async () => {
+    const keys = await oauth.generateKeyPair("ES256");
+    const dpop = oauth.DPoP(client, keys);
+    const signIn = () =>
+      oauth
+        .genericTokenEndpointRequest(as, client, oauth.None(), "password", { username: "eve", password }, { ...opts, DPoP: dpop })
+        .then((res) => oauth.processGenericTokenEndpointResponse(as, client, res));
+    const first = await withNonceRetry(signIn);
+    assert.equal(first.retried, true, "the first proof, without a nonce, is refused with use_dpop_nonce");
+    assert.equal(first.result.token_type, "dpop");
+
+    // The handle keeps the nonce of every answer: the next requests need no retry.
+    const refresh = () =>
+      oauth
+        .refreshTokenGrantRequest(as, client, oauth.None(), first.result.refresh_token!, { ...opts, DPoP: dpop })
+        .then((res) => oauth.processRefreshTokenResponse(as, client, res));
+    const second = await withNonceRetry(refresh);
+    assert.equal(second.retried, false);
+
+    const meURL = new URL(`${srv.url}/api/users/me`);
+    const me = await withNonceRetry(() => oauth.protectedResourceRequest(second.result.access_token, "GET", meURL, new Headers(), null, { ...opts, DPoP: dpop }));
+    assert.equal(me.retried, false);
+    assert.equal(me.result.status, 200);
+
+    // A handle that has no nonce yet (same key): the resource asks for one with a DPoP challenge (401).
+    const fresh = oauth.DPoP(client, keys);
+    const again = await withNonceRetry(() =>
+      oauth.protectedResourceRequest(second.result.access_token, "GET", meURL, new Headers(), null, { ...opts, DPoP: fresh }),
+    );
+    assert.equal(again.retried, true);
+    assert.equal(again.result.status, 200);
+  });
+
+  test("a wrong nonce is refused with use_dpop_nonce and a fresh one", async () => {
+    const dpop = oauth.DPoP(client, await oauth.generateKeyPair("ES256"), {
+      [oauth.modifyAssertion]: (_header: Record<string, unknown>, payload: Record<string, unknown>) => {
+        payload.nonce = "not-a-nonce-of-this-server";
+      },
+    });
+    const res = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), "password", { username: "eve", password }, { ...opts, DPoP: dpop });
+    assert.equal(res.status, 400);
+    assert.ok(res.headers.get("dpop-nonce"), "the refusal carries a fresh nonce");
+    await assert.rejects(oauth.processGenericTokenEndpointResponse(as, client, res), (err: unknown) => oauth.isDPoPNonceError(err));
   });
 });

@@ -74,6 +74,13 @@ type Options struct {
 	JTI    string         // default random
 	IAT    time.Time      // default now
 	Header map[string]any // merged into the header last
+	// Nonce, when not "", is the nonce claim (RFC 9449 section 8).
+	Nonce string
+	// AccessToken, when not "", is the access token the proof comes with
+	// at a resource: ath is its SHA-256 (RFC 9449 section 4.2).
+	AccessToken string
+	// Claims are merged into the claims last.
+	Claims map[string]any
 }
 
 // Proof returns a proof for htm and htu.
@@ -94,7 +101,18 @@ func (k *Key) Proof(htm, htu string, o Options) string {
 		h[n] = v
 	}
 	hj, _ := json.Marshal(h)
-	cj, _ := json.Marshal(map[string]any{"jti": o.JTI, "htm": htm, "htu": htu, "iat": o.IAT.Unix()})
+	c := map[string]any{"jti": o.JTI, "htm": htm, "htu": htu, "iat": o.IAT.Unix()}
+	if o.Nonce != "" {
+		c["nonce"] = o.Nonce
+	}
+	if o.AccessToken != "" {
+		sum := sha256.Sum256([]byte(o.AccessToken))
+		c["ath"] = b64.EncodeToString(sum[:])
+	}
+	for n, v := range o.Claims {
+		c[n] = v
+	}
+	cj, _ := json.Marshal(c)
 	input := b64.EncodeToString(hj) + "." + b64.EncodeToString(cj)
 	return input + "." + b64.EncodeToString(k.sign([]byte(input)))
 }
