@@ -258,7 +258,7 @@ var keepsSessions = map[string]string{
 	"SetClientDPoP": "its sessions stay; what a token request must carry is read with the client",
 	"AddIdentity":   "identities", "IdentityBySubject": "reads", "UserIdentities": "reads",
 	"EnqueueMail": "the outbox", "ClaimMail": "the outbox", "FinishMail": "the outbox", "RetryMail": "the outbox",
-	"ListMail": "reads", "CountMail": "reads", "PutCode": "codes", "Code": "reads",
+	"ListMail": "reads", "CountMail": "reads", "PutCode": "codes", "Code": "reads", "DeleteCode": "codes",
 	"PurgeMail": "the outbox and expired codes",
 }
 

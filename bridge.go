@@ -104,7 +104,8 @@ func (s *Service) saveProfile(ctx context.Context, u *User, fields map[string]js
 	return err
 }
 
-// BridgeUser is a user created in the paired Strapi app's admin.
+// BridgeUser is a user created in the paired Strapi app (its admin, or a
+// sign-in with one of Strapi's providers).
 type BridgeUser struct {
 	DocumentID   string // Strapi's documentId; kept as the user's document id here
 	Username     string
@@ -112,6 +113,7 @@ type BridgeUser struct {
 	PasswordHash string // Strapi's bcrypt hash; empty: the user cannot sign in with a password
 	Confirmed    bool
 	Blocked      bool
+	Provider     string // Strapi's provider of the user ("github"); empty is "local"
 }
 
 // checkHash accepts the password hashes Strapi stores (bcrypt) and ours.
@@ -129,6 +131,11 @@ func checkHash(h string) error {
 // plugin links the Strapi user to). ErrTaken if the email or username is
 // already registered here.
 func (s *Service) BridgeCreateUser(ctx context.Context, b BridgeUser) (*User, error) {
+	return s.bridgeCreate(ctx, b, "created in Strapi's admin: ")
+}
+
+// bridgeCreate creates the user b and audits it with detail and the email.
+func (s *Service) bridgeCreate(ctx context.Context, b BridgeUser, detail string) (*User, error) {
 	email := strings.ToLower(strings.TrimSpace(b.Email))
 	if err := checkText("email", email, true, MaxIdentifierLen); err != nil {
 		return nil, err
@@ -149,6 +156,12 @@ func (s *Service) BridgeCreateUser(ctx context.Context, b BridgeUser) (*User, er
 	if err := checkHash(b.PasswordHash); err != nil {
 		return nil, err
 	}
+	if b.Provider == "" {
+		b.Provider = "local"
+	}
+	if err := checkText("provider", b.Provider, true, MaxIdentifierLen); err != nil {
+		return nil, err
+	}
 	if _, err := s.store.UserByUsernameKey(ctx, UsernameKey(username)); err == nil {
 		return nil, ErrTaken
 	} else if !errors.Is(err, ErrNotFound) {
@@ -157,7 +170,7 @@ func (s *Service) BridgeCreateUser(ctx context.Context, b BridgeUser) (*User, er
 	now := s.clock()
 	u := &User{
 		DocumentID: b.DocumentID, Username: username, UsernameKey: UsernameKey(username), Email: email,
-		PasswordHash: b.PasswordHash, Provider: "local", Role: "authenticated",
+		PasswordHash: b.PasswordHash, Provider: b.Provider, Role: "authenticated",
 		Confirmed: b.Confirmed, Blocked: b.Blocked, CreatedAt: now, UpdatedAt: now,
 	}
 	if u.DocumentID == "" {
@@ -169,7 +182,7 @@ func (s *Service) BridgeCreateUser(ctx context.Context, b BridgeUser) (*User, er
 		}
 		return nil, fmt.Errorf("create user: %w", err)
 	}
-	s.audit(ctx, AuditEvent{Type: AuditUserCreate, UserID: u.ID, Detail: "created in Strapi's admin: " + u.Email})
+	s.audit(ctx, AuditEvent{Type: AuditUserCreate, UserID: u.ID, Detail: detail + u.Email})
 	return u, nil
 }
 
@@ -272,4 +285,98 @@ func (s *Service) BridgeCheck(ctx context.Context, id int64, sid string) (*User,
 		return nil, fmt.Errorf("%w: user blocked", ErrUnauthenticated)
 	}
 	return u, nil
+}
+
+// ErrBridgeLink reports that the Strapi user a paired app signed in is
+// linked to an account that is gone here, or that is another person's.
+var ErrBridgeLink = errors.New("the Strapi user's link to an account here does not hold")
+
+// BridgeSignIn is a sign-in that the paired Strapi app verified with one of
+// its own providers (users-permissions' /api/auth/{provider}/callback):
+// Strapi found or created the Strapi user; Refreshing issues the session.
+type BridgeSignIn struct {
+	Provider string // Strapi's name of the provider ("github")
+	// UserID is the account here that the plugin's link record names for
+	// the Strapi user; 0 when the Strapi user is not linked yet.
+	UserID int64
+	// DocumentID is, with UserID, the document id the link records for it
+	// here; without, the Strapi user's documentId.
+	DocumentID string
+	// Username and Email are the Strapi user's: for finding (by email,
+	// then checked by document id) or creating the account of a Strapi
+	// user not linked yet.
+	Username, Email string
+}
+
+// BridgeProviderSignIn signs in the account of a Strapi user whom the paired
+// app's provider sign-in vouched for, and issues tokens exactly as Login
+// does. One identity on both sides: a linked Strapi user signs in the
+// account its link names, if that still has the link's document id (else
+// ErrBridgeLink); an unlinked one signs in the account with its email only
+// if that account also has its document id (users brought over by
+// `refreshing import strapi` keep theirs; else ErrTaken), or gets a new
+// account without a password. Never by email alone. Blocked accounts are
+// refused. The audit log records it as a provider sign-in.
+func (s *Service) BridgeProviderSignIn(ctx context.Context, b BridgeSignIn, ci ClientInfo) (*Grant, error) {
+	if err := checkText("provider", b.Provider, true, MaxIdentifierLen); err != nil {
+		return nil, err
+	}
+	if err := checkText("documentId", b.DocumentID, true, MaxTextLen); err != nil {
+		return nil, err
+	}
+	ci, err := clampInfo(ci)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, how, err := s.bridgeSignInUser(ctx, b)
+	if err == nil && u.Blocked {
+		err = ErrBlocked
+	}
+	what := "provider " + b.Provider + " of the paired Strapi app"
+	if err != nil {
+		s.auditProviderRefusal(ctx, ci, u, what, err)
+		return nil, err
+	}
+	return s.issueProviderLogin(ctx, u, st, ci, what+" ("+how+")")
+}
+
+// bridgeSignInUser finds (or creates) the account of b; see
+// BridgeProviderSignIn.
+func (s *Service) bridgeSignInUser(ctx context.Context, b BridgeSignIn) (*User, string, error) {
+	if b.UserID != 0 {
+		u, err := s.store.UserByID(ctx, b.UserID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, "", fmt.Errorf("%w: account %d is gone", ErrBridgeLink, b.UserID)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("load user: %w", err)
+		}
+		if u.DocumentID != b.DocumentID {
+			return nil, "", fmt.Errorf("%w: account %d has another document id", ErrBridgeLink, b.UserID)
+		}
+		return u, "linked", nil
+	}
+	email := strings.ToLower(strings.TrimSpace(b.Email))
+	if err := checkText("email", email, true, MaxIdentifierLen); err != nil {
+		return nil, "", err
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	switch {
+	case err == nil && u.DocumentID == b.DocumentID:
+		return u, "found by document id", nil
+	case err == nil:
+		return nil, "", ErrTaken // another person's email here: never linked by email
+	case !errors.Is(err, ErrNotFound):
+		return nil, "", fmt.Errorf("find user by email: %w", err)
+	}
+	u, err = s.bridgeCreate(ctx, BridgeUser{DocumentID: b.DocumentID, Username: b.Username, Email: email,
+		Confirmed: true, Provider: b.Provider}, "created by a sign-in with provider "+b.Provider+" of the paired Strapi app: ")
+	if err != nil {
+		return nil, "", err
+	}
+	return u, "account created", nil
 }

@@ -29,10 +29,12 @@ const (
 	MailDropped = "dropped" // nothing to send: no such account, blocked, already confirmed
 )
 
-// Purposes of an AccountCode: the kinds of mail that carry one.
+// Purposes of an AccountCode: the kinds of mail that carry one, and the
+// one-time code a provider sign-in ends with on a front-end page (signincode.go).
 const (
 	CodeResetPassword     = MailResetPassword
 	CodeEmailConfirmation = MailEmailConfirmation
+	CodeSignIn            = "signin"
 )
 
 // Message is a rendered mail, as a Mailer sends it.

@@ -41,41 +41,63 @@ type ExternalIdentity struct {
 // id.LinkByEmail, else is refused (ErrIdentityEmailTaken); otherwise a new
 // account is created (when registration is open). Blocked users are refused.
 func (s *Service) ProviderSignIn(ctx context.Context, id ExternalIdentity, ci ClientInfo) (*Grant, error) {
-	if err := checkText("provider", id.Provider, true, MaxIdentifierLen); err != nil {
+	u, how, st, ci, err := s.providerAccount(ctx, id, ci)
+	if err != nil {
 		return nil, err
+	}
+	return s.issueProviderLogin(ctx, u, st, ci, fmt.Sprintf("provider %s (%s)", id.Provider, how))
+}
+
+// providerAccount checks id and ci and returns the account id signs in
+// (providerUser, with refusals in the audit log), how it was found, the
+// settings and the clamped ci.
+func (s *Service) providerAccount(ctx context.Context, id ExternalIdentity, ci ClientInfo) (*User, string, Settings, ClientInfo, error) {
+	var st Settings
+	if err := checkText("provider", id.Provider, true, MaxIdentifierLen); err != nil {
+		return nil, "", st, ci, err
 	}
 	if err := checkText("sub", id.Subject, true, MaxIdentifierLen); err != nil {
-		return nil, err
+		return nil, "", st, ci, err
 	}
 	if err := checkText("email", id.Email, false, MaxIdentifierLen); err != nil {
-		return nil, err
+		return nil, "", st, ci, err
 	}
 	ci, err := clampInfo(ci)
 	if err != nil {
-		return nil, err
+		return nil, "", st, ci, err
 	}
-	st, err := s.Settings(ctx)
-	if err != nil {
-		return nil, err
+	if st, err = s.Settings(ctx); err != nil {
+		return nil, "", st, ci, err
 	}
 	u, how, err := s.providerUser(ctx, id, st)
 	if err != nil {
-		if !errors.Is(err, ErrUnavailable) {
-			e := AuditEvent{Type: AuditProviderLoginFailed, IP: ci.IP, UserAgent: ci.UserAgent,
-				Detail: fmt.Sprintf("provider %s: %v", id.Provider, err)}
-			if u != nil {
-				e.UserID = u.ID
-			}
-			s.audit(ctx, e)
-		}
-		return nil, err
+		s.auditProviderRefusal(ctx, ci, u, "provider "+id.Provider, err)
 	}
+	return u, how, st, ci, err
+}
+
+// issueProviderLogin issues u's tokens as Login does and audits a provider
+// sign-in with detail.
+func (s *Service) issueProviderLogin(ctx context.Context, u *User, st Settings, ci ClientInfo, detail string) (*Grant, error) {
 	g, err := s.issue(ctx, u, st, ci, st.IssueOnLogin)
 	if err == nil {
 		s.audit(ctx, AuditEvent{Type: AuditProviderLogin, UserID: u.ID, SessionID: g.sessionID(), IP: ci.IP,
-			UserAgent: ci.UserAgent, Detail: fmt.Sprintf("provider %s (%s)", id.Provider, how)})
+			UserAgent: ci.UserAgent, Detail: detail})
 	}
 	return g, err
+}
+
+// auditProviderRefusal records a provider sign-in refused with err (of
+// user u, when known), unless the store was down.
+func (s *Service) auditProviderRefusal(ctx context.Context, ci ClientInfo, u *User, what string, err error) {
+	if errors.Is(err, ErrUnavailable) {
+		return
+	}
+	e := AuditEvent{Type: AuditProviderLoginFailed, IP: ci.IP, UserAgent: ci.UserAgent, Detail: fmt.Sprintf("%s: %v", what, err)}
+	if u != nil {
+		e.UserID = u.ID
+	}
+	s.audit(ctx, e)
 }
 
 // providerUser finds, links or creates the user of id. It returns the user

@@ -208,7 +208,7 @@ type Mail struct {
 type AccountCode struct {
 	ID        string // the code's public part, its key in the store
 	UserID    int64
-	Purpose   string // CodeResetPassword or CodeEmailConfirmation
+	Purpose   string // CodeResetPassword, CodeEmailConfirmation or CodeSignIn
 	Hash      []byte // SHA-256 of the secret part
 	CreatedAt time.Time
 	ExpiresAt time.Time

@@ -370,6 +370,9 @@ type Store interface {
 	// changes nothing then.
 	// It can end sessions or change a user (see Store).
 	RedeemCode(ctx context.Context, id string, u *User, revoke *Revocation) error
+	// DeleteCode deletes the code id. It returns ErrNotFound if there is no
+	// such code, so that of concurrent callers exactly one succeeds.
+	DeleteCode(ctx context.Context, id string) error
 	// PurgeMail deletes at most limit outbox entries finished (sent, failed
 	// or dropped) before before, and codes that expired before before, and
 	// reports how many rows it deleted.

@@ -51,6 +51,11 @@ type Config struct {
 	// (GET /api/connect/{name}?redirect=URL, matched exactly); the
 	// callback then redirects there with the tokens in the URL fragment.
 	RedirectURLs []string `json:"redirectUrls,omitempty"`
+	// RedirectWith is what a sign-in that ends on a front-end page hands
+	// it, in the URL fragment: "tokens" (the default: jwt and
+	// refreshToken) or "code" (a one-time code, redeemed within 60 s at
+	// POST /api/auth/code for {jwt, refreshToken, user}).
+	RedirectWith string `json:"redirectWith,omitempty"`
 	// LinkByEmail lets a new identity whose email the provider verified
 	// join the existing account with that email. Off: such a sign-in is
 	// refused. Turn it on only for providers that own the emails they verify.
@@ -81,6 +86,9 @@ func Parse(s string) ([]Config, error) {
 		if c.Type == "" {
 			c.Type = "oidc"
 		}
+		if c.RedirectWith == "" {
+			c.RedirectWith = "tokens"
+		}
 		if c.Type == "google" && c.Issuer == "" {
 			c.Issuer = "https://accounts.google.com"
 		}
@@ -101,6 +109,8 @@ func Parse(s string) ([]Config, error) {
 			return nil, fmt.Errorf("provider %s: authUrl, tokenUrl and apiUrl are for type github only", c.Name)
 		case c.ClientID == "":
 			return nil, fmt.Errorf("provider %s: clientId is required", c.Name)
+		case c.RedirectWith != "" && c.RedirectWith != "tokens" && c.RedirectWith != "code":
+			return nil, fmt.Errorf("provider %s: redirectWith %q is not tokens or code", c.Name, c.RedirectWith)
 		}
 		seen[c.Name] = true
 		for field, u := range map[string]string{"issuer": c.Issuer, "authUrl": c.AuthURL, "tokenUrl": c.TokenURL, "apiUrl": c.APIURL} {

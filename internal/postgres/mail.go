@@ -232,6 +232,21 @@ func (s *Store) RedeemCode(ctx context.Context, id string, u *refreshing.User, r
 	})
 }
 
+// DeleteCode implements refreshing.Store. Of concurrent callers, the
+// second waits for the first's row lock, then deletes nothing and fails.
+func (s *Store) DeleteCode(ctx context.Context, id string) error {
+	return s.run(ctx, "delete code", func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM account_codes WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return refreshing.ErrNotFound
+		}
+		return nil
+	})
+}
+
 // PurgeMail implements refreshing.Store.
 func (s *Store) PurgeMail(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit <= 0 {

@@ -70,6 +70,7 @@ func (s *server) handleBridgeCreateUser() http.Handler {
 		PasswordHash string `json:"passwordHash"`
 		Confirmed    bool   `json:"confirmed"`
 		Blocked      bool   `json:"blocked"`
+		Provider     string `json:"provider"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -130,5 +131,37 @@ func (s *server) handleBridgeDeleteUser() http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleBridgeSignIn serves POST /api/bridge/sign-in: a sign-in the Strapi
+// app verified with one of its own providers; the answer is the local
+// login's ({jwt, refreshToken, user}, the cookie in cookie mode). The plugin
+// passes on the client's User-Agent, X-Forwarded-For and cookie-mode header.
+func (s *server) handleBridgeSignIn() http.Handler {
+	type request struct {
+		Provider   string `json:"provider"`
+		UserID     int64  `json:"id"`
+		DocumentID string `json:"documentId"`
+		Username   string `json:"username"`
+		Email      string `json:"email"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req, false); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if req.UserID < 0 {
+			s.fail(w, r, refreshing.Invalid("id", "id must be a user id, or 0 for a Strapi user not linked yet"))
+			return
+		}
+		g, err := s.svc.BridgeProviderSignIn(r.Context(), refreshing.BridgeSignIn(req), s.clientInfo(r))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		s.writeGrant(w, r, g)
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/bridge"
 )
 
@@ -221,5 +222,104 @@ func TestRegisterCreatesTheStrapiProfile(t *testing.T) {
 		e.post("/api/auth/local/register", map[string]any{"username": "dan", "email": "dan@example.com", "password": "dan-password"}).
 			want(t, http.StatusBadGateway, "BadGatewayError", "")
 		e.post("/api/auth/local", map[string]any{"identifier": "dan", "password": "dan-password"}).want(t, http.StatusBadRequest, "ValidationError", "")
+	})
+}
+
+// TestBridgeProviderSignIn: a sign-in the Strapi app verified with one of
+// its own providers gets Refreshing's tokens for the same person, linked by
+// the plugin's record or by document id, never by email alone.
+func TestBridgeProviderSignIn(t *testing.T) {
+	stores(t, func(t *testing.T, su setup) {
+		su.bridgeSecret = testBridgeSecret
+		e := start(t, su)
+		users := func() int {
+			t.Helper()
+			us, err := e.fault.ListUsers(t.Context(), 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(us)
+		}
+		signIn := func(body map[string]any, header map[string]string) response {
+			t.Helper()
+			return e.do(request{method: http.MethodPost, path: "/api/bridge/sign-in", body: body, bearer: testBridgeSecret, header: header})
+		}
+		// A Strapi user not linked yet, and unknown here: created without a password.
+		r := signIn(map[string]any{"provider": "github", "documentId": "strapi-doc-olivia", "username": "olivia", "email": "Olivia@Example.com"}, nil)
+		r.want(t, http.StatusOK, "", "")
+		m := r.json(t)
+		user := m["user"].(map[string]any)
+		if m["jwt"] == nil || m["refreshToken"] == nil || user["documentId"] != "strapi-doc-olivia" || user["provider"] != "github" ||
+			user["email"] != "olivia@example.com" || user["confirmed"] != true {
+			t.Fatalf("answer %s", r.body)
+		}
+		id := int64(user["id"].(float64))
+		e.do(request{method: http.MethodGet, path: "/api/users/me", bearer: r.str(t, "jwt")}).want(t, http.StatusOK, "", "")
+		if x := e.exchange(r.str(t, "refreshToken")); x.status != http.StatusOK {
+			t.Fatalf("exchange: %d %s", x.status, x.body)
+		}
+		e.post("/api/auth/local", map[string]any{"identifier": "olivia@example.com", "password": "anything-at-all"}).
+			want(t, http.StatusBadRequest, "ValidationError", "Invalid identifier or password")
+
+		// Linked (the plugin's record): the same account, whatever email Strapi has now.
+		linked := map[string]any{"provider": "github", "id": id, "documentId": "strapi-doc-olivia", "email": "renamed@example.com"}
+		if r := signIn(linked, nil); r.status != http.StatusOK || r.json(t)["user"].(map[string]any)["id"] != user["id"] {
+			t.Fatalf("linked sign-in: %d %s", r.status, r.body)
+		}
+		// Cookie mode, as the plugin passes the client's header on.
+		c := signIn(linked, map[string]string{"x-strapi-refresh-cookie": "httpOnly"})
+		c.want(t, http.StatusOK, "", "")
+		if c.json(t)["refreshToken"] != nil || !strings.Contains(c.header.Get("Set-Cookie"), "strapi_up_refresh=rt_") {
+			t.Fatalf("cookie mode: %s, Set-Cookie %q", c.body, c.header.Get("Set-Cookie"))
+		}
+		e.remember(strings.TrimPrefix(strings.SplitN(c.header.Get("Set-Cookie"), ";", 2)[0], "strapi_up_refresh="))
+
+		// An unlinked Strapi user whose email an account here has with its
+		// document id (an imported user) is that account.
+		e.bridgeCall(http.MethodPost, "/api/bridge/users", map[string]any{"documentId": "strapi-doc-pete", "username": "pete", "email": "pete@example.com"}).
+			want(t, http.StatusCreated, "", "")
+		if r := signIn(map[string]any{"provider": "github", "documentId": "strapi-doc-pete", "username": "pete", "email": "PETE@example.com"}, nil); r.status != http.StatusOK ||
+			r.json(t)["user"].(map[string]any)["username"] != "pete" {
+			t.Fatalf("imported user: %d %s", r.status, r.body)
+		}
+
+		before := users()
+		t.Run("EmailOfAnotherAccount", func(t *testing.T) {
+			a := e.register("alice")
+			signIn(map[string]any{"provider": "github", "documentId": "strapi-doc-mallory", "username": "mallory", "email": a.email}, nil).
+				want(t, http.StatusBadRequest, "ApplicationError", "Email or Username are already taken")
+			before++
+		})
+		t.Run("LinkToAnotherDocument", func(t *testing.T) {
+			signIn(map[string]any{"provider": "github", "id": id, "documentId": "strapi-doc-someone-else"}, nil).
+				want(t, http.StatusBadRequest, "ApplicationError", "This account's link to the authentication service no longer holds; ask an administrator")
+			signIn(map[string]any{"provider": "github", "id": 9999, "documentId": "strapi-doc-olivia"}, nil).
+				want(t, http.StatusBadRequest, "ApplicationError", "This account's link to the authentication service no longer holds; ask an administrator")
+		})
+		t.Run("Invalid", func(t *testing.T) {
+			signIn(map[string]any{"provider": "github", "username": "x", "email": "x@example.com"}, nil).wantField(t, "documentId")
+			signIn(map[string]any{"documentId": "d", "username": "x", "email": "x@example.com"}, nil).wantField(t, "provider")
+			signIn(map[string]any{"provider": "github", "id": -1, "documentId": "d"}, nil).wantField(t, "id")
+			e.do(request{method: http.MethodPost, path: "/api/bridge/sign-in", body: map[string]any{"provider": "github", "documentId": "d", "username": "x", "email": "x@example.com"}, bearer: "not-the-secret"}).
+				want(t, http.StatusUnauthorized, "UnauthorizedError", "")
+		})
+		t.Run("Blocked", func(t *testing.T) {
+			e.bridgeCall(http.MethodPatch, fmt.Sprintf("/api/bridge/users/%d", id), map[string]any{"blocked": true}).want(t, http.StatusOK, "", "")
+			signIn(linked, nil).want(t, http.StatusBadRequest, "ApplicationError", "Your account has been blocked by an administrator")
+		})
+		if n := users(); n != before {
+			t.Fatalf("%d users after refused sign-ins, want %d", n, before)
+		}
+		evs, err := e.svc.ListAudit(t.Context(), refreshing.AuditFilter{Type: refreshing.AuditProviderLogin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 4 || !strings.Contains(evs[0].Detail, "github") || !strings.Contains(evs[0].Detail, "Strapi") {
+			t.Fatalf("audit: %+v", evs)
+		}
+		failed, _ := e.svc.ListAudit(t.Context(), refreshing.AuditFilter{Type: refreshing.AuditProviderLoginFailed})
+		if len(failed) != 4 {
+			t.Fatalf("failed sign-ins audited: %+v", failed)
+		}
 	})
 }

@@ -50,6 +50,8 @@ var errorTable = []struct {
 	{refreshing.ErrProviderToken, apiError{http.StatusBadRequest, "ValidationError", "The provider's answer could not be verified"}},
 	{refreshing.ErrEmailNotVerified, apiError{http.StatusBadRequest, "ValidationError", "The provider has not verified this email address"}},
 	{refreshing.ErrIdentityEmailTaken, apiError{http.StatusBadRequest, "ApplicationError", "An account with this email already exists; sign in with it instead"}},
+	{refreshing.ErrBridgeLink, apiError{http.StatusBadRequest, "ApplicationError", "This account's link to the authentication service no longer holds; ask an administrator"}},
+	{refreshing.ErrSignInCode, apiError{http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in code"}},
 	{idp.ErrDiscovery, apiError{http.StatusBadGateway, "ApplicationError", "The sign-in provider could not be reached"}},
 	// The account life cycle (lifecycle.go), in Strapi's words.
 	{refreshing.ErrIncorrectCode, apiError{http.StatusBadRequest, "ValidationError", "Incorrect code provided"}},

@@ -33,6 +33,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/bridge/users", s.bridge(s.handleBridgeCreateUser()))
 	mux.Handle("PATCH /api/bridge/users/{id}", s.bridge(s.handleBridgeUpdateUser()))
 	mux.Handle("DELETE /api/bridge/users/{id}", s.bridge(s.handleBridgeDeleteUser()))
+	mux.Handle("POST /api/bridge/sign-in", s.bridge(s.handleBridgeSignIn()))
 
 	// Cutover from Strapi: the Strapi 5 refresh-token plugin's exchange
 	// (cutover.go), for clients holding its tokens or ours since.
@@ -58,6 +59,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	// callback is Strapi's "callback" action, like the local login.
 	mux.Handle("GET /api/connect/{provider}", s.limit(limitCredential, s.handleConnect()))
 	mux.Handle("GET /api/auth/{provider}/callback", s.limit(limitCredential, s.permit(refreshing.ActionLogin, s.handleProviderCallback())))
+	mux.Handle("POST /api/auth/code", s.limit(limitCredential, s.permit(refreshing.ActionLogin, s.handleSignInCode())))
 
 	// The admin screens (admin.go lists their routes).
 	s.adminRoutes(mux)

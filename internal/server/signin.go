@@ -117,6 +117,18 @@ func (s *server) handleProviderCallback() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		if st.Redirect != "" && p.Config().RedirectWith == "code" {
+			// Back to the front end with a one-time code in the fragment,
+			// which the page redeems at POST /api/auth/code.
+			code, err := s.svc.ProviderSignInCode(r.Context(), id, s.clientInfo(r))
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			v := url.Values{"code": {code}, "provider": {p.Config().Name}}
+			redirectTo(w, strings.TrimSuffix(st.Redirect, "#")+"#"+v.Encode())
+			return
+		}
 		g, err := s.svc.ProviderSignIn(r.Context(), id, s.clientInfo(r))
 		if err != nil {
 			s.fail(w, r, err)
@@ -147,6 +159,33 @@ func (s *server) handleProviderCallback() http.Handler {
 	})
 }
 
+// handleSignInCode serves POST /api/auth/code {code}: the one-time code a
+// provider sign-in ended with on a front-end page, for the local login's
+// answer. A used, late or unknown code is a 400 and issues nothing.
+func (s *server) handleSignInCode() http.Handler {
+	type request struct {
+		Code string `json:"code"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req, false); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if req.Code == "" {
+			s.fail(w, r, refreshing.Invalid("code", "code is a required field"))
+			return
+		}
+		g, err := s.svc.RedeemSignInCode(r.Context(), req.Code, s.clientInfo(r))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		s.writeGrant(w, r, g)
+	})
+}
+
 // redirectTo answers 302 to target without a body (http.Redirect would echo
 // the URL, tokens included, in an HTML body).
 func redirectTo(w http.ResponseWriter, target string) {
@@ -156,9 +195,9 @@ func redirectTo(w http.ResponseWriter, target string) {
 
 // providerRow is one provider on the admin settings screen: never its secret.
 type providerRow struct {
-	Name, Type, Endpoint, ClientID, Callback string
-	SecretSet, LinkByEmail                   bool
-	RedirectURLs                             []string
+	Name, Type, Endpoint, ClientID, Callback, RedirectWith string
+	SecretSet, LinkByEmail                                 bool
+	RedirectURLs                                           []string
 }
 
 // providerRows lists the configured providers by name, for the settings screen.
@@ -175,7 +214,7 @@ func (s *server) providerRows() []providerRow {
 			callback = "(from the request) " + callbackPath(c.Name)
 		}
 		rows = append(rows, providerRow{Name: c.Name, Type: c.Type, Endpoint: ep, ClientID: c.ClientID, Callback: callback,
-			SecretSet: c.ClientSecret != "", LinkByEmail: c.LinkByEmail, RedirectURLs: c.RedirectURLs})
+			RedirectWith: c.RedirectWith, SecretSet: c.ClientSecret != "", LinkByEmail: c.LinkByEmail, RedirectURLs: c.RedirectURLs})
 	}
 	slices.SortFunc(rows, func(a, b providerRow) int { return strings.Compare(a.Name, b.Name) })
 	return rows

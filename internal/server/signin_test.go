@@ -32,7 +32,7 @@ type oidcEnv struct {
 	op *mockoidc.MockOIDC
 }
 
-func startOIDC(t *testing.T, cfg func(*idp.Config)) *oidcEnv {
+func startOIDC(t *testing.T, su setup, cfg func(*idp.Config)) *oidcEnv {
 	t.Helper()
 	op, err := mockoidc.Run()
 	if err != nil {
@@ -48,8 +48,17 @@ func startOIDC(t *testing.T, cfg func(*idp.Config)) *oidcEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := start(t, setup{providers: idp.New(cs, idp.Options{})})
-	return &oidcEnv{env: e, op: op}
+	su.providers = idp.New(cs, idp.Options{})
+	return &oidcEnv{env: start(t, su), op: op}
+}
+
+// withProviders is su with the providers cs and, when not nil, settings.
+func withProviders(su setup, cs []idp.Config, settings func(*refreshing.Settings)) setup {
+	su.providers = idp.New(cs, idp.Options{})
+	if settings != nil {
+		su.settings = settings
+	}
+	return su
 }
 
 func mustJSON(t *testing.T, v any) string {
@@ -125,65 +134,67 @@ func alice() *mockoidc.MockUser {
 }
 
 func TestProviderSignIn(t *testing.T) {
-	e := startOIDC(t, nil)
-	r := e.signIn(alice())
-	if r.status != http.StatusOK {
-		t.Fatalf("sign-in: %d %s", r.status, r.body)
-	}
-	m := r.json(t)
-	user, _ := m["user"].(map[string]any)
-	if m["jwt"] == "" || m["refreshToken"] == nil || user == nil {
-		t.Fatalf("answer %s is not {jwt, refreshToken, user}", r.body)
-	}
-	if user["email"] != "alice@corp.example" || user["provider"] != "corp" || user["confirmed"] != true || user["username"] != "alice" {
-		t.Fatalf("user = %v", user)
-	}
-	// The access token works and the refresh token exchanges and rotates,
-	// exactly as after a local login.
-	me := e.do(request{method: "GET", path: "/api/users/me", bearer: r.str(t, "jwt")})
-	if me.status != http.StatusOK || me.json(t)["id"] != user["id"] {
-		t.Fatalf("/api/users/me: %d %s", me.status, me.body)
-	}
-	rt := r.str(t, "refreshToken")
-	x := e.exchange(rt)
-	if x.status != http.StatusOK || x.str(t, "refreshToken") == rt {
-		t.Fatalf("exchange: %d %s", x.status, x.body)
-	}
-	e.remember(x.str(t, "jwt"), x.str(t, "refreshToken"))
-	// Past the grace window the retired token is a reuse: the session ends.
-	e.clock.Advance(time.Minute)
-	if again := e.exchange(rt); again.status != http.StatusUnauthorized {
-		t.Fatalf("replayed refresh token: %d %s", again.status, again.body)
-	}
-	if after := e.exchange(x.str(t, "refreshToken")); after.status != http.StatusUnauthorized {
-		t.Fatalf("token after reuse detection: %d %s", after.status, after.body)
-	}
+	stores(t, func(t *testing.T, su setup) {
+		e := startOIDC(t, su, nil)
+		r := e.signIn(alice())
+		if r.status != http.StatusOK {
+			t.Fatalf("sign-in: %d %s", r.status, r.body)
+		}
+		m := r.json(t)
+		user, _ := m["user"].(map[string]any)
+		if m["jwt"] == "" || m["refreshToken"] == nil || user == nil {
+			t.Fatalf("answer %s is not {jwt, refreshToken, user}", r.body)
+		}
+		if user["email"] != "alice@corp.example" || user["provider"] != "corp" || user["confirmed"] != true || user["username"] != "alice" {
+			t.Fatalf("user = %v", user)
+		}
+		// The access token works and the refresh token exchanges and rotates,
+		// exactly as after a local login.
+		me := e.do(request{method: "GET", path: "/api/users/me", bearer: r.str(t, "jwt")})
+		if me.status != http.StatusOK || me.json(t)["id"] != user["id"] {
+			t.Fatalf("/api/users/me: %d %s", me.status, me.body)
+		}
+		rt := r.str(t, "refreshToken")
+		x := e.exchange(rt)
+		if x.status != http.StatusOK || x.str(t, "refreshToken") == rt {
+			t.Fatalf("exchange: %d %s", x.status, x.body)
+		}
+		e.remember(x.str(t, "jwt"), x.str(t, "refreshToken"))
+		// Past the grace window the retired token is a reuse: the session ends.
+		e.clock.Advance(time.Minute)
+		if again := e.exchange(rt); again.status != http.StatusUnauthorized {
+			t.Fatalf("replayed refresh token: %d %s", again.status, again.body)
+		}
+		if after := e.exchange(x.str(t, "refreshToken")); after.status != http.StatusUnauthorized {
+			t.Fatalf("token after reuse detection: %d %s", after.status, after.body)
+		}
 
-	// The same subject lands on the same user, even with another email.
-	again := alice()
-	again.Email = "alice.new@corp.example"
-	r2 := e.signIn(again)
-	if r2.status != http.StatusOK {
-		t.Fatalf("second sign-in: %d %s", r2.status, r2.body)
-	}
-	if id := r2.json(t)["user"].(map[string]any)["id"]; id != user["id"] {
-		t.Fatalf("second sign-in landed on user %v, want %v", id, user["id"])
-	}
-	if n := e.userCount(); n != 1 {
-		t.Fatalf("%d users after two sign-ins of one subject", n)
-	}
-	// The audit log records provider sign-ins.
-	evs, err := e.svc.ListAudit(t.Context(), refreshing.AuditFilter{Type: refreshing.AuditProviderLogin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(evs) != 2 || !strings.Contains(evs[0].Detail, "corp") {
-		t.Fatalf("audit: %+v", evs)
-	}
-	// The provider account cannot sign in locally: it has no password.
-	if l := e.post("/api/auth/local", map[string]any{"identifier": "alice@corp.example", "password": "anything"}); l.status != http.StatusBadRequest {
-		t.Fatalf("local login of a provider account: %d %s", l.status, l.body)
-	}
+		// The same subject lands on the same user, even with another email.
+		again := alice()
+		again.Email = "alice.new@corp.example"
+		r2 := e.signIn(again)
+		if r2.status != http.StatusOK {
+			t.Fatalf("second sign-in: %d %s", r2.status, r2.body)
+		}
+		if id := r2.json(t)["user"].(map[string]any)["id"]; id != user["id"] {
+			t.Fatalf("second sign-in landed on user %v, want %v", id, user["id"])
+		}
+		if n := e.userCount(); n != 1 {
+			t.Fatalf("%d users after two sign-ins of one subject", n)
+		}
+		// The audit log records provider sign-ins.
+		evs, err := e.svc.ListAudit(t.Context(), refreshing.AuditFilter{Type: refreshing.AuditProviderLogin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 2 || !strings.Contains(evs[0].Detail, "corp") {
+			t.Fatalf("audit: %+v", evs)
+		}
+		// The provider account cannot sign in locally: it has no password.
+		if l := e.post("/api/auth/local", map[string]any{"identifier": "alice@corp.example", "password": "anything"}); l.status != http.StatusBadRequest {
+			t.Fatalf("local login of a provider account: %d %s", l.status, l.body)
+		}
+	})
 }
 
 // tampered is a user whose ID token claims a test changes.
@@ -198,180 +209,188 @@ func (u tampered) Claims(scope []string, c *mockoidc.IDTokenClaims) (jwt.Claims,
 }
 
 func TestProviderSignInRefused(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		user    mockoidc.User
-		message string
-	}{
-		{"WrongNonce", tampered{alice(), func(c *mockoidc.IDTokenClaims) { c.Nonce = "not-the-nonce" }}, "The provider's answer could not be verified"},
-		{"WrongAudience", tampered{alice(), func(c *mockoidc.IDTokenClaims) { c.Audience = jwt.ClaimStrings{"another-client"} }}, "The provider's answer could not be verified"},
-		{"WrongIssuer", tampered{alice(), func(c *mockoidc.IDTokenClaims) { c.Issuer = "https://evil.example" }}, "The provider's answer could not be verified"},
-		{"Expired", tampered{alice(), func(c *mockoidc.IDTokenClaims) {
-			c.IssuedAt = jwt.NewNumericDate(time.Now().Add(-2 * time.Hour))
-			c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Hour))
-		}}, "The provider's answer could not be verified"},
-		{"UnverifiedEmail", &mockoidc.MockUser{Subject: "mallory", Email: "victim@corp.example", EmailVerified: false}, "The provider has not verified this email address"},
-		{"NoEmail", &mockoidc.MockUser{Subject: "mallory"}, "The provider has not verified this email address"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := startOIDC(t, nil)
-			r := e.signIn(tc.user)
-			r.want(t, http.StatusBadRequest, "ValidationError", tc.message)
-			if n := e.userCount(); n != 0 {
-				t.Fatalf("%d users created by a refused sign-in", n)
-			}
-		})
-	}
+	stores(t, func(t *testing.T, su setup) {
+		for _, tc := range []struct {
+			name    string
+			user    mockoidc.User
+			message string
+		}{
+			{"WrongNonce", tampered{alice(), func(c *mockoidc.IDTokenClaims) { c.Nonce = "not-the-nonce" }}, "The provider's answer could not be verified"},
+			{"WrongAudience", tampered{alice(), func(c *mockoidc.IDTokenClaims) { c.Audience = jwt.ClaimStrings{"another-client"} }}, "The provider's answer could not be verified"},
+			{"WrongIssuer", tampered{alice(), func(c *mockoidc.IDTokenClaims) { c.Issuer = "https://evil.example" }}, "The provider's answer could not be verified"},
+			{"Expired", tampered{alice(), func(c *mockoidc.IDTokenClaims) {
+				c.IssuedAt = jwt.NewNumericDate(time.Now().Add(-2 * time.Hour))
+				c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Hour))
+			}}, "The provider's answer could not be verified"},
+			{"UnverifiedEmail", &mockoidc.MockUser{Subject: "mallory", Email: "victim@corp.example", EmailVerified: false}, "The provider has not verified this email address"},
+			{"NoEmail", &mockoidc.MockUser{Subject: "mallory"}, "The provider has not verified this email address"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e := startOIDC(t, su, nil)
+				r := e.signIn(tc.user)
+				r.want(t, http.StatusBadRequest, "ValidationError", tc.message)
+				if n := e.userCount(); n != 0 {
+					t.Fatalf("%d users created by a refused sign-in", n)
+				}
+			})
+		}
+	})
 }
 
 // TestProviderSignInState covers the browser binding: a forged state, a
 // missing cookie and a replayed code fail, and create nothing.
 func TestProviderSignInState(t *testing.T) {
-	e := startOIDC(t, nil)
-	isCallback := func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/api/auth/corp/callback") }
+	stores(t, func(t *testing.T, su setup) {
+		e := startOIDC(t, su, nil)
+		isCallback := func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/api/auth/corp/callback") }
 
-	t.Run("ForgedState", func(t *testing.T) {
-		b := signInBrowser(t, isCallback)
-		r := e.get(b, e.srv.URL+"/api/connect/corp")
-		loc, _ := url.Parse(r.header.Get("Location"))
-		if r.status != http.StatusFound || !isCallback(loc) {
-			t.Fatalf("expected the provider's redirect to the callback, got %d %v", r.status, loc)
+		t.Run("ForgedState", func(t *testing.T) {
+			b := signInBrowser(t, isCallback)
+			r := e.get(b, e.srv.URL+"/api/connect/corp")
+			loc, _ := url.Parse(r.header.Get("Location"))
+			if r.status != http.StatusFound || !isCallback(loc) {
+				t.Fatalf("expected the provider's redirect to the callback, got %d %v", r.status, loc)
+			}
+			q := loc.Query()
+			q.Set("state", q.Get("state")+"x")
+			loc.RawQuery = q.Encode()
+			e.get(b, loc.String()).want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
+		})
+		t.Run("AnotherBrowser", func(t *testing.T) {
+			r := e.get(signInBrowser(t, isCallback), e.srv.URL+"/api/connect/corp")
+			// The callback URL, opened in a browser that did not start the sign-in.
+			e.get(signInBrowser(t, nil), r.header.Get("Location")).want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
+		})
+		t.Run("Expired", func(t *testing.T) {
+			b := signInBrowser(t, isCallback)
+			r := e.get(b, e.srv.URL+"/api/connect/corp")
+			e.clock.Advance(idp.StateTTL + time.Second)
+			e.get(b, r.header.Get("Location")).want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
+		})
+		if n := e.userCount(); n != 0 {
+			t.Fatalf("%d users after refused callbacks", n)
 		}
-		q := loc.Query()
-		q.Set("state", q.Get("state")+"x")
-		loc.RawQuery = q.Encode()
-		e.get(b, loc.String()).want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
-	})
-	t.Run("AnotherBrowser", func(t *testing.T) {
-		r := e.get(signInBrowser(t, isCallback), e.srv.URL+"/api/connect/corp")
-		// The callback URL, opened in a browser that did not start the sign-in.
-		e.get(signInBrowser(t, nil), r.header.Get("Location")).want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
-	})
-	t.Run("Expired", func(t *testing.T) {
-		b := signInBrowser(t, isCallback)
-		r := e.get(b, e.srv.URL+"/api/connect/corp")
-		e.clock.Advance(idp.StateTTL + time.Second)
-		e.get(b, r.header.Get("Location")).want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
-	})
-	if n := e.userCount(); n != 0 {
-		t.Fatalf("%d users after refused callbacks", n)
-	}
 
-	t.Run("ReplayedCode", func(t *testing.T) {
-		e.op.QueueUser(alice())
-		b := signInBrowser(t, isCallback)
-		r := e.get(b, e.srv.URL+"/api/connect/corp")
-		callback := r.header.Get("Location")
-		cu, _ := url.Parse(e.srv.URL + "/api/auth/corp/callback")
-		cookies := b.Jar.Cookies(cu)
-		ok := e.get(b, callback)
-		if ok.status != http.StatusOK {
-			t.Fatalf("first callback: %d %s", ok.status, ok.body)
-		}
-		e.remember(ok.str(t, "jwt"), ok.str(t, "refreshToken"))
-		sessions := len(e.sessions(ok.str(t, "jwt")))
-		// The same browser again: its state was used up.
-		e.get(b, callback).want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
-		// With the state cookie restored, the provider refuses the used code.
-		b.Jar.SetCookies(cu, cookies)
-		e.get(b, callback).want(t, http.StatusBadRequest, "ValidationError", "The provider's answer could not be verified")
-		if n := e.userCount(); n != 1 {
-			t.Fatalf("%d users after a replay", n)
-		}
-		if n := len(e.sessions(ok.str(t, "jwt"))); n != sessions {
-			t.Fatalf("a replay changed the sessions: %d, then %d", sessions, n)
-		}
+		t.Run("ReplayedCode", func(t *testing.T) {
+			e.op.QueueUser(alice())
+			b := signInBrowser(t, isCallback)
+			r := e.get(b, e.srv.URL+"/api/connect/corp")
+			callback := r.header.Get("Location")
+			cu, _ := url.Parse(e.srv.URL + "/api/auth/corp/callback")
+			cookies := b.Jar.Cookies(cu)
+			ok := e.get(b, callback)
+			if ok.status != http.StatusOK {
+				t.Fatalf("first callback: %d %s", ok.status, ok.body)
+			}
+			e.remember(ok.str(t, "jwt"), ok.str(t, "refreshToken"))
+			sessions := len(e.sessions(ok.str(t, "jwt")))
+			// The same browser again: its state was used up.
+			e.get(b, callback).want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
+			// With the state cookie restored, the provider refuses the used code.
+			b.Jar.SetCookies(cu, cookies)
+			e.get(b, callback).want(t, http.StatusBadRequest, "ValidationError", "The provider's answer could not be verified")
+			if n := e.userCount(); n != 1 {
+				t.Fatalf("%d users after a replay", n)
+			}
+			if n := len(e.sessions(ok.str(t, "jwt"))); n != sessions {
+				t.Fatalf("a replay changed the sessions: %d, then %d", sessions, n)
+			}
+		})
 	})
 }
 
 // TestProviderSignInAccounts covers which account a new identity joins.
 func TestProviderSignInAccounts(t *testing.T) {
-	t.Run("EmailTakenNoLinking", func(t *testing.T) {
-		e := startOIDC(t, nil)
-		a := e.register("alice")
-		r := e.signIn(&mockoidc.MockUser{Subject: "s1", Email: a.email, EmailVerified: true})
-		r.want(t, http.StatusBadRequest, "ApplicationError", "An account with this email already exists; sign in with it instead")
-		if ids, err := e.fault.UserIdentities(t.Context(), int64(a.id)); err != nil || len(ids) != 0 {
-			t.Fatalf("identities after a refused link: %v, %v", ids, err)
-		}
-		if n := e.userCount(); n != 1 {
-			t.Fatalf("%d users", n)
-		}
-	})
-	t.Run("LinkByVerifiedEmail", func(t *testing.T) {
-		e := startOIDC(t, func(c *idp.Config) { c.LinkByEmail = true })
-		a := e.register("alice")
-		// Unverified, the email links nothing even when linking is on.
-		e.signIn(&mockoidc.MockUser{Subject: "s0", Email: a.email}).want(t, http.StatusBadRequest, "ValidationError", "The provider has not verified this email address")
-		for _, sub := range []string{"s1", "s2"} { // several identities, one account
-			r := e.signIn(&mockoidc.MockUser{Subject: sub, Email: strings.ToUpper(a.email), EmailVerified: true})
-			if r.status != http.StatusOK || r.json(t)["user"].(map[string]any)["id"] != a.id {
-				t.Fatalf("sign-in %s: %d %s, want user %v", sub, r.status, r.body, a.id)
+	stores(t, func(t *testing.T, su setup) {
+		t.Run("EmailTakenNoLinking", func(t *testing.T) {
+			e := startOIDC(t, su, nil)
+			a := e.register("alice")
+			r := e.signIn(&mockoidc.MockUser{Subject: "s1", Email: a.email, EmailVerified: true})
+			r.want(t, http.StatusBadRequest, "ApplicationError", "An account with this email already exists; sign in with it instead")
+			if ids, err := e.fault.UserIdentities(t.Context(), int64(a.id)); err != nil || len(ids) != 0 {
+				t.Fatalf("identities after a refused link: %v, %v", ids, err)
 			}
-		}
-		ids, err := e.fault.UserIdentities(t.Context(), int64(a.id))
-		if err != nil || len(ids) != 2 {
-			t.Fatalf("identities: %+v, %v", ids, err)
-		}
-		// The local password still works too.
-		e.login(a, nil)
-		// A blocked account is refused, whichever way it is reached.
-		u, err := e.fault.UserByID(t.Context(), int64(a.id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.Blocked = true
-		if err := e.fault.UpdateUser(t.Context(), u, nil); err != nil {
-			t.Fatal(err)
-		}
-		e.signIn(&mockoidc.MockUser{Subject: "s1", Email: a.email, EmailVerified: true}).want(t, http.StatusBadRequest, "ApplicationError", "Your account has been blocked by an administrator")
-		e.signIn(&mockoidc.MockUser{Subject: "s3", Email: a.email, EmailVerified: true}).want(t, http.StatusBadRequest, "ApplicationError", "Your account has been blocked by an administrator")
-		if ids, _ := e.fault.UserIdentities(t.Context(), int64(a.id)); len(ids) != 2 {
-			t.Fatalf("a blocked account gained identities: %+v", ids)
-		}
-	})
-	t.Run("RegistrationClosed", func(t *testing.T) {
-		op, err := mockoidc.Run()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { op.Shutdown() })
-		cs, _ := idp.Parse(mustJSON(t, []idp.Config{{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret}}))
-		e := &oidcEnv{env: start(t, setup{providers: idp.New(cs, idp.Options{}), settings: func(s *refreshing.Settings) { s.Registration = false }}), op: op}
-		e.signIn(alice()).want(t, http.StatusBadRequest, "ApplicationError", "Register action is currently disabled")
-		if n := e.userCount(); n != 0 {
-			t.Fatalf("%d users", n)
-		}
-	})
-	t.Run("UnknownProvider", func(t *testing.T) {
-		e := startOIDC(t, nil)
-		e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/nope").want(t, http.StatusNotFound, "NotFoundError", "This provider is not configured")
-		e.get(signInBrowser(t, nil), e.srv.URL+"/api/auth/nope/callback?code=x&state=y").want(t, http.StatusNotFound, "NotFoundError", "This provider is not configured")
+			if n := e.userCount(); n != 1 {
+				t.Fatalf("%d users", n)
+			}
+		})
+		t.Run("LinkByVerifiedEmail", func(t *testing.T) {
+			e := startOIDC(t, su, func(c *idp.Config) { c.LinkByEmail = true })
+			a := e.register("alice")
+			// Unverified, the email links nothing even when linking is on.
+			e.signIn(&mockoidc.MockUser{Subject: "s0", Email: a.email}).want(t, http.StatusBadRequest, "ValidationError", "The provider has not verified this email address")
+			for _, sub := range []string{"s1", "s2"} { // several identities, one account
+				r := e.signIn(&mockoidc.MockUser{Subject: sub, Email: strings.ToUpper(a.email), EmailVerified: true})
+				if r.status != http.StatusOK || r.json(t)["user"].(map[string]any)["id"] != a.id {
+					t.Fatalf("sign-in %s: %d %s, want user %v", sub, r.status, r.body, a.id)
+				}
+			}
+			ids, err := e.fault.UserIdentities(t.Context(), int64(a.id))
+			if err != nil || len(ids) != 2 {
+				t.Fatalf("identities: %+v, %v", ids, err)
+			}
+			// The local password still works too.
+			e.login(a, nil)
+			// A blocked account is refused, whichever way it is reached.
+			u, err := e.fault.UserByID(t.Context(), int64(a.id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.Blocked = true
+			if err := e.fault.UpdateUser(t.Context(), u, nil); err != nil {
+				t.Fatal(err)
+			}
+			e.signIn(&mockoidc.MockUser{Subject: "s1", Email: a.email, EmailVerified: true}).want(t, http.StatusBadRequest, "ApplicationError", "Your account has been blocked by an administrator")
+			e.signIn(&mockoidc.MockUser{Subject: "s3", Email: a.email, EmailVerified: true}).want(t, http.StatusBadRequest, "ApplicationError", "Your account has been blocked by an administrator")
+			if ids, _ := e.fault.UserIdentities(t.Context(), int64(a.id)); len(ids) != 2 {
+				t.Fatalf("a blocked account gained identities: %+v", ids)
+			}
+		})
+		t.Run("RegistrationClosed", func(t *testing.T) {
+			op, err := mockoidc.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { op.Shutdown() })
+			cs, _ := idp.Parse(mustJSON(t, []idp.Config{{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret}}))
+			e := &oidcEnv{env: start(t, withProviders(su, cs, func(s *refreshing.Settings) { s.Registration = false })), op: op}
+			e.signIn(alice()).want(t, http.StatusBadRequest, "ApplicationError", "Register action is currently disabled")
+			if n := e.userCount(); n != 0 {
+				t.Fatalf("%d users", n)
+			}
+		})
+		t.Run("UnknownProvider", func(t *testing.T) {
+			e := startOIDC(t, su, nil)
+			e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/nope").want(t, http.StatusNotFound, "NotFoundError", "This provider is not configured")
+			e.get(signInBrowser(t, nil), e.srv.URL+"/api/auth/nope/callback?code=x&state=y").want(t, http.StatusNotFound, "NotFoundError", "This provider is not configured")
+		})
 	})
 }
 
 // TestProviderSignInRedirect ends the sign-in on an allowed front-end page
 // with the tokens in the fragment; other targets are refused.
 func TestProviderSignInRedirect(t *testing.T) {
-	e := startOIDC(t, nil)
-	e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/corp?redirect="+url.QueryEscape("https://evil.example/")).wantField(t, "redirect")
-	e.op.QueueUser(alice())
-	r := e.get(signInBrowser(t, func(u *url.URL) bool { return u.Host == "app.example" }),
-		e.srv.URL+"/api/connect/corp?redirect="+url.QueryEscape("https://app.example/signed-in"))
-	loc, err := url.Parse(r.header.Get("Location"))
-	if r.status != http.StatusFound || err != nil || loc.Host != "app.example" || loc.Path != "/signed-in" {
-		t.Fatalf("callback: %d, Location %q", r.status, r.header.Get("Location"))
-	}
-	frag, _ := url.ParseQuery(loc.Fragment)
-	e.remember(frag.Get("jwt"), frag.Get("refreshToken"))
-	if frag.Get("jwt") == "" || frag.Get("refreshToken") == "" || loc.RawQuery != "" {
-		t.Fatalf("tokens not in the fragment: %q", r.header.Get("Location"))
-	}
-	if x := e.exchange(frag.Get("refreshToken")); x.status != http.StatusOK {
-		t.Fatalf("exchange: %d %s", x.status, x.body)
-	} else {
-		e.remember(x.str(t, "jwt"), x.str(t, "refreshToken"))
-	}
+	stores(t, func(t *testing.T, su setup) {
+		e := startOIDC(t, su, nil)
+		e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/corp?redirect="+url.QueryEscape("https://evil.example/")).wantField(t, "redirect")
+		e.op.QueueUser(alice())
+		r := e.get(signInBrowser(t, func(u *url.URL) bool { return u.Host == "app.example" }),
+			e.srv.URL+"/api/connect/corp?redirect="+url.QueryEscape("https://app.example/signed-in"))
+		loc, err := url.Parse(r.header.Get("Location"))
+		if r.status != http.StatusFound || err != nil || loc.Host != "app.example" || loc.Path != "/signed-in" {
+			t.Fatalf("callback: %d, Location %q", r.status, r.header.Get("Location"))
+		}
+		frag, _ := url.ParseQuery(loc.Fragment)
+		e.remember(frag.Get("jwt"), frag.Get("refreshToken"))
+		if frag.Get("jwt") == "" || frag.Get("refreshToken") == "" || loc.RawQuery != "" {
+			t.Fatalf("tokens not in the fragment: %q", r.header.Get("Location"))
+		}
+		if x := e.exchange(frag.Get("refreshToken")); x.status != http.StatusOK {
+			t.Fatalf("exchange: %d %s", x.status, x.body)
+		} else {
+			e.remember(x.str(t, "jwt"), x.str(t, "refreshToken"))
+		}
+	})
 }
 
 // hostRouter sends requests to the Refreshing server through the contract
@@ -392,32 +411,34 @@ func (h hostRouter) RoundTrip(r *http.Request) (*http.Response, error) {
 // TestProviderSignInContract walks the flow with every answer of Refreshing
 // checked against openapi.json.
 func TestProviderSignInContract(t *testing.T) {
-	e := startOIDC(t, nil)
-	v := &conformance{t: t, c: loadContract(t, e.srv.URL), base: http.DefaultTransport, seen: map[string]bool{}, missing: map[string]bool{}}
-	su, _ := url.Parse(e.srv.URL)
-	b := signInBrowser(t, func(u *url.URL) bool { return u.Host == "app.example" })
-	b.Transport = hostRouter{host: su.Host, checked: v, provider: http.DefaultTransport}
+	stores(t, func(t *testing.T, su setup) {
+		e := startOIDC(t, su, nil)
+		v := &conformance{t: t, c: loadContract(t, e.srv.URL), base: http.DefaultTransport, seen: map[string]bool{}, missing: map[string]bool{}}
+		srvURL, _ := url.Parse(e.srv.URL)
+		b := signInBrowser(t, func(u *url.URL) bool { return u.Host == "app.example" })
+		b.Transport = hostRouter{host: srvURL.Host, checked: v, provider: http.DefaultTransport}
 
-	e.op.QueueUser(alice())
-	ok := e.get(b, e.srv.URL+"/api/connect/corp")
-	if ok.status != http.StatusOK {
-		t.Fatalf("sign-in: %d %s", ok.status, ok.body)
-	}
-	e.remember(ok.str(t, "jwt"), ok.str(t, "refreshToken"))
-	e.op.QueueUser(alice())
-	if r := e.get(b, e.srv.URL+"/api/connect/corp?redirect="+url.QueryEscape("https://app.example/signed-in")); r.status != http.StatusFound {
-		t.Fatalf("sign-in to the front end: %d %s", r.status, r.body)
-	} else {
-		frag, _ := url.ParseQuery(strings.SplitN(r.header.Get("Location"), "#", 2)[1])
-		e.remember(frag.Get("jwt"), frag.Get("refreshToken"))
-	}
-	e.get(b, e.srv.URL+"/api/auth/corp/callback?code=c&state=s").want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
-	e.get(b, e.srv.URL+"/api/connect/corp?redirect=https://evil.example/").wantField(t, "redirect")
-	for _, op := range []string{"providerConnect", "providerCallback"} {
-		if !v.seen[op] {
-			t.Errorf("%s was never checked against the contract", op)
+		e.op.QueueUser(alice())
+		ok := e.get(b, e.srv.URL+"/api/connect/corp")
+		if ok.status != http.StatusOK {
+			t.Fatalf("sign-in: %d %s", ok.status, ok.body)
 		}
-	}
+		e.remember(ok.str(t, "jwt"), ok.str(t, "refreshToken"))
+		e.op.QueueUser(alice())
+		if r := e.get(b, e.srv.URL+"/api/connect/corp?redirect="+url.QueryEscape("https://app.example/signed-in")); r.status != http.StatusFound {
+			t.Fatalf("sign-in to the front end: %d %s", r.status, r.body)
+		} else {
+			frag, _ := url.ParseQuery(strings.SplitN(r.header.Get("Location"), "#", 2)[1])
+			e.remember(frag.Get("jwt"), frag.Get("refreshToken"))
+		}
+		e.get(b, e.srv.URL+"/api/auth/corp/callback?code=c&state=s").want(t, http.StatusBadRequest, "ValidationError", "Invalid or expired sign-in state: start again from /api/connect")
+		e.get(b, e.srv.URL+"/api/connect/corp?redirect=https://evil.example/").wantField(t, "redirect")
+		for _, op := range []string{"providerConnect", "providerCallback"} {
+			if !v.seen[op] {
+				t.Errorf("%s was never checked against the contract", op)
+			}
+		}
+	})
 }
 
 // gitHub imitates the parts of GitHub's documented OAuth and REST API that
@@ -471,125 +492,216 @@ func (g *gitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestGitHubSignIn(t *testing.T) {
-	gh := &gitHub{codes: map[string]string{}, user: `{"id":583231,"login":"octocat"}`,
-		emails: `[{"email":"octo@users.example","primary":false,"verified":true},{"email":"octocat@github.example","primary":true,"verified":true}]`}
-	ghs := httptest.NewServer(gh)
-	t.Cleanup(ghs.Close)
-	cs, err := idp.Parse(mustJSON(t, []idp.Config{{Name: "github", Type: "github", ClientID: "gh-client", ClientSecret: "gh-secret",
-		AuthURL: ghs.URL + "/login/oauth/authorize", TokenURL: ghs.URL + "/login/oauth/access_token", APIURL: ghs.URL + "/api"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &oidcEnv{env: start(t, setup{providers: idp.New(cs, idp.Options{})})}
-	r := e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/github")
-	if r.status != http.StatusOK {
-		t.Fatalf("sign-in: %d %s", r.status, r.body)
-	}
-	e.remember(r.str(t, "jwt"), r.str(t, "refreshToken"))
-	user := r.json(t)["user"].(map[string]any)
-	if user["email"] != "octocat@github.example" || user["username"] != "octocat" || user["provider"] != "github" {
-		t.Fatalf("user = %v", user)
-	}
-	ids, err := e.fault.UserIdentities(t.Context(), int64(user["id"].(float64)))
-	if err != nil || len(ids) != 1 || ids[0].Subject != "583231" {
-		t.Fatalf("identities: %+v %v", ids, err)
-	}
-	// A primary email GitHub has not verified creates nothing.
-	gh.mu.Lock()
-	gh.user, gh.emails = `{"id":7,"login":"eve"}`, `[{"email":"victim@example.com","primary":true,"verified":false}]`
-	gh.mu.Unlock()
-	e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/github").want(t, http.StatusBadRequest, "ValidationError", "The provider has not verified this email address")
-	us, _ := e.fault.ListUsers(t.Context(), 0, 10)
-	if len(us) != 1 {
-		t.Fatalf("%d users", len(us))
-	}
+	stores(t, func(t *testing.T, su setup) {
+		gh := &gitHub{codes: map[string]string{}, user: `{"id":583231,"login":"octocat"}`,
+			emails: `[{"email":"octo@users.example","primary":false,"verified":true},{"email":"octocat@github.example","primary":true,"verified":true}]`}
+		ghs := httptest.NewServer(gh)
+		t.Cleanup(ghs.Close)
+		cs, err := idp.Parse(mustJSON(t, []idp.Config{{Name: "github", Type: "github", ClientID: "gh-client", ClientSecret: "gh-secret",
+			AuthURL: ghs.URL + "/login/oauth/authorize", TokenURL: ghs.URL + "/login/oauth/access_token", APIURL: ghs.URL + "/api"}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &oidcEnv{env: start(t, withProviders(su, cs, nil))}
+		r := e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/github")
+		if r.status != http.StatusOK {
+			t.Fatalf("sign-in: %d %s", r.status, r.body)
+		}
+		e.remember(r.str(t, "jwt"), r.str(t, "refreshToken"))
+		user := r.json(t)["user"].(map[string]any)
+		if user["email"] != "octocat@github.example" || user["username"] != "octocat" || user["provider"] != "github" {
+			t.Fatalf("user = %v", user)
+		}
+		ids, err := e.fault.UserIdentities(t.Context(), int64(user["id"].(float64)))
+		if err != nil || len(ids) != 1 || ids[0].Subject != "583231" {
+			t.Fatalf("identities: %+v %v", ids, err)
+		}
+		// A primary email GitHub has not verified creates nothing.
+		gh.mu.Lock()
+		gh.user, gh.emails = `{"id":7,"login":"eve"}`, `[{"email":"victim@example.com","primary":true,"verified":false}]`
+		gh.mu.Unlock()
+		e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/github").want(t, http.StatusBadRequest, "ValidationError", "The provider has not verified this email address")
+		us, _ := e.fault.ListUsers(t.Context(), 0, 10)
+		if len(us) != 1 {
+			t.Fatalf("%d users", len(us))
+		}
+	})
 }
 
 // TestProviderSettingsScreen: the admin settings screen lists the providers
 // and never shows a client secret.
 func TestProviderSettingsScreen(t *testing.T) {
-	e := startOIDC(t, func(c *idp.Config) { c.LinkByEmail = true })
-	e.remember(e.op.ClientSecret)
-	r := e.admin().send(http.MethodGet, "/admin/settings", nil, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("settings: %d", r.status)
-	}
-	page := string(r.body)
-	for _, want := range []string{"Sign-in providers", ">corp<", e.op.ClientID, e.op.Issuer(), "set (not shown)", "https://app.example/signed-in"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("the settings screen lacks %q", want)
+	stores(t, func(t *testing.T, su setup) {
+		e := startOIDC(t, su, func(c *idp.Config) { c.LinkByEmail = true })
+		e.remember(e.op.ClientSecret)
+		r := e.admin().send(http.MethodGet, "/admin/settings", nil, nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("settings: %d", r.status)
 		}
-	}
-	if strings.Contains(page, e.op.ClientSecret) {
-		t.Fatal("the settings screen shows the client secret")
-	}
+		page := string(r.body)
+		for _, want := range []string{"Sign-in providers", ">corp<", e.op.ClientID, e.op.Issuer(), "set (not shown)", "https://app.example/signed-in", "the tokens"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the settings screen lacks %q", want)
+			}
+		}
+		if strings.Contains(page, e.op.ClientSecret) {
+			t.Fatal("the settings screen shows the client secret")
+		}
+	})
 }
 
 // TestProviderSignInProviderTrouble: a provider that cannot be reached is a
 // 502, and one that sends the browser back with an error is a 400.
 func TestProviderSignInProviderTrouble(t *testing.T) {
-	t.Run("Unreachable", func(t *testing.T) {
-		down := httptest.NewServer(http.NotFoundHandler())
-		down.Close() // nothing listens there any more
-		cs, err := idp.Parse(mustJSON(t, []idp.Config{{Name: "corp", Issuer: down.URL, ClientID: "c", ClientSecret: "s"}}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := &oidcEnv{env: start(t, setup{providers: idp.New(cs, idp.Options{})})}
-		e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/corp").want(t, http.StatusBadGateway, "ApplicationError", "The sign-in provider could not be reached")
-	})
-	t.Run("Declined", func(t *testing.T) {
-		e := startOIDC(t, nil)
-		isCallback := func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/api/auth/corp/callback") }
-		b := signInBrowser(t, isCallback)
-		r := e.get(b, e.srv.URL+"/api/connect/corp")
-		loc, _ := url.Parse(r.header.Get("Location"))
-		q := url.Values{"state": {loc.Query().Get("state")}, "error": {"access_denied"}}
-		loc.RawQuery = q.Encode()
-		e.get(b, loc.String()).want(t, http.StatusBadRequest, "ApplicationError", "The sign-in was cancelled or refused at the provider")
-		if n := e.userCount(); n != 0 {
-			t.Fatalf("%d users", n)
-		}
+	stores(t, func(t *testing.T, su setup) {
+		t.Run("Unreachable", func(t *testing.T) {
+			down := httptest.NewServer(http.NotFoundHandler())
+			down.Close() // nothing listens there any more
+			cs, err := idp.Parse(mustJSON(t, []idp.Config{{Name: "corp", Issuer: down.URL, ClientID: "c", ClientSecret: "s"}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := &oidcEnv{env: start(t, withProviders(su, cs, nil))}
+			e.get(signInBrowser(t, nil), e.srv.URL+"/api/connect/corp").want(t, http.StatusBadGateway, "ApplicationError", "The sign-in provider could not be reached")
+		})
+		t.Run("Declined", func(t *testing.T) {
+			e := startOIDC(t, su, nil)
+			isCallback := func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/api/auth/corp/callback") }
+			b := signInBrowser(t, isCallback)
+			r := e.get(b, e.srv.URL+"/api/connect/corp")
+			loc, _ := url.Parse(r.header.Get("Location"))
+			q := url.Values{"state": {loc.Query().Get("state")}, "error": {"access_denied"}}
+			loc.RawQuery = q.Encode()
+			e.get(b, loc.String()).want(t, http.StatusBadRequest, "ApplicationError", "The sign-in was cancelled or refused at the provider")
+			if n := e.userCount(); n != 0 {
+				t.Fatalf("%d users", n)
+			}
+		})
 	})
 }
 
 // TestProviderSignInCookieMode: in cookie mode the callback puts the refresh
 // token in the HttpOnly cookie, as the local login does, and the body has none.
 func TestProviderSignInCookieMode(t *testing.T) {
-	op, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { op.Shutdown() })
-	cs, _ := idp.Parse(mustJSON(t, []idp.Config{{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret}}))
-	e := &oidcEnv{env: start(t, setup{providers: idp.New(cs, idp.Options{}), settings: func(s *refreshing.Settings) { s.CookieMode = true }}), op: op}
-	op.QueueUser(alice())
-	b := signInBrowser(t, func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/callback") })
-	r := e.get(b, e.srv.URL+"/api/connect/corp")
-	req, _ := http.NewRequest(http.MethodGet, r.header.Get("Location"), nil)
-	for _, c := range b.Jar.Cookies(req.URL) {
-		req.AddCookie(c)
-	}
-	res, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var body map[string]any
-	json.NewDecoder(res.Body).Decode(&body)
-	var refresh *http.Cookie
-	for _, c := range res.Cookies() {
-		if c.Name == "strapi_up_refresh" {
-			refresh = c
+	stores(t, func(t *testing.T, su setup) {
+		op, err := mockoidc.Run()
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if res.StatusCode != http.StatusOK || body["jwt"] == nil || body["refreshToken"] != nil || refresh == nil || !refresh.HttpOnly || refresh.Value == "" {
-		t.Fatalf("cookie-mode callback: %d %v cookie %v", res.StatusCode, body, refresh)
-	}
-	e.remember(body["jwt"].(string), refresh.Value)
-	if x := e.exchange(refresh.Value); x.status != http.StatusOK {
-		t.Fatalf("exchange of the cookie's token: %d %s", x.status, x.body)
-	} else {
-		e.remember(x.str(t, "jwt"), x.str(t, "refreshToken"))
-	}
+		t.Cleanup(func() { op.Shutdown() })
+		cs, _ := idp.Parse(mustJSON(t, []idp.Config{{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret}}))
+		e := &oidcEnv{env: start(t, withProviders(su, cs, func(s *refreshing.Settings) { s.CookieMode = true })), op: op}
+		op.QueueUser(alice())
+		b := signInBrowser(t, func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/callback") })
+		r := e.get(b, e.srv.URL+"/api/connect/corp")
+		req, _ := http.NewRequest(http.MethodGet, r.header.Get("Location"), nil)
+		for _, c := range b.Jar.Cookies(req.URL) {
+			req.AddCookie(c)
+		}
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body map[string]any
+		json.NewDecoder(res.Body).Decode(&body)
+		var refresh *http.Cookie
+		for _, c := range res.Cookies() {
+			if c.Name == "strapi_up_refresh" {
+				refresh = c
+			}
+		}
+		if res.StatusCode != http.StatusOK || body["jwt"] == nil || body["refreshToken"] != nil || refresh == nil || !refresh.HttpOnly || refresh.Value == "" {
+			t.Fatalf("cookie-mode callback: %d %v cookie %v", res.StatusCode, body, refresh)
+		}
+		e.remember(body["jwt"].(string), refresh.Value)
+		if x := e.exchange(refresh.Value); x.status != http.StatusOK {
+			t.Fatalf("exchange of the cookie's token: %d %s", x.status, x.body)
+		} else {
+			e.remember(x.str(t, "jwt"), x.str(t, "refreshToken"))
+		}
+	})
+}
+
+// TestProviderSignInCode: a provider set to redirect with a one-time code
+// ends on the front-end page with a code in the fragment, never a token; the
+// code redeems once, within 60 s, for the local login's answer.
+func TestProviderSignInCode(t *testing.T) {
+	stores(t, func(t *testing.T, su setup) {
+		e := startOIDC(t, su, func(c *idp.Config) { c.RedirectWith = "code" })
+		// codeFor runs the sign-in to the front-end page and returns the code.
+		codeFor := func(u mockoidc.User) string {
+			t.Helper()
+			e.op.QueueUser(u)
+			r := e.get(signInBrowser(t, func(u *url.URL) bool { return u.Host == "app.example" }),
+				e.srv.URL+"/api/connect/corp?redirect="+url.QueryEscape("https://app.example/signed-in"))
+			loc, err := url.Parse(r.header.Get("Location"))
+			if r.status != http.StatusFound || err != nil || loc.Host != "app.example" {
+				t.Fatalf("callback: %d, Location %q", r.status, r.header.Get("Location"))
+			}
+			frag, _ := url.ParseQuery(loc.Fragment)
+			code := frag.Get("code")
+			if code == "" || frag.Get("provider") != "corp" || frag.Has("jwt") || frag.Has("refreshToken") || loc.RawQuery != "" {
+				t.Fatalf("the front end got %q, want only a code and the provider in the fragment", r.header.Get("Location"))
+			}
+			e.remember(code)
+			return code
+		}
+		redeem := func(code string) response {
+			t.Helper()
+			return e.post("/api/auth/code", map[string]any{"code": code})
+		}
+		const refused = "Invalid or expired sign-in code"
+
+		code := codeFor(alice())
+		r := redeem(code)
+		r.want(t, http.StatusOK, "", "")
+		if r.json(t)["user"].(map[string]any)["email"] != "alice@corp.example" {
+			t.Fatalf("answer %s", r.body)
+		}
+		jwt := r.str(t, "jwt")
+		e.do(request{method: http.MethodGet, path: "/api/users/me", bearer: jwt}).want(t, http.StatusOK, "", "")
+		if x := e.exchange(r.str(t, "refreshToken")); x.status != http.StatusOK {
+			t.Fatalf("exchange: %d %s", x.status, x.body)
+		}
+		sessions := len(e.sessions(jwt))
+
+		// Twice: refused, and nothing issued.
+		redeem(code).want(t, http.StatusBadRequest, "ValidationError", refused)
+		// Late: refused.
+		late := codeFor(alice())
+		e.clock.Advance(refreshing.SignInCodeTTL + time.Second)
+		redeem(late).want(t, http.StatusBadRequest, "ValidationError", refused)
+		// Made up, or not a code at all: refused; missing: the field.
+		redeem(strings.Repeat("A", 22)+"."+strings.Repeat("B", 43)).want(t, http.StatusBadRequest, "ValidationError", refused)
+		redeem("nonsense").want(t, http.StatusBadRequest, "ValidationError", refused)
+		e.post("/api/auth/code", map[string]any{}).wantField(t, "code")
+		// A newer code replaces an unredeemed older one.
+		older, newer := codeFor(alice()), codeFor(alice())
+		redeem(older).want(t, http.StatusBadRequest, "ValidationError", refused)
+		// Blocked between the sign-in and the redemption: refused.
+		u, err := e.fault.UserByEmail(t.Context(), "alice@corp.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Blocked = true
+		if err := e.fault.UpdateUser(t.Context(), u, nil); err != nil {
+			t.Fatal(err)
+		}
+		redeem(newer).want(t, http.StatusBadRequest, "ApplicationError", "Your account has been blocked by an administrator")
+		u.Blocked = false
+		if err := e.fault.UpdateUser(t.Context(), u, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(e.sessions(jwt)); n != sessions {
+			t.Fatalf("refused redemptions changed the sessions: %d, then %d", sessions, n)
+		}
+		if n := e.userCount(); n != 1 {
+			t.Fatalf("%d users", n)
+		}
+		// Without redirect, the callback still answers JSON.
+		if r := e.signIn(alice()); r.status != http.StatusOK {
+			t.Fatalf("sign-in without redirect: %d %s", r.status, r.body)
+		}
+	})
 }

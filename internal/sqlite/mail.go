@@ -255,6 +255,21 @@ func (s *Store) RedeemCode(ctx context.Context, id string, u *refreshing.User, r
 	return nil
 }
 
+// DeleteCode implements refreshing.Store.
+func (s *Store) DeleteCode(ctx context.Context, id string) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM account_codes WHERE id = ?`, id)
+		if err != nil {
+			return classify(err)
+		}
+		return oneRow(res)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete code: %w", err)
+	}
+	return nil
+}
+
 // PurgeMail implements refreshing.Store: two DELETEs, each walking its
 // index up to the batch's remaining size.
 func (s *Store) PurgeMail(ctx context.Context, before time.Time, limit int) (int, error) {

@@ -19,6 +19,7 @@ func runMail(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("ListMail", func(t *testing.T) { testListMail(t, open) })
 	t.Run("PutCode", func(t *testing.T) { testPutCode(t, open) })
 	t.Run("RedeemCode", func(t *testing.T) { testRedeemCode(t, open) })
+	t.Run("DeleteCode", func(t *testing.T) { testDeleteCode(t, open) })
 	t.Run("PurgeMail", func(t *testing.T) { testPurgeMail(t, open) })
 }
 
@@ -559,5 +560,48 @@ func testPurgeMail(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	}
 	if _, err := st.Code(t.Context(), "live"); err != nil {
 		t.Errorf("live code purged: %v", err)
+	}
+}
+
+func testDeleteCode(t *testing.T, open func(t *testing.T) refreshing.Store) {
+	st := open(t)
+	u := createUser(t, st, "alice")
+	for _, id := range []string{"c", "other"} {
+		if err := st.PutCode(t.Context(), newCode(id, u.ID, refreshing.CodeSignIn)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// PutCode kept only the newest code of the user for the purpose.
+	if err := st.DeleteCode(t.Context(), "c"); !errors.Is(err, refreshing.ErrNotFound) {
+		t.Fatalf("deleting a replaced code: %v, want ErrNotFound", err)
+	}
+	if err := st.DeleteCode(t.Context(), "other"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Code(t.Context(), "other"); !errors.Is(err, refreshing.ErrNotFound) {
+		t.Fatalf("deleted code still stored: %v", err)
+	}
+	// Of concurrent deletions of one code, exactly one succeeds.
+	if err := st.PutCode(t.Context(), newCode("raced", u.ID, refreshing.CodeSignIn)); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() { errs <- st.DeleteCode(t.Context(), "raced") }()
+	}
+	ok := 0
+	for range 4 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case !errors.Is(err, refreshing.ErrNotFound):
+			t.Fatalf("concurrent deletion: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d concurrent deletions of one code succeeded, want 1", ok)
+	}
+	if err := st.DeleteCode(t.Context(), "never"); !errors.Is(err, refreshing.ErrNotFound) {
+		t.Fatalf("deleting an unknown code: %v, want ErrNotFound", err)
 	}
 }

@@ -7,6 +7,7 @@ import { Client, RefreshingError } from './refreshing';
 import type { Auth, Ctx, LifecycleEvent, Next, Strapi, Strategy } from './strapi';
 import { customFields, ensureProfile, fromRefreshing, LINK_UID, linkedUser, linkSchema, ProfileError, subjectOf, USER_UID } from './users';
 import { forwarded } from './forward';
+import { providerSignIn } from './signin';
 
 /** The plugin's configuration, exactly what config/plugins.js gives. */
 export interface Config {
@@ -179,7 +180,7 @@ function subscribeUsers(strapi: Strapi): void {
       try {
         event.state.subject = await client.createUser({
           documentId: d.documentId, username: d.username, email: d.email, passwordHash: d.password || undefined,
-          confirmed: Boolean(d.confirmed), blocked: Boolean(d.blocked),
+          confirmed: Boolean(d.confirmed), blocked: Boolean(d.blocked), provider: typeof d.provider === 'string' ? d.provider : undefined,
         });
       } catch (err) {
         fail('Refreshing refused the user', err);
@@ -235,21 +236,33 @@ function subscribeUsers(strapi: Strapi): void {
 /** Strapi 5's refresh cookie (users-permissions' sessions.httpOnly), which Refreshing reads too. */
 const REFRESH_COOKIE = 'strapi_up_refresh';
 
+/**
+ * clientHeaders are the client's headers that Refreshing reads (device,
+ * language, origin, cookie mode), with the client's address appended to
+ * X-Forwarded-For.
+ */
+function clientHeaders(ctx: Ctx): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const h of ['user-agent', 'accept', 'x-strapi-refresh-cookie', 'accept-language', 'origin']) {
+    const v = ctx.get(h);
+    if (v) headers[h] = v;
+  }
+  const prior = ctx.get('x-forwarded-for');
+  headers['x-forwarded-for'] = prior ? `${prior}, ${ctx.ip}` : ctx.ip;
+  return headers;
+}
+
 /** The forwarder: Strapi's auth paths answered by Refreshing. */
 function forwarder(strapi: Strapi) {
   const { client } = current();
   return async (ctx: Ctx, next: Next) => {
     if (!forwarded(ctx.method, ctx.path)) return next();
-    const headers: Record<string, string> = {};
-    for (const h of ['authorization', 'user-agent', 'accept', 'x-strapi-refresh-cookie', 'accept-language', 'origin']) {
-      const v = ctx.get(h);
-      if (v) headers[h] = v;
-    }
+    const headers = clientHeaders(ctx);
+    const auth = ctx.get('authorization');
+    if (auth) headers.authorization = auth;
     // Of the cookies, only Strapi 5's refresh cookie is Refreshing's business.
     const cookie = ctx.get('cookie').split(';').map((c) => c.trim()).filter((c) => c.startsWith(`${REFRESH_COOKIE}=`));
     if (cookie.length > 0) headers.cookie = cookie.join('; ');
-    const prior = ctx.get('x-forwarded-for');
-    headers['x-forwarded-for'] = prior ? `${prior}, ${ctx.ip}` : ctx.ip;
     let body: string | undefined;
     const parsed = ctx.request.body;
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && parsed !== undefined && parsed !== null &&
@@ -381,6 +394,7 @@ export default {
   async bootstrap({ strapi }: { strapi: Strapi }) {
     subscribeUsers(strapi);
     strapi.server.use(forwarder(strapi));
+    strapi.server.use(providerSignIn(strapi, current().client, clientHeaders, (u) => publicProfile(strapi, u)));
     // Warm the key cache; a Refreshing that is not up yet is not fatal.
     await current().keys.load().catch((err: Error) => strapi.log.warn(`refreshing: cannot fetch Refreshing's keys yet (${err.message}); will retry on the first token`));
   },

@@ -163,6 +163,10 @@ export async function verifyToken(seg: Segments, keys: Keys, hsSecret: string | 
   if (typeof p.nbf === 'number' && p.nbf - LEEWAY > nowSeconds) throw new TokenError('not yet valid');
   if (typeof p.sub !== 'string' || !/^[1-9][0-9]{0,17}$/.test(p.sub)) throw new TokenError('bad subject');
   if (p.id !== undefined && String(p.id) !== p.sub) throw new TokenError('sub and id disagree');
+  // A token bound to a DPoP key (RFC 9449: cnf.jkt) is good only with a
+  // proof of that key, which Strapi's bearer routes cannot check: taken as
+  // a bearer token it would be usable by whoever copied it (section 7.2).
+  if (p.cnf !== undefined) throw new TokenError('a DPoP-bound token is not a bearer token');
   const sid = p.sid === undefined ? '' : p.sid;
   if (typeof sid !== 'string') throw new TokenError('bad sid');
   return { sub: p.sub, sid, iss, exp: p.exp };

@@ -57,8 +57,8 @@ export class Client {
     return this.base + path;
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.secret}`, accept: 'application/json' };
+  private async call(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<{ status: number; json: unknown; cookies: string[] }> {
+    const headers: Record<string, string> = { ...extra, authorization: `Bearer ${this.secret}`, accept: 'application/json' };
     const init: RequestInit = { method, headers, signal: AbortSignal.timeout(10_000) };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -72,7 +72,7 @@ export class Client {
     } catch {
       json = null;
     }
-    return { status: res.status, json };
+    return { status: res.status, json, cookies: res.headers.getSetCookie() };
   }
 
   private static message(json: unknown, fallback: string): string {
@@ -136,8 +136,8 @@ export class Client {
     }
   }
 
-  /** createUser creates in Refreshing a user made in Strapi's admin; it returns the subject and its document id there. */
-  async createUser(u: { documentId?: string; username: string; email: string; passwordHash?: string; confirmed?: boolean; blocked?: boolean }): Promise<{ id: string; documentId: string }> {
+  /** createUser creates in Refreshing a user made in Strapi (its admin, or a provider sign-in); it returns the subject and its document id there. */
+  async createUser(u: { documentId?: string; username: string; email: string; passwordHash?: string; confirmed?: boolean; blocked?: boolean; provider?: string }): Promise<{ id: string; documentId: string }> {
     const { status, json } = await this.call('POST', '/api/bridge/users', u);
     if (status !== 201 && status !== 200) throw new RefreshingError(status, Client.message(json, `Refreshing refused the user (status ${status})`));
     const { id, documentId } = json as { id?: unknown; documentId?: unknown };
@@ -160,4 +160,36 @@ export class Client {
     if (status === 404 || status === 204 || status === 200) return;
     throw new RefreshingError(status, Client.message(json, `Refreshing refused the deletion (status ${status})`));
   }
+
+  /**
+   * signIn asks Refreshing for a session of the account of a sign-in that
+   * Strapi verified with one of its own providers (POST /api/bridge/sign-in).
+   * headers are the client's (User-Agent, X-Forwarded-For, the cookie-mode
+   * header), so that the session names the right device and cookie mode
+   * works. The answer is to pass on as it came; network failures throw.
+   */
+  async signIn(s: SignIn, headers: Record<string, string>): Promise<SignInAnswer> {
+    return this.call('POST', '/api/bridge/sign-in', s, headers);
+  }
+}
+
+/**
+ * A sign-in that Strapi verified with one of its own providers. id and
+ * documentId are the link record's (Refreshing's id and document id of the
+ * Strapi user's account there); a Strapi user not linked yet sends no id,
+ * its own documentId, username and email.
+ */
+export interface SignIn {
+  provider: string;
+  id?: number;
+  documentId: string;
+  username?: string;
+  email?: string;
+}
+
+/** Refreshing's answer to a sign-in, to pass on as it came. */
+export interface SignInAnswer {
+  status: number;
+  json: any;
+  cookies: string[];
 }

@@ -10,6 +10,8 @@ export interface Ctx {
   status: number;
   body: unknown;
   state: Record<string, any>;
+  /** koa-session's session (Strapi's strapi::session middleware), where users-permissions keeps a provider's answer. */
+  session?: Record<string, any> | null;
   request: { body?: unknown; headers: Record<string, string | string[] | undefined> };
   get(name: string): string;
   set(name: string, value: string | string[]): void;

@@ -105,6 +105,20 @@ export async function subjectOf(strapi: Strapi, userId: number): Promise<string 
   return link ? String(link.subject) : undefined;
 }
 
+/**
+ * linkOf returns the link record of Strapi user u, or undefined. A link made
+ * for another document id (the row id now someone else's) is removed.
+ */
+export async function linkOf(strapi: Strapi, u: { id: number; documentId: string }): Promise<{ subject: string; subjectDocumentId?: string } | undefined> {
+  const l = await strapi.db.query(LINK_UID).findOne({ where: { userId: u.id } });
+  if (!l) return undefined;
+  if (l.userDocumentId !== u.documentId) {
+    await strapi.db.query(LINK_UID).delete({ where: { id: l.id } });
+    return undefined;
+  }
+  return { subject: String(l.subject), subjectDocumentId: l.subjectDocumentId ?? undefined };
+}
+
 /** link records that sub (whose document id at Refreshing is subjectDocumentId) is the Strapi user u. */
 export async function link(strapi: Strapi, sub: string, u: { id: number; documentId: string }, subjectDocumentId: string): Promise<void> {
   await strapi.db.query(LINK_UID).create({ data: { subject: sub, subjectDocumentId, userId: u.id, userDocumentId: u.documentId } });

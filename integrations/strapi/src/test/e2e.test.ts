@@ -7,11 +7,70 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildRefreshing, call, cli, installApp, startPair, type Pair } from './harness';
+import { buildRefreshing, call, cli, installApp, startPair, type Answer, type Pair } from './harness';
+import { CLIENT_ID, CLIENT_SECRET, Provider, type Account } from './provider';
 
-// Start the slow parts at once: Strapi's npm ci and the Go build.
-const ready = Promise.all([installApp(), buildRefreshing()]);
+// Start the slow parts at once: Strapi's npm ci and the Go build, and the
+// loopback sign-in provider the test app registers in Strapi as "e2e".
+let provider: Provider;
+const ready = Promise.all([installApp(), buildRefreshing(), Provider.start().then((p) => (provider = p))]);
 ready.catch(() => {}); // awaited (and reported) by the suites
+after(async () => {
+  await provider?.close();
+});
+
+/** providerEnv is Strapi's environment for its "e2e" provider. */
+const providerEnv = () => ({ E2E_PROVIDER_URL: provider.url, E2E_PROVIDER_CLIENT_ID: CLIENT_ID, E2E_PROVIDER_CLIENT_SECRET: CLIENT_SECRET });
+
+/** A provider sign-in's answer, with its Set-Cookie headers and the Strapi session cookie the front end sent. */
+interface SignedIn extends Answer {
+  cookies: string[];
+  session: string;
+}
+
+/**
+ * viaProvider signs in with the app's "e2e" provider as a browser and its
+ * front end do with Strapi 5: GET /api/connect/e2e, the provider's
+ * authorize page, Strapi's /api/connect/e2e/callback (which redeems the
+ * code and keeps the answer in its session cookie) and back to the front
+ * end, which then calls GET /api/auth/e2e/callback with that cookie.
+ */
+async function viaProvider(p: Pair, who: Account, headers: Record<string, string> = {}): Promise<SignedIn> {
+  provider.next(who);
+  const jar = new Map<string, string>();
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  let url = `${p.strapi}/api/connect/e2e`;
+  for (let hops = 0; !url.startsWith(`${provider.url}/front-end`); hops++) {
+    assert.ok(hops < 5, `too many redirects, at ${url}`);
+    const ours = url.startsWith(p.strapi);
+    const res = await fetch(url, { redirect: 'manual', headers: ours ? { cookie: cookie() } : {}, signal: AbortSignal.timeout(30_000) });
+    if (ours) {
+      for (const c of res.headers.getSetCookie()) {
+        const nv = c.split(';')[0]!;
+        const i = nv.indexOf('=');
+        jar.set(nv.slice(0, i).trim(), nv.slice(i + 1));
+      }
+    }
+    const loc = res.headers.get('location');
+    assert.ok(res.status === 302 && loc, `${url}: ${res.status} ${await res.text()}`);
+    url = new URL(loc, url).toString();
+  }
+  assert.doesNotMatch(url, /error/, `Strapi's connect flow failed: ${url}`);
+  return callback(p, cookie(), headers);
+}
+
+/** callback is the front end's call of GET /api/auth/e2e/callback with Strapi's session cookie. */
+async function callback(p: Pair, session: string, headers: Record<string, string> = {}): Promise<SignedIn> {
+  const res = await fetch(`${p.strapi}/api/auth/e2e/callback`, { headers: { ...(session ? { cookie: session } : {}), ...headers }, signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body, cookies: res.headers.getSetCookie(), session };
+}
 
 const PASSWORD = 'Passw0rd-e2e';
 const LIMIT_MS = 5000;
@@ -145,7 +204,7 @@ for (const [mode, alg] of combos) {
 
     before(async () => {
       await ready;
-      p = await startPair(mode, alg);
+      p = await startPair(mode, alg, { strapiEnv: providerEnv() });
       admin = await adminToken(p);
       role = await authenticatedRole(p, admin);
     }, { timeout: 600_000 });
@@ -201,6 +260,80 @@ for (const [mode, alg] of combos) {
       const r = await call('POST', `${p.strapi}${path}`, { refreshToken });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       await names(p, r.body.jwt, dave);
+    });
+
+    test('a sign-in with a provider configured in Strapi gets Refreshing\'s tokens, for the same person on both sides', async () => {
+      const olivia: Person = person('olivia', 'strapi-register');
+      const account = { username: olivia.name, email: olivia.email };
+      const counts = async () => ({
+        strapi: (await call('GET', `${p.strapi}${CM}?page=1&pageSize=1`, undefined, admin)).body.pagination.total,
+        refreshing: JSON.parse(await cli(p, 'users', 'list', '--json', '--limit', '500')).length,
+      });
+      const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString());
+
+      // Refused, creating nothing: a callback without a completed provider
+      // session (a made-up access token in the query, as older Strapi
+      // versions took it), and a provider that does not know the token.
+      const before = await counts();
+      let r = await callback(p, '', {});
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      r = await fetch(`${p.strapi}/api/auth/e2e/callback?access_token=forged-token`).then(async (res) => ({ status: res.status, body: await res.json(), cookies: [], session: '' }));
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      r = await viaProvider(p, 'forged');
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.error.message, 'The provider refused the access token');
+      assert.deepEqual(await counts(), before, 'a refused provider sign-in created users');
+
+      // The first sign-in: Strapi creates the user, the plugin gets Refreshing's tokens for it.
+      r = await viaProvider(p, account);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.ok(claims(r.body.jwt).iss && claims(r.body.jwt).sid, 'the jwt is not Refreshing\'s');
+      assert.match(String(r.body.refreshToken), /^rt_/);
+      const me = await names(p, r.body.jwt, olivia);
+      assert.deepEqual([r.body.user.id, r.body.user.email, r.body.user.provider], [me.id, olivia.email, 'e2e'], 'the answer names the Strapi profile');
+      const x = await call('POST', `${p.refreshing}/api/auth/refresh`, { refreshToken: r.body.refreshToken });
+      assert.equal(x.status, 200, JSON.stringify(x.body));
+      assert.notEqual(x.body.refreshToken, r.body.refreshToken, 'the refresh token did not rotate');
+      assert.equal((await names(p, x.body.jwt, olivia)).id, me.id);
+      const sub = claims(r.body.jwt).sub;
+      assert.deepEqual(await counts(), { strapi: before.strapi + 1, refreshing: before.refreshing + 1 });
+
+      // The session cookie of that sign-in, presented again: refused.
+      const replay = await callback(p, r.session);
+      assert.equal(replay.status, 400, `a replayed provider session: ${JSON.stringify(replay.body)}`);
+
+      // A second sign-in lands on the same person on both sides; in cookie
+      // mode the refresh token is in the HttpOnly cookie, not the body.
+      r = await viaProvider(p, account, { 'x-strapi-refresh-cookie': 'httpOnly' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(claims(r.body.jwt).sub, sub, 'the second sign-in is another Refreshing account');
+      assert.equal((await names(p, r.body.jwt, olivia)).id, me.id, 'the second sign-in is another Strapi user');
+      assert.equal(r.body.refreshToken, undefined);
+      const rc = r.cookies.find((c) => c.startsWith('strapi_up_refresh=rt_'));
+      assert.ok(rc && /HttpOnly/i.test(rc), `cookie mode: ${JSON.stringify(r.cookies)}`);
+      assert.deepEqual(await counts(), { strapi: before.strapi + 1, refreshing: before.refreshing + 1 });
+
+      // The email of someone who signed up locally: Strapi refuses (its
+      // unique_email), and nobody is linked by that email on either side.
+      r = await viaProvider(p, { username: `imposter-${tag}`, email: dave.email });
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.deepEqual(await counts(), { strapi: before.strapi + 1, refreshing: before.refreshing + 1 });
+
+      // Blocked in Strapi's admin, then in Refreshing: refused each time.
+      const doc = me.documentId;
+      let b = await call('PUT', `${p.strapi}${CM}/${doc}`, { blocked: true }, admin);
+      assert.equal(b.status, 200, JSON.stringify(b.body));
+      r = await viaProvider(p, account);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.error.message, 'Your account has been blocked by an administrator');
+      b = await call('PUT', `${p.strapi}${CM}/${doc}`, { blocked: false }, admin);
+      assert.equal(b.status, 200, JSON.stringify(b.body));
+      assert.equal((await viaProvider(p, account)).status, 200, 'unblocked in Strapi');
+      await cli(p, 'users', 'block', '--email', olivia.email);
+      r = await viaProvider(p, account);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.error.message, 'Your account has been blocked by an administrator');
+      assert.equal(r.body.jwt, undefined);
     });
 
     test('changes on either side refuse the old tokens within 5 seconds', async () => {

@@ -136,6 +136,8 @@ export interface PairOptions {
   beforeCutover?: boolean;
   /** env adds to (or overrides) Refreshing's environment, e.g. REFRESHING_REUSE_GRACE. */
   env?: Record<string, string>;
+  /** strapiEnv adds to Strapi's environment, e.g. E2E_PROVIDER_URL. */
+  strapiEnv?: Record<string, string>;
 }
 
 interface Secrets {
@@ -207,6 +209,7 @@ export async function startPair(mode: Pair['mode'], alg: Pair['alg'], opts: Pair
     REFRESHING_BRIDGE_SECRET: sec.bridge,
   };
   if (opts.beforeCutover) strapiEnv.E2E_BEFORE_CUTOVER = 'true';
+  Object.assign(strapiEnv, opts.strapiEnv ?? {});
   const s = start(process.execPath, [join(APP_DIR, 'node_modules', '@strapi', 'strapi', 'bin', 'strapi.js'), 'start'], APP_DIR, strapiEnv, join(dir, 'strapi.log'));
   const stop = async () => {
     await Promise.all([r?.stop(), s.stop()]);

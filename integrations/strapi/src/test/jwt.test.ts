@@ -86,6 +86,7 @@ test('what is refused', async () => {
   await refused(v(edToken(k.privateKey, 'k', claims({ iss: 'http://evil.test' }))), /issuer/);
   await refused(v(edToken(k.privateKey, 'k', claims({ sub: '7' }))), /disagree/);
   await refused(v(edToken(k.privateKey, 'k', claims({ sub: '007', id: undefined }))), /subject/);
+  await refused(v(edToken(k.privateKey, 'k', claims({ cnf: { jkt: 'x'.repeat(43) } }))), /DPoP-bound/);
   await refused(v(hsToken('s'.repeat(24), claims())), /no jwtSecret/);
   await refused(v(hsToken('s'.repeat(24), claims()), 't'.repeat(24)), /signature/);
   const none = `${b64({ alg: 'none' })}.${b64(claims())}.`;

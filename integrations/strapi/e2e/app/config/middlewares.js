@@ -6,7 +6,9 @@ module.exports = [
   'strapi::poweredBy',
   'strapi::query',
   'strapi::body',
-  'strapi::session',
+  // The tests talk plain HTTP on loopback: the session cookie of Strapi's
+  // provider sign-in (Secure by default in production) must travel there.
+  { name: 'strapi::session', config: { secure: false } },
   'strapi::favicon',
   'strapi::public',
 ];
