@@ -8,6 +8,8 @@
 FROM golang:1.27.3 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# client/ is a module of its own, which go.mod replaces with ./client.
+COPY client/go.mod ./client/
 RUN go mod download
 COPY . .
 # CGO off: SQLite is pure Go (modernc.org/sqlite), so the binary is static.

@@ -256,6 +256,20 @@ func (s *Service) signIn(ctx context.Context, identifier, password string, ci Cl
 	return g, err
 }
 
+// newPassword returns u with password set (hashed, UpdatedAt now) and the
+// revocation of all u's sessions for reason, which the caller stores
+// together: a changed or reset password ends every session.
+func (s *Service) newPassword(ctx context.Context, u *User, password, reason string) (*User, *Revocation, error) {
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.clock()
+	changed := *u
+	changed.PasswordHash, changed.UpdatedAt = hash, now
+	return &changed, &Revocation{UserID: u.ID, Reason: reason, At: now}, nil
+}
+
 // PasswordChange is the input of ChangePassword.
 type PasswordChange struct {
 	Current      string
@@ -310,16 +324,12 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, pc PasswordC
 			return nil, fmt.Errorf("load session: %w", err)
 		}
 	}
-	hash, err := s.hasher.Hash(ctx, pc.New)
+	changed, rev, err := s.newPassword(ctx, u, pc.New, ReasonPasswordChange)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
-	changed := *u
-	changed.PasswordHash, changed.UpdatedAt = hash, now
-	rev := &Revocation{UserID: u.ID, Reason: ReasonPasswordChange, At: now}
-	if err := s.store.UpdateUser(ctx, &changed, rev); err != nil {
+	if err := s.store.UpdateUser(ctx, changed, rev); err != nil {
 		return nil, fmt.Errorf("change password: %w", err)
 	}
-	return s.issue(ctx, &changed, st, ci, true)
+	return s.issue(ctx, changed, st, ci, true)
 }

@@ -164,13 +164,11 @@ func (s *Service) SetUserPassword(ctx context.Context, userID int64, password st
 	if err != nil {
 		return nil, fmt.Errorf("load user: %w", err)
 	}
-	hash, err := s.hasher.Hash(ctx, password)
+	u, rev, err := s.newPassword(ctx, u, password, ReasonPasswordChange)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
-	u.PasswordHash, u.UpdatedAt = hash, now
-	if err := s.store.UpdateUser(ctx, u, &Revocation{UserID: u.ID, Reason: ReasonPasswordChange, At: now}); err != nil {
+	if err := s.store.UpdateUser(ctx, u, rev); err != nil {
 		return nil, fmt.Errorf("update user: %w", err)
 	}
 	s.audit(ctx, AuditEvent{Type: AuditUserSetPassword, UserID: u.ID, Detail: "password set by an administrator; every session revoked"})
@@ -424,15 +422,10 @@ type KeyInfo struct {
 // SigningKeys lists the stored signing keys, newest first, with their state.
 // With HS256 (a configured secret) there are none to list.
 func (s *Service) SigningKeys(ctx context.Context) ([]KeyInfo, error) {
-	stored, err := s.store.SigningKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load signing keys: %w", err)
-	}
-	st, err := s.Settings(ctx)
+	stored, live, _, err := s.storedKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	live, _ := splitKeys(stored, s.clock(), st.AccessTTL)
 	out := make([]KeyInfo, 0, len(stored))
 	for i, k := range stored {
 		state := KeyRetired

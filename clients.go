@@ -12,9 +12,10 @@ import (
 	"unicode/utf8"
 )
 
-// OAuth 2.0 grant types a Client may use. Every client may use the refresh
-// grant; the password grant (deprecated by RFC 9700) must be allowed per
-// client, for first-party apps only.
+// OAuth 2.0 grant types a Client may use; GrantTypes (grants.go) describes
+// them. Every client may use the refresh grant; the password grant
+// (deprecated by RFC 9700) must be allowed per client, for first-party apps
+// only.
 const (
 	GrantRefreshToken = "refresh_token"
 	GrantPassword     = "password"
@@ -32,9 +33,23 @@ const (
 // Confidential reports whether c has a secret.
 func (c *Client) Confidential() bool { return len(c.SecretHash) > 0 }
 
-// Allows reports whether c may use grant.
+// Allows reports whether c may use grant: an Implied one, or one c was
+// created with.
 func (c *Client) Allows(grant string) bool {
-	return grant == GrantRefreshToken || slices.Contains(c.Grants, grant)
+	g, ok := LookupGrantType(grant)
+	return ok && (g.Implied || slices.Contains(c.Grants, grant))
+}
+
+// AllowedGrants lists the grants c may use: the Implied ones, then those
+// it was created with.
+func (c *Client) AllowedGrants() []string {
+	var out []string
+	for _, g := range grantTypes {
+		if g.Implied {
+			out = append(out, g.Name)
+		}
+	}
+	return append(out, c.Grants...)
 }
 
 // ClientSpec is the input of CreateClient.
@@ -77,15 +92,13 @@ func (s *Service) CreateClient(ctx context.Context, spec ClientSpec) (*Client, s
 	if secret != "" {
 		c.SecretHash = hashSecret(secret)
 	}
-	for _, g := range spec.Grants {
-		switch g {
-		case GrantRefreshToken:
-		case GrantPassword:
-			if !slices.Contains(c.Grants, g) {
-				c.Grants = append(c.Grants, g)
-			}
-		default:
-			return nil, "", Invalid("grant", "unknown grant %q (want %q or %q)", g, GrantPassword, GrantRefreshToken)
+	for _, name := range spec.Grants {
+		g, ok := LookupGrantType(name)
+		switch {
+		case !ok:
+			return nil, "", Invalid("grant", "unknown grant %q (want %s)", name, grantChoice())
+		case !g.Implied && !slices.Contains(c.Grants, name):
+			c.Grants = append(c.Grants, name)
 		}
 	}
 	if err := s.store.CreateClient(ctx, c); err != nil {

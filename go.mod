@@ -10,6 +10,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/oauth2-proxy/mockoidc v0.0.0-20261103160011-e06ed0b7cb7f
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/refreshing/refreshing/client v0.0.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
 	github.com/wneessen/go-mail v0.8.1
@@ -55,3 +56,9 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+// client/ is a module of its own, so that an application importing it
+// inherits none of the server's requirements; the server builds it from
+// here.
+replace github.com/refreshing/refreshing/client => ./client
+

@@ -58,20 +58,29 @@ func (s *Service) liveKeys(ctx context.Context, stored []SigningKey) ([]SigningK
 	return live, nil
 }
 
+// storedKeys reads the stored signing keys, newest first, and splits them
+// as splitKeys does, now.
+func (s *Service) storedKeys(ctx context.Context) (stored, live, retired []SigningKey, err error) {
+	if stored, err = s.store.SigningKeys(ctx); err != nil {
+		return nil, nil, nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	live, retired = splitKeys(stored, s.clock(), st.AccessTTL)
+	return stored, live, retired, nil
+}
+
 // PruneKeys deletes the signing keys that can no longer verify a live access
 // token (see KeyPropagation) and returns their ids. They already left the
 // JWKS at the first key reload after that moment; pruning only forgets them.
 // Several instances may prune at once.
 func (s *Service) PruneKeys(ctx context.Context) ([]string, error) {
-	stored, err := s.store.SigningKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load signing keys: %w", err)
-	}
-	st, err := s.Settings(ctx)
+	_, _, retired, err := s.storedKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	_, retired := splitKeys(stored, s.clock(), st.AccessTTL)
 	var ids []string
 	for _, k := range retired {
 		if err := s.store.DeleteSigningKey(ctx, k.ID); err != nil && !errors.Is(err, ErrNotFound) {

@@ -177,22 +177,18 @@ func (s *Service) ResetPassword(ctx context.Context, r PasswordReset, ci ClientI
 	if u.Blocked {
 		return nil, ErrBlocked
 	}
-	hash, err := s.hasher.Hash(ctx, r.Password)
+	changed, rev, err := s.newPassword(ctx, u, r.Password, ReasonPasswordReset)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
-	changed := *u
-	changed.PasswordHash, changed.UpdatedAt = hash, now
-	rev := &Revocation{UserID: u.ID, Reason: ReasonPasswordReset, At: now}
-	if err := s.store.RedeemCode(ctx, c.ID, &changed, rev); err != nil {
+	if err := s.store.RedeemCode(ctx, c.ID, changed, rev); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, ErrIncorrectCode // used meanwhile by a concurrent request
 		}
 		return nil, fmt.Errorf("reset password: %w", err)
 	}
 	s.audit(ctx, AuditEvent{Type: AuditPasswordReset, UserID: u.ID, IP: ci.IP, UserAgent: ci.UserAgent, Detail: "password reset with a mailed code; every session revoked"})
-	return s.issue(ctx, &changed, st, ci, st.IssueOnLogin)
+	return s.issue(ctx, changed, st, ci, st.IssueOnLogin)
 }
 
 // ConfirmEmail confirms the account a confirmation code was mailed to, once,

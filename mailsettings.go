@@ -60,15 +60,8 @@ type MailData struct {
 	Email       string
 }
 
-// DefaultMailSettings returns the defaults of Settings.Mail.
-func DefaultMailSettings() MailSettings {
-	return MailSettings{
-		ServiceName:         "Refreshing",
-		ResetCodeTTL:        time.Hour,
-		ConfirmationCodeTTL: 72 * time.Hour,
-		RateLimitPerAddress: 5,
-	}
-}
+// DefaultMailSettings returns the defaults of Settings.Mail (SettingsTable's).
+func DefaultMailSettings() MailSettings { return defaultSettings.Mail }
 
 // The built-in templates, used while a template is left empty.
 var (
@@ -191,24 +184,19 @@ func (m MailSettings) PreviewMail(kind string) (subject, text, html string, err 
 	return m.Template(kind).Render(sampleMailData(kind, m))
 }
 
-// validate reports the first invalid mail setting as a *FieldError.
-func (m MailSettings) validate() error {
-	switch {
-	case strings.TrimSpace(m.ServiceName) == "" || len(m.ServiceName) > 200 || strings.ContainsAny(m.ServiceName, "\r\n"):
-		return Invalid("mailServiceName", "must be one line of 1 to 200 bytes")
-	case m.ResetCodeTTL < time.Minute || m.ResetCodeTTL > 24*time.Hour:
-		return Invalid("resetCodeTTL", "must be between 1m and 24h")
-	case m.ConfirmationCodeTTL < time.Minute || m.ConfirmationCodeTTL > 30*24*time.Hour:
-		return Invalid("confirmationCodeTTL", "must be between 1m and 720h")
-	case m.RateLimitPerAddress < 0:
-		return Invalid("mailRateLimit", "must not be negative (0 means off)")
-	}
+// checkResetPasswordURL: an absolute http(s) URL, or empty.
+func (m MailSettings) checkResetPasswordURL() error {
 	if m.ResetPasswordURL != "" {
 		u, err := url.Parse(m.ResetPasswordURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
 			return Invalid("resetPasswordURL", "must be an absolute http(s) URL without a fragment")
 		}
 	}
+	return nil
+}
+
+// checkConfirmationRedirect: an absolute http(s) URL, a path, or empty.
+func (m MailSettings) checkConfirmationRedirect() error {
 	if r := m.ConfirmationRedirect; r != "" {
 		u, err := url.Parse(r)
 		abs := err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil
@@ -217,15 +205,19 @@ func (m MailSettings) validate() error {
 			return Invalid("confirmationRedirect", "must be an absolute http(s) URL or a path starting with /")
 		}
 	}
-	for _, kind := range []string{MailResetPassword, MailEmailConfirmation} {
-		if _, _, _, err := m.PreviewMail(kind); err != nil {
-			fe := err.(*FieldError)
-			prefix := "resetTemplate"
-			if kind == MailEmailConfirmation {
-				prefix = "confirmationTemplate"
-			}
-			return Invalid(prefix+strings.ToUpper(fe.Field[:1])+fe.Field[1:], "%s", fe.Message)
+	return nil
+}
+
+// checkTemplate renders the template in force for kind with example data:
+// an error names the part, as resetTemplateSubject or confirmationTemplateHtml.
+func (m MailSettings) checkTemplate(kind string) error {
+	if _, _, _, err := m.PreviewMail(kind); err != nil {
+		fe := err.(*FieldError)
+		prefix := "resetTemplate"
+		if kind == MailEmailConfirmation {
+			prefix = "confirmationTemplate"
 		}
+		return Invalid(prefix+strings.ToUpper(fe.Field[:1])+fe.Field[1:], "%s", fe.Message)
 	}
 	return nil
 }
@@ -259,99 +251,6 @@ func humanDuration(d time.Duration) string {
 		return unit(int64(d/time.Minute), "minute")
 	}
 	return d.String()
-}
-
-// mailSettingsJSON is the persisted form of MailSettings (Settings' "mail"
-// member): durations as Go duration strings, templates as given.
-type mailSettingsJSON struct {
-	ServiceName          string       `json:"serviceName"`
-	ResetPasswordURL     string       `json:"resetPasswordURL"`
-	ConfirmationRedirect string       `json:"confirmationRedirect"`
-	ResetCodeTTL         string       `json:"resetCodeTTL"`
-	ConfirmationCodeTTL  string       `json:"confirmationCodeTTL"`
-	RateLimitPerAddress  int          `json:"rateLimitPerAddress"`
-	Reset                templateJSON `json:"reset"`
-	Confirmation         templateJSON `json:"confirmation"`
-}
-
-type templateJSON struct {
-	Subject string `json:"subject"`
-	Text    string `json:"text"`
-	HTML    string `json:"html"`
-}
-
-// toJSON returns the persisted form of m.
-func (m MailSettings) toJSON() *mailSettingsJSON {
-	return &mailSettingsJSON{
-		ServiceName: m.ServiceName, ResetPasswordURL: m.ResetPasswordURL, ConfirmationRedirect: m.ConfirmationRedirect,
-		ResetCodeTTL: m.ResetCodeTTL.String(), ConfirmationCodeTTL: m.ConfirmationCodeTTL.String(),
-		RateLimitPerAddress: m.RateLimitPerAddress,
-		Reset:               templateJSON(m.Reset), Confirmation: templateJSON(m.Confirmation),
-	}
-}
-
-// mailSettingsFrom decodes what toJSON wrote, exactly; nil (settings saved
-// before mail existed) gives the defaults. Settings.UnmarshalJSON decodes
-// into the defaults' form, so that absent members keep their default.
-func mailSettingsFrom(j *mailSettingsJSON) (MailSettings, error) {
-	m := DefaultMailSettings()
-	if j == nil {
-		return m, nil
-	}
-	m.ServiceName = j.ServiceName
-	m.ResetPasswordURL, m.ConfirmationRedirect = j.ResetPasswordURL, j.ConfirmationRedirect
-	m.RateLimitPerAddress = j.RateLimitPerAddress
-	m.Reset, m.Confirmation = MailTemplate(j.Reset), MailTemplate(j.Confirmation)
-	for _, p := range []struct {
-		v   string
-		dst *time.Duration
-	}{{j.ResetCodeTTL, &m.ResetCodeTTL}, {j.ConfirmationCodeTTL, &m.ConfirmationCodeTTL}} {
-		if p.v == "" {
-			continue
-		}
-		d, err := time.ParseDuration(p.v)
-		if err != nil {
-			return m, err
-		}
-		*p.dst = d
-	}
-	return m, nil
-}
-
-// mailSettingsFromEnv overrides m with the REFRESHING_* mail variables.
-func mailSettingsFromEnv(m *MailSettings, getenv func(string) string) error {
-	for _, v := range []struct {
-		name string
-		dst  *string
-	}{
-		{"REFRESHING_MAIL_SERVICE_NAME", &m.ServiceName},
-		{"REFRESHING_RESET_PASSWORD_URL", &m.ResetPasswordURL},
-		{"REFRESHING_EMAIL_CONFIRMATION_REDIRECT", &m.ConfirmationRedirect},
-	} {
-		if x := getenv(v.name); x != "" {
-			*v.dst = x
-		}
-	}
-	for _, v := range []struct {
-		name string
-		dst  *time.Duration
-	}{{"REFRESHING_RESET_CODE_TTL", &m.ResetCodeTTL}, {"REFRESHING_CONFIRMATION_CODE_TTL", &m.ConfirmationCodeTTL}} {
-		if x := getenv(v.name); x != "" {
-			d, err := time.ParseDuration(x)
-			if err != nil {
-				return Invalid(v.name, "%s: %v", v.name, err)
-			}
-			*v.dst = d
-		}
-	}
-	if x := getenv("REFRESHING_MAIL_RATE_LIMIT"); x != "" {
-		n, err := strconv.Atoi(x)
-		if err != nil {
-			return Invalid("REFRESHING_MAIL_RATE_LIMIT", "REFRESHING_MAIL_RATE_LIMIT: %v", err)
-		}
-		m.RateLimitPerAddress = n
-	}
-	return nil
 }
 
 // String summarises m for the audit log's record of a settings change:

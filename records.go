@@ -108,7 +108,7 @@ type SigningKey struct {
 type Client struct {
 	ID         string
 	SecretHash []byte   // SHA-256 of the secret; nil for a public client
-	Grants     []string // grants allowed beyond refresh_token (GrantPassword)
+	Grants     []string // grants allowed beyond the Implied ones (GrantPassword)
 	CreatedAt  time.Time
 	// RequireDPoP: every token request of this client must carry a DPoP
 	// proof (RFC 9449).

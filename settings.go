@@ -1,14 +1,16 @@
 package refreshing
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"strings"
 	"time"
 )
 
 // Settings is the runtime policy: what an administrator may change while the
-// service runs. A new database starts from DefaultSettings overridden by the
+// service runs. SettingsTable describes each field once (JSON key, variable,
+// default, bounds, help). A new database starts from DefaultSettings overridden by the
 // REFRESHING_* environment variables (see SettingsFromEnv); at every start
 // of serve the variables that are set replace the persisted values again
 // (Service.ApplyEnvSettings): flags > environment > stored settings.
@@ -50,66 +52,16 @@ type Settings struct {
 	DPoPNonceRequired bool
 }
 
-// DefaultSettings returns the contract's defaults.
-func DefaultSettings() Settings {
-	return Settings{
-		AccessTTL:    15 * time.Minute,
-		RefreshTTL:   720 * time.Hour,
-		Rotation:     true,
-		ReuseGrace:   10 * time.Second,
-		IssueOnLogin: true,
-		Registration: true,
+// DefaultSettings returns the contract's defaults (SettingsTable's).
+func DefaultSettings() Settings { return defaultSettings }
 
-		AuditRetention:   90 * 24 * time.Hour,
-		SessionRetention: 30 * 24 * time.Hour,
-
-		RateWindow:          time.Minute,
-		RateLimitIP:         30,
-		RateLimitIdentifier: 10,
-		RateLimitExchangeIP: 600,
-
-		Mail: DefaultMailSettings(),
-		// Password policy (security): ASVS 6.2.1 and 6.2.4.
-		PasswordMinLength:    8,
-		PasswordRefuseCommon: true,
-	}
-}
-
-// Validate reports the first nonsensical value as a *FieldError.
+// Validate reports the first nonsensical value as a *FieldError: each
+// setting's bounds and rule (SettingsTable), in the table's order.
 func (s Settings) Validate() error {
-	switch {
-	case s.AccessTTL <= 0:
-		return Invalid("accessTTL", "must be positive")
-	case s.AccessTTL > 24*time.Hour:
-		return Invalid("accessTTL", "must be at most 24h: access tokens cannot be revoked offline")
-	case s.RefreshTTL < 0:
-		return Invalid("refreshTTL", "must not be negative (0 means never)")
-	case s.RefreshIdle < 0:
-		return Invalid("refreshIdle", "must not be negative (0 means none)")
-	case s.ReuseGrace < 0:
-		return Invalid("reuseGrace", "must not be negative")
-	case s.ReuseGrace > 5*time.Minute:
-		return Invalid("reuseGrace", "must be at most 5m: a longer window lets a stolen token live on")
-	case s.MaxSessions < 0:
-		return Invalid("maxSessions", "must not be negative (0 means unlimited)")
-	case s.AuditRetention < 0:
-		return Invalid("auditRetention", "must not be negative (0 means forever)")
-	case s.SessionRetention < 0:
-		return Invalid("sessionRetention", "must not be negative (0 means forever)")
-	case s.RateWindow <= 0 || s.RateWindow > 24*time.Hour:
-		return Invalid("rateWindow", "must be positive and at most 24h")
-	case s.RateLimitIP < 0 || s.RateLimitIdentifier < 0 || s.RateLimitExchangeIP < 0:
-		return Invalid("rateLimitIP", "rate limits must not be negative (0 means off)")
-	// Password policy (security).
-	case s.PasswordMinLength < MinPasswordLen || s.PasswordMinLength > 64:
-		return Invalid("passwordMinLength", "must be between %d and 64 characters", MinPasswordLen)
-	}
-	if _, err := ParseOrigins(s.AllowedOrigins); err != nil {
-		return err
-	}
-	// Mail (mailsettings.go).
-	if err := s.Mail.validate(); err != nil {
-		return err
+	for _, d := range settingsTable {
+		if err := d.validate(s); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -123,102 +75,19 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 
 // WithEnv returns s overridden by the REFRESHING_* variables that are set,
 // read through getenv: the environment wins over stored settings (see
-// Service.ApplyEnvSettings). Each setting's variable is its JSON name in
-// upper snake case (accessTTL: REFRESHING_ACCESS_TTL; see SettingVars). It
-// fails on an unparsable or invalid value, naming the variable.
+// Service.ApplyEnvSettings). Each setting's variable is in SettingsTable
+// (accessTTL: REFRESHING_ACCESS_TTL). It fails on an unparsable or invalid
+// value, naming the variable.
 func (s Settings) WithEnv(getenv func(string) string) (Settings, error) {
-	durations := []struct {
-		name string
-		dst  *time.Duration
-	}{
-		{"REFRESHING_ACCESS_TTL", &s.AccessTTL},
-		{"REFRESHING_REFRESH_TTL", &s.RefreshTTL},
-		{"REFRESHING_REFRESH_IDLE", &s.RefreshIdle},
-		{"REFRESHING_REUSE_GRACE", &s.ReuseGrace},
-		{"REFRESHING_SESSION_RETENTION", &s.SessionRetention},
-		{"REFRESHING_RATE_WINDOW", &s.RateWindow},
-	}
-	for _, d := range durations {
-		if v := getenv(d.name); v != "" {
-			x, err := time.ParseDuration(v)
-			if err != nil {
-				return s, fmt.Errorf("%s: %w", d.name, err)
+	for _, d := range settingsTable {
+		if d.Env == "" {
+			continue
+		}
+		if v := getenv(d.Env); v != "" {
+			if err := d.Set(&s, v); err != nil {
+				return s, fmt.Errorf("%s: %w", d.Env, err)
 			}
-			*d.dst = x
 		}
-	}
-	bools := []struct {
-		name string
-		dst  *bool
-	}{
-		{"REFRESHING_ROTATION", &s.Rotation},
-		{"REFRESHING_ISSUE_ON_LOGIN", &s.IssueOnLogin},
-		{"REFRESHING_REGISTRATION", &s.Registration},
-		{"REFRESHING_EMAIL_CONFIRMATION", &s.EmailConfirmation},
-		{"REFRESHING_AUDIT_EXCHANGES", &s.AuditExchanges},
-		{"REFRESHING_PASSWORD_REFUSE_COMMON", &s.PasswordRefuseCommon}, // password policy (security)
-		{"REFRESHING_DPOP_NONCE_REQUIRED", &s.DPoPNonceRequired},
-	}
-	for _, b := range bools {
-		if v := getenv(b.name); v != "" {
-			x, err := strconv.ParseBool(v)
-			if err != nil {
-				return s, fmt.Errorf("%s: %w", b.name, err)
-			}
-			*b.dst = x
-		}
-	}
-	if v := getenv("REFRESHING_MAX_SESSIONS"); v != "" {
-		x, err := strconv.Atoi(v)
-		if err != nil {
-			return s, fmt.Errorf("REFRESHING_MAX_SESSIONS: %w", err)
-		}
-		s.MaxSessions = x
-	}
-	for _, n := range []struct {
-		name string
-		dst  *int
-	}{
-		{"REFRESHING_RATE_LIMIT_IP", &s.RateLimitIP},
-		{"REFRESHING_RATE_LIMIT_IDENTIFIER", &s.RateLimitIdentifier},
-		{"REFRESHING_RATE_LIMIT_EXCHANGE_IP", &s.RateLimitExchangeIP},
-		{"REFRESHING_PASSWORD_MIN_LENGTH", &s.PasswordMinLength}, // password policy (security)
-	} {
-		if v := getenv(n.name); v != "" {
-			x, err := strconv.Atoi(v)
-			if err != nil {
-				return s, fmt.Errorf("%s: %w", n.name, err)
-			}
-			*n.dst = x
-		}
-	}
-	// ops (issue 19): the settings that had no variable.
-	for _, b := range []struct {
-		name string
-		dst  *bool
-	}{{"REFRESHING_COOKIE_MODE", &s.CookieMode}} {
-		if v := getenv(b.name); v != "" {
-			x, err := strconv.ParseBool(v)
-			if err != nil {
-				return s, fmt.Errorf("%s: %w", b.name, err)
-			}
-			*b.dst = x
-		}
-	}
-	if v := getenv("REFRESHING_AUDIT_RETENTION"); v != "" {
-		x, err := time.ParseDuration(v)
-		if err != nil {
-			return s, fmt.Errorf("REFRESHING_AUDIT_RETENTION: %w", err)
-		}
-		s.AuditRetention = x
-	}
-	if v := getenv("REFRESHING_ALLOWED_ORIGINS"); v != "" {
-		s.AllowedOrigins = v
-	}
-	// end ops (issue 19)
-	// Mail (mailsettings.go).
-	if err := mailSettingsFromEnv(&s.Mail, getenv); err != nil {
-		return s, err
 	}
 	if err := s.Validate(); err != nil {
 		return s, fmt.Errorf("settings from environment: %w", err)
@@ -226,96 +95,128 @@ func (s Settings) WithEnv(getenv func(string) string) (Settings, error) {
 	return s, nil
 }
 
-// settingsJSON is the stable persisted form: durations as Go duration strings.
-type settingsJSON struct {
-	AccessTTL         string `json:"accessTTL"`
-	RefreshTTL        string `json:"refreshTTL"`
-	RefreshIdle       string `json:"refreshIdle"`
-	Rotation          bool   `json:"rotation"`
-	ReuseGrace        string `json:"reuseGrace"`
-	MaxSessions       int    `json:"maxSessions"`
-	IssueOnLogin      bool   `json:"issueOnLogin"`
-	Registration      bool   `json:"registration"`
-	EmailConfirmation bool   `json:"emailConfirmation"`
-	CookieMode        bool   `json:"cookieMode"`
-	AllowedOrigins    string `json:"allowedOrigins"`
-	AuditRetention    string `json:"auditRetention"`
-	AuditExchanges    bool   `json:"auditExchanges"`
-	SessionRetention  string `json:"sessionRetention"`
-
-	RateWindow          string `json:"rateWindow"`
-	RateLimitIP         int    `json:"rateLimitIP"`
-	RateLimitIdentifier int    `json:"rateLimitIdentifier"`
-	RateLimitExchangeIP int    `json:"rateLimitExchangeIP"`
-
-	Mail *mailSettingsJSON `json:"mail,omitempty"` // mailsettings.go; absent in settings saved before it
-	// Password policy (security).
-	PasswordMinLength    int  `json:"passwordMinLength"`
-	PasswordRefuseCommon bool `json:"passwordRefuseCommon"`
-	DPoPNonceRequired    bool `json:"dpopNonceRequired"`
-}
-
-// MarshalJSON encodes durations as Go duration strings ("15m0s"), the form
-// stores persist and the admin screen shows.
+// MarshalJSON writes the stable persisted form, SettingsTable's keys in its
+// order: durations as Go duration strings ("15m0s"), the form stores
+// persist and the admin screen shows; a dotted key's settings as a nested
+// object ("mail": {"serviceName": ...}).
 func (s Settings) MarshalJSON() ([]byte, error) {
-	return json.Marshal(settingsJSON{
-		AccessTTL: s.AccessTTL.String(), RefreshTTL: s.RefreshTTL.String(),
-		RefreshIdle: s.RefreshIdle.String(), Rotation: s.Rotation,
-		ReuseGrace: s.ReuseGrace.String(), MaxSessions: s.MaxSessions,
-		IssueOnLogin: s.IssueOnLogin, Registration: s.Registration,
-		EmailConfirmation: s.EmailConfirmation,
-		CookieMode:        s.CookieMode, AllowedOrigins: s.AllowedOrigins, AuditRetention: s.AuditRetention.String(),
-		AuditExchanges:   s.AuditExchanges,
-		SessionRetention: s.SessionRetention.String(),
-		RateWindow:       s.RateWindow.String(), RateLimitIP: s.RateLimitIP,
-		RateLimitIdentifier: s.RateLimitIdentifier, RateLimitExchangeIP: s.RateLimitExchangeIP,
-		Mail:              s.Mail.toJSON(),
-		PasswordMinLength: s.PasswordMinLength, PasswordRefuseCommon: s.PasswordRefuseCommon, // password policy (security)
-		DPoPNonceRequired: s.DPoPNonceRequired,
-	})
+	var b bytes.Buffer
+	var open []string // the nested objects b is inside
+	b.WriteByte('{')
+	first := true
+	for _, d := range settingsTable {
+		path := strings.Split(d.Key, ".")
+		groups, leaf := path[:len(path)-1], path[len(path)-1]
+		common := 0
+		for common < len(open) && common < len(groups) && open[common] == groups[common] {
+			common++
+		}
+		for len(open) > common {
+			b.WriteByte('}')
+			open = open[:len(open)-1]
+		}
+		for _, g := range groups[common:] {
+			if !first {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%q:{", g)
+			open, first = append(open, g), true
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		v, err := json.Marshal(d.jsonValue(s))
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "%q:", leaf)
+		b.Write(v)
+	}
+	for range open {
+		b.WriteByte('}')
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
-// UnmarshalJSON decodes what MarshalJSON wrote. Fields that are absent keep
-// their default, so settings saved by an older version gain new fields' defaults.
+// jsonValue is the setting's value in st as it is persisted.
+func (d Setting) jsonValue(st Settings) any {
+	switch p := d.ptr(&st).(type) {
+	case *time.Duration:
+		return p.String()
+	case *bool:
+		return *p
+	case *int:
+		return *p
+	case *string:
+		return *p
+	}
+	return nil
+}
+
+// UnmarshalJSON decodes what MarshalJSON wrote. Settings that are absent
+// (or null, or an empty duration) keep their default, so settings saved by
+// an older version gain new settings' defaults; unknown keys are ignored.
 func (s *Settings) UnmarshalJSON(b []byte) error {
-	d := DefaultSettings()
-	j := settingsJSON{
-		AccessTTL: d.AccessTTL.String(), RefreshTTL: d.RefreshTTL.String(),
-		RefreshIdle: d.RefreshIdle.String(), Rotation: d.Rotation,
-		ReuseGrace: d.ReuseGrace.String(), MaxSessions: d.MaxSessions,
-		IssueOnLogin: d.IssueOnLogin, Registration: d.Registration,
-		EmailConfirmation: d.EmailConfirmation,
-		CookieMode:        d.CookieMode, AllowedOrigins: d.AllowedOrigins, AuditRetention: d.AuditRetention.String(),
-		AuditExchanges:   d.AuditExchanges,
-		SessionRetention: d.SessionRetention.String(),
-		RateWindow:       d.RateWindow.String(), RateLimitIP: d.RateLimitIP,
-		RateLimitIdentifier: d.RateLimitIdentifier, RateLimitExchangeIP: d.RateLimitExchangeIP,
-		Mail:              d.Mail.toJSON(),
-		PasswordMinLength: d.PasswordMinLength, PasswordRefuseCommon: d.PasswordRefuseCommon, // password policy (security)
-		DPoPNonceRequired: d.DPoPNonceRequired,
+	out := DefaultSettings()
+	objects := map[string]map[string]json.RawMessage{}
+	var object func(path string) (map[string]json.RawMessage, error)
+	object = func(path string) (map[string]json.RawMessage, error) {
+		if m, ok := objects[path]; ok {
+			return m, nil
+		}
+		raw := json.RawMessage(b)
+		if path != "" {
+			parent, leaf := "", path
+			if i := strings.LastIndexByte(path, '.'); i >= 0 {
+				parent, leaf = path[:i], path[i+1:]
+			}
+			up, err := object(parent)
+			if err != nil {
+				return nil, err
+			}
+			raw = up[leaf]
+		}
+		var m map[string]json.RawMessage
+		if len(raw) > 0 {
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return nil, err
+			}
+		}
+		objects[path] = m
+		return m, nil
 	}
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	out := Settings{Rotation: j.Rotation, MaxSessions: j.MaxSessions, IssueOnLogin: j.IssueOnLogin,
-		Registration: j.Registration, EmailConfirmation: j.EmailConfirmation,
-		CookieMode: j.CookieMode, AllowedOrigins: j.AllowedOrigins, AuditExchanges: j.AuditExchanges,
-		RateLimitIP: j.RateLimitIP, RateLimitIdentifier: j.RateLimitIdentifier, RateLimitExchangeIP: j.RateLimitExchangeIP,
-		PasswordMinLength: j.PasswordMinLength, PasswordRefuseCommon: j.PasswordRefuseCommon, // password policy (security)
-		DPoPNonceRequired: j.DPoPNonceRequired}
-	for _, p := range []struct {
-		v   string
-		dst *time.Duration
-	}{{j.AccessTTL, &out.AccessTTL}, {j.RefreshTTL, &out.RefreshTTL}, {j.RefreshIdle, &out.RefreshIdle}, {j.ReuseGrace, &out.ReuseGrace}, {j.AuditRetention, &out.AuditRetention}, {j.SessionRetention, &out.SessionRetention}, {j.RateWindow, &out.RateWindow}} {
-		x, err := time.ParseDuration(p.v)
+	for _, d := range settingsTable {
+		parent, leaf := "", d.Key
+		if i := strings.LastIndexByte(d.Key, '.'); i >= 0 {
+			parent, leaf = d.Key[:i], d.Key[i+1:]
+		}
+		m, err := object(parent)
 		if err != nil {
 			return err
 		}
-		*p.dst = x
-	}
-	var err error
-	if out.Mail, err = mailSettingsFrom(j.Mail); err != nil {
-		return err
+		raw, ok := m[leaf]
+		if !ok {
+			continue
+		}
+		switch p := d.ptr(&out).(type) {
+		case *time.Duration:
+			v := p.String()
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return err
+			}
+			if v == "" {
+				continue
+			}
+			if *p, err = time.ParseDuration(v); err != nil {
+				return err
+			}
+		default:
+			if err := json.Unmarshal(raw, p); err != nil {
+				return err
+			}
+		}
 	}
 	*s = out
 	return nil

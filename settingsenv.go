@@ -1,11 +1,8 @@
 package refreshing
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -26,54 +23,16 @@ type SettingVar struct {
 	Default string // the default, as JSON shows it ("15m0s", "true", "30")
 }
 
-// SettingVars lists every runtime setting in the order of Settings (a
-// nested group's fields by dotted name: "mail.serviceName"), with the
-// variable that sets it. Settings.WithEnv is the only authority on the
-// variables: the list is found by asking it which variables it reads and
-// which setting each one changes, so it cannot drift from it.
+// SettingVars lists every runtime setting in SettingsTable's order (a
+// nested group's settings by dotted name: "mail.serviceName"), with the
+// variable that sets it.
 func SettingVars() []SettingVar {
-	var read []string
-	DefaultSettings().WithEnv(func(name string) string { //nolint:errcheck // defaults are valid
-		if !slices.Contains(read, name) {
-			read = append(read, name)
-		}
-		return ""
-	})
-	base := SettingsFields(DefaultSettings())
-	envOf := map[string]string{}
-	for _, name := range read {
-		for _, probe := range envProbes {
-			s, err := DefaultSettings().WithEnv(func(k string) string {
-				if k == name {
-					return probe
-				}
-				return ""
-			})
-			if err != nil {
-				continue
-			}
-			changed := false
-			for i, f := range SettingsFields(s) {
-				if i < len(base) && base[i].Value != f.Value {
-					envOf[f.Name], changed = name, true
-				}
-			}
-			if changed {
-				break
-			}
-		}
-	}
-	out := make([]SettingVar, 0, len(base))
-	for _, f := range base {
-		out = append(out, SettingVar{Name: f.Name, Default: f.Value, Env: envOf[f.Name]})
+	out := make([]SettingVar, len(settingsTable))
+	for i, d := range settingsTable {
+		out[i] = SettingVar{Name: d.Key, Env: d.Env, Default: d.Value(defaultSettings)}
 	}
 	return out
 }
-
-// envProbes are the values SettingVars tries on each variable until one is
-// accepted and changes a setting: a boolean either way, numbers, durations,
-// an origin (a URL) and a word.
-var envProbes = []string{"false", "true", "7", "17", "3m7s", "1h7m3s", "https://probe.example.com", "probe"}
 
 // SettingField is one runtime setting's name and value as JSON shows them.
 type SettingField struct {
@@ -81,45 +40,14 @@ type SettingField struct {
 	Value string // "15m0s", "true", "30", "https://a.example.com"
 }
 
-// SettingsFields returns st's fields in declaration order, with their values
-// as text (strings unquoted); a group's fields (a JSON object) come one by
-// one under dotted names.
+// SettingsFields returns st's settings in SettingsTable's order, with their
+// values as text (strings unquoted).
 func SettingsFields(st Settings) []SettingField {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return nil
+	out := make([]SettingField, len(settingsTable))
+	for i, d := range settingsTable {
+		out[i] = SettingField{Name: d.Key, Value: d.Value(st)}
 	}
-	var out []SettingField
-	flattenJSON(json.NewDecoder(bytes.NewReader(b)), "", &out)
 	return out
-}
-
-// flattenJSON appends the fields of the JSON object dec is at, prefixed.
-func flattenJSON(dec *json.Decoder, prefix string, out *[]SettingField) {
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return
-	}
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return
-		}
-		name := prefix + k.(string)
-		if len(raw) > 0 && raw[0] == '{' {
-			flattenJSON(json.NewDecoder(bytes.NewReader(raw)), name+".", out)
-			continue
-		}
-		v := string(raw)
-		var str string
-		if json.Unmarshal(raw, &str) == nil {
-			v = str
-		}
-		*out = append(*out, SettingField{Name: name, Value: v})
-	}
 }
 
 // SettingChange is a stored runtime setting that a variable replaced.

@@ -11,16 +11,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/client"
 )
 
@@ -246,71 +243,4 @@ func TestVerifyRequestDPoP(t *testing.T) {
 			t.Fatalf("a proof for the request's Host: %v, want ErrInvalidDPoPProof", err)
 		}
 	})
-}
-
-// TestMiddlewareDPoP runs the Middleware in front of a resource of a real
-// Refreshing: a token bound at /oauth/token with a proof is admitted with
-// a proof of its key, and refused as a bearer token or with a bad proof,
-// with RFC 9449's challenges.
-func TestMiddlewareDPoP(t *testing.T) {
-	s := start(t, nil)
-	if _, err := s.svc.Register(t.Context(), refreshing.Registration{Username: "ada", Email: "ada@example.com", Password: "correct horse"}, refreshing.ClientInfo{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.svc.CreateClient(t.Context(), refreshing.ClientSpec{ID: "spa", Grants: []string{refreshing.GrantPassword}}); err != nil {
-		t.Fatal(err)
-	}
-	k := newDPoPKey(t, "ES256")
-	form := url.Values{"grant_type": {"password"}, "client_id": {"spa"}, "username": {"ada"}, "password": {"correct horse"}}
-	req, _ := http.NewRequest(http.MethodPost, s.URL+"/oauth/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("DPoP", k.proof(http.MethodPost, s.URL+"/oauth/token", "", s.clock.Now(), func(_, c map[string]any) { delete(c, "ath") }))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if err := json.Unmarshal(body, &tok); err != nil || tok.TokenType != "DPoP" {
-		t.Fatalf("token answer %d %s", res.StatusCode, body)
-	}
-	call := func(scheme string, proofs ...string) *http.Response {
-		req, _ := http.NewRequest(http.MethodGet, s.URL+"/resource", nil)
-		req.Header.Set("Authorization", scheme+" "+tok.AccessToken)
-		for _, p := range proofs {
-			req.Header.Add("DPoP", p)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res
-	}
-	if res := call("DPoP", k.proof(http.MethodGet, s.URL+"/resource", tok.AccessToken, s.clock.Now(), nil)); res.StatusCode != http.StatusOK {
-		t.Fatalf("with its proof: %d", res.StatusCode)
-	}
-	for name, c := range map[string]struct {
-		res  *http.Response
-		code string
-	}{
-		"Bearer":     {call("Bearer"), "invalid_token"},
-		"NoProof":    {call("DPoP"), "invalid_dpop_proof"},
-		"OtherPath":  {call("DPoP", k.proof(http.MethodGet, s.URL+"/other", tok.AccessToken, s.clock.Now(), nil)), "invalid_dpop_proof"},
-		"OtherKey":   {call("DPoP", newDPoPKey(t, "EdDSA").proof(http.MethodGet, s.URL+"/resource", tok.AccessToken, s.clock.Now(), nil)), "invalid_dpop_proof"},
-		"StaleProof": {call("DPoP", k.proof(http.MethodGet, s.URL+"/resource", tok.AccessToken, s.clock.Now().Add(-2*time.Minute), nil)), "invalid_dpop_proof"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			if c.res.StatusCode != http.StatusUnauthorized {
-				t.Fatalf("status %d, want 401", c.res.StatusCode)
-			}
-			if got := c.res.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, `DPoP error="`+c.code+`"`) || !strings.Contains(got, `algs="`) {
-				t.Errorf("WWW-Authenticate = %q, want a DPoP challenge with %s", got, c.code)
-			}
-		})
-	}
 }

@@ -24,7 +24,7 @@ type clientJSON struct {
 }
 
 func clientView(c *refreshing.Client) clientJSON {
-	return clientJSON{ID: c.ID, Confidential: c.Confidential(), Grants: append([]string{refreshing.GrantRefreshToken}, c.Grants...), RequireDPoP: c.RequireDPoP, CreatedAt: c.CreatedAt}
+	return clientJSON{ID: c.ID, Confidential: c.Confidential(), Grants: c.AllowedGrants(), RequireDPoP: c.RequireDPoP, CreatedAt: c.CreatedAt}
 }
 
 func (c clientJSON) kind() string {
@@ -108,6 +108,20 @@ func (a *app) clientsShowCmd() *cobra.Command {
 	return cmd
 }
 
+// grantHelp lists refreshing.GrantTypes for clients create's help: each
+// grant, whether --grant must allow it, and what it is for.
+func grantHelp() string {
+	var b strings.Builder
+	for _, g := range refreshing.GrantTypes() {
+		how := "--grant " + g.Name
+		if g.Implied {
+			how = "always allowed"
+		}
+		fmt.Fprintf(&b, "  %-14s %s: %s\n", g.Name, how, g.Help)
+	}
+	return b.String()
+}
+
 // clientsCreateCmd is `clients create --id ID [--secret S] [--grant password] [--dpop]`:
 // without --secret the client is public; with --secret S it is confidential
 // with that secret (at least refreshing.MinClientSecretLen characters); with
@@ -124,9 +138,9 @@ func (a *app) clientsCreateCmd() *cobra.Command {
 		Short: "Create an OAuth client: public without --secret, confidential with one",
 		Long: `Create an OAuth client. Without --secret it is public; with --secret S it is
 confidential with that secret (at least 32 characters); --secret "" generates
-one and prints it, once (only its hash is stored). --grant password allows the
-password grant besides refresh_token. --dpop requires a DPoP proof (RFC 9449)
-on every token request of the client.`,
+one and prints it, once (only its hash is stored). --dpop requires a DPoP
+proof (RFC 9449) on every token request of the client. Grants:
+` + grantHelp(),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if id == "" {
@@ -156,9 +170,15 @@ on every token request of the client.`,
 			})
 		},
 	}
+	var implied []string
+	for _, g := range refreshing.GrantTypes() {
+		if g.Implied {
+			implied = append(implied, g.Name)
+		}
+	}
 	cmd.Flags().StringVar(&id, "id", "", "the client id")
 	cmd.Flags().StringVar(&secret, "secret", "", `the client secret; "" generates one`)
-	cmd.Flags().StringSliceVar(&grants, "grant", nil, "a grant the client may use besides refresh_token: password (repeatable or comma-separated)")
+	cmd.Flags().StringSliceVar(&grants, "grant", nil, "a grant the client may use besides "+strings.Join(implied, ", ")+": "+strings.Join(refreshing.GrantNames(true), ", ")+" (repeatable or comma-separated)")
 	cmd.Flags().BoolVar(&dpop, "dpop", false, "require a DPoP proof (RFC 9449) on every token request")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

@@ -116,49 +116,27 @@ func likePattern(v string) string {
 // SearchUsers returns up to limit users with ID > after whose email or
 // username contains query, case-insensitively, in ID order.
 func (s *Store) SearchUsers(ctx context.Context, query string, after int64, limit int) ([]refreshing.User, error) {
-	var users []refreshing.User
 	if limit <= 0 {
-		return users, nil
+		return nil, nil
 	}
-	err := s.run(ctx, "search users", func(ctx context.Context) error {
-		rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users
+	return s.queryUsers(ctx, "search users", `SELECT `+userColumns+` FROM users
 			WHERE id > $1 AND ($2 = '' OR email ILIKE $3 ESCAPE '\' OR username ILIKE $3 ESCAPE '\')
 			ORDER BY id LIMIT $4`, after, query, likePattern(query), limit)
-		var err error
-		users, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.User, error) {
-			return scanUser(row)
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return users, nil
 }
 
 // Roles returns every stored role, in name order.
 func (s *Store) Roles(ctx context.Context) ([]refreshing.Role, error) {
-	var roles []refreshing.Role
-	err := s.run(ctx, "roles", func(ctx context.Context) error {
-		rows, _ := s.pool.Query(ctx, `SELECT name, description, permissions FROM roles ORDER BY name COLLATE "C"`)
-		var err error
-		roles, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.Role, error) {
-			var r refreshing.Role
-			var perms string
-			if err := row.Scan(&r.Name, &r.Description, &perms); err != nil {
-				return r, err
-			}
-			if err := json.Unmarshal([]byte(perms), &r.Permissions); err != nil {
-				return r, fmt.Errorf("role %s: %w", r.Name, err)
-			}
-			return r, nil
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return roles, nil
+	return collect(ctx, s, "roles", func(row pgx.CollectableRow) (refreshing.Role, error) {
+		var r refreshing.Role
+		var perms string
+		if err := row.Scan(&r.Name, &r.Description, &perms); err != nil {
+			return r, err
+		}
+		if err := json.Unmarshal([]byte(perms), &r.Permissions); err != nil {
+			return r, fmt.Errorf("role %s: %w", r.Name, err)
+		}
+		return r, nil
+	}, `SELECT name, description, permissions FROM roles ORDER BY name COLLATE "C"`)
 }
 
 // SaveRole inserts or replaces the role named r.Name.
@@ -260,22 +238,12 @@ func (s *Store) ListAudit(ctx context.Context, f refreshing.AuditFilter) ([]refr
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY at DESC, id DESC LIMIT ` + arg(limit)
-	var out []refreshing.AuditEvent
-	err := s.run(ctx, "list audit", func(ctx context.Context) error {
-		rows, _ := s.pool.Query(ctx, q, args...)
-		var err error
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.AuditEvent, error) {
-			var e refreshing.AuditEvent
-			err := row.Scan(&e.ID, &e.At, &e.Type, &e.Actor, &e.UserID, &e.SessionID, &e.IP, &e.UserAgent, &e.Detail)
-			e.At = e.At.UTC()
-			return e, err
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return collect(ctx, s, "list audit", func(row pgx.CollectableRow) (refreshing.AuditEvent, error) {
+		var e refreshing.AuditEvent
+		err := row.Scan(&e.ID, &e.At, &e.Type, &e.Actor, &e.UserID, &e.SessionID, &e.IP, &e.UserAgent, &e.Detail)
+		e.At = e.At.UTC()
+		return e, err
+	}, q, args...)
 }
 
 // DeleteAuditBefore deletes at most limit events older than before, the

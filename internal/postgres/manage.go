@@ -15,19 +15,7 @@ import (
 
 // queryUsers runs a query selecting userColumns.
 func (s *Store) queryUsers(ctx context.Context, op, q string, args ...any) ([]refreshing.User, error) {
-	var users []refreshing.User
-	err := s.run(ctx, op, func(ctx context.Context) error {
-		rows, _ := s.pool.Query(ctx, q, args...)
-		var err error
-		users, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.User, error) {
-			return scanUser(row)
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return users, nil
+	return collect(ctx, s, op, func(row pgx.CollectableRow) (refreshing.User, error) { return scanUser(row) }, q, args...)
 }
 
 // asciiLower lowers the ASCII letters of v and nothing else.
@@ -101,44 +89,24 @@ func (s *Store) UserStats(ctx context.Context, ids []int64, now time.Time) ([]re
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var out []refreshing.UserStats
-	err := s.run(ctx, "user stats", func(ctx context.Context) error {
-		rows, _ := s.pool.Query(ctx, `SELECT user_id,
+	return collect(ctx, s, "user stats", func(row pgx.CollectableRow) (refreshing.UserStats, error) {
+		var st refreshing.UserStats
+		err := row.Scan(&st.UserID, &st.Sessions, &st.LastSignIn)
+		st.LastSignIn = st.LastSignIn.UTC()
+		return st, err
+	}, `SELECT user_id,
 			count(*) FILTER (WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)), max(created_at)
 			FROM sessions WHERE user_id = ANY($1) GROUP BY user_id ORDER BY user_id`, ids, now)
-		var err error
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.UserStats, error) {
-			var st refreshing.UserStats
-			err := row.Scan(&st.UserID, &st.Sessions, &st.LastSignIn)
-			st.LastSignIn = st.LastSignIn.UTC()
-			return st, err
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // ListAdmins implements refreshing.Store.
 func (s *Store) ListAdmins(ctx context.Context) ([]refreshing.Admin, error) {
-	var out []refreshing.Admin
-	err := s.run(ctx, "list admins", func(ctx context.Context) error {
-		rows, _ := s.pool.Query(ctx, `SELECT id, email, password_hash, created_at FROM admins ORDER BY id`)
-		var err error
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.Admin, error) {
-			var a refreshing.Admin
-			err := row.Scan(&a.ID, &a.Email, &a.PasswordHash, &a.CreatedAt)
-			a.CreatedAt = a.CreatedAt.UTC()
-			return a, err
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return collect(ctx, s, "list admins", func(row pgx.CollectableRow) (refreshing.Admin, error) {
+		var a refreshing.Admin
+		err := row.Scan(&a.ID, &a.Email, &a.PasswordHash, &a.CreatedAt)
+		a.CreatedAt = a.CreatedAt.UTC()
+		return a, err
+	}, `SELECT id, email, password_hash, created_at FROM admins ORDER BY id`)
 }
 
 // execOne runs one statement and returns ErrNotFound unless it changed a row.
@@ -212,20 +180,10 @@ func (s *Store) AdminTokenByHash(ctx context.Context, tokenHash []byte) (*refres
 
 // AdminTokens implements refreshing.Store.
 func (s *Store) AdminTokens(ctx context.Context, adminID int64) ([]refreshing.AdminToken, error) {
-	var out []refreshing.AdminToken
-	err := s.run(ctx, "admin tokens", func(ctx context.Context) error {
-		rows, _ := s.pool.Query(ctx, `SELECT `+adminTokenColumns+` FROM admin_tokens
+	return collect(ctx, s, "admin tokens", func(row pgx.CollectableRow) (refreshing.AdminToken, error) {
+		return scanAdminToken(row)
+	}, `SELECT `+adminTokenColumns+` FROM admin_tokens
 			WHERE $1 = 0 OR admin_id = $1 ORDER BY id`, adminID)
-		var err error
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.AdminToken, error) {
-			return scanAdminToken(row)
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // DeleteAdminToken implements refreshing.Store.
@@ -235,27 +193,17 @@ func (s *Store) DeleteAdminToken(ctx context.Context, id int64) error {
 
 // ListClients implements refreshing.Store.
 func (s *Store) ListClients(ctx context.Context) ([]refreshing.Client, error) {
-	var out []refreshing.Client
-	err := s.run(ctx, "list clients", func(ctx context.Context) error {
-		rows, _ := s.pool.Query(ctx, `SELECT id, secret_hash, grants, created_at, require_dpop FROM oauth_clients ORDER BY id COLLATE "C"`)
-		var err error
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.Client, error) {
-			var (
-				c      refreshing.Client
-				grants string
-			)
-			err := row.Scan(&c.ID, &c.SecretHash, &grants, &c.CreatedAt, &c.RequireDPoP)
-			c.SecretHash = bytesOf(c.SecretHash)
-			c.Grants = strings.Fields(grants)
-			c.CreatedAt = c.CreatedAt.UTC()
-			return c, err
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return collect(ctx, s, "list clients", func(row pgx.CollectableRow) (refreshing.Client, error) {
+		var (
+			c      refreshing.Client
+			grants string
+		)
+		err := row.Scan(&c.ID, &c.SecretHash, &grants, &c.CreatedAt, &c.RequireDPoP)
+		c.SecretHash = bytesOf(c.SecretHash)
+		c.Grants = strings.Fields(grants)
+		c.CreatedAt = c.CreatedAt.UTC()
+		return c, err
+	}, `SELECT id, secret_hash, grants, created_at, require_dpop FROM oauth_clients ORDER BY id COLLATE "C"`)
 }
 
 // SetClientDPoP implements refreshing.Store.

@@ -35,12 +35,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"net"
-	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +45,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/migration"
 )
 
 var _ refreshing.Store = (*Store)(nil)
@@ -145,40 +143,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	})
 }
 
-// migration is one embedded migration file.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // loadMigrations returns the embedded migrations in version order.
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		prefix, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version number", base)
-		}
-		b, err := migrations.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
+func loadMigrations() ([]migration.File, error) {
+	return migration.Load(migrations, "migrations/*.sql")
 }
 
 // migrate applies the embedded migrations not yet recorded in
@@ -219,19 +186,19 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 		for _, m := range ms {
-			if slices.Contains(applied, int32(m.version)) {
+			if slices.Contains(applied, int32(m.Version)) {
 				continue
 			}
 			// No arguments: pgx sends the file with the simple protocol,
 			// which allows several statements.
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 			// The store has no clock of its own; the wall clock is good
 			// enough for a record of when a migration ran.
 			now := time.Now().UTC().Truncate(time.Microsecond)
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-				m.version, now); err != nil {
+				m.Version, now); err != nil {
 				return err
 			}
 		}
@@ -259,8 +226,8 @@ func (s *Store) checkCurrent(ctx context.Context) error {
 		return wrap("check schema", err)
 	}
 	for _, m := range ms {
-		if !slices.Contains(applied, int32(m.version)) {
-			return fmt.Errorf("postgres: the schema lacks migration %s: run refreshing migrate first", m.name)
+		if !slices.Contains(applied, int32(m.Version)) {
+			return fmt.Errorf("postgres: the schema lacks migration %s: run refreshing migrate first", m.Name)
 		}
 	}
 	return nil
@@ -443,4 +410,20 @@ func bytesOf(b []byte) []byte {
 		return nil
 	}
 	return b
+}
+
+// collect runs the query q with args under op (s.run: its error mapping and
+// retries) and reads every row with scan: the shape of each listing.
+func collect[T any](ctx context.Context, s *Store, op string, scan func(pgx.CollectableRow) (T, error), q string, args ...any) ([]T, error) {
+	var out []T
+	err := s.run(ctx, op, func(ctx context.Context) error {
+		rows, _ := s.pool.Query(ctx, q, args...)
+		var err error
+		out, err = pgx.CollectRows(rows, scan)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -76,23 +76,13 @@ func decodeSettings(b []byte, st *refreshing.Settings) error {
 
 // SigningKeys returns every stored signing key, newest first.
 func (s *Store) SigningKeys(ctx context.Context) ([]refreshing.SigningKey, error) {
-	var keys []refreshing.SigningKey
-	err := s.run(ctx, "signing keys", func(ctx context.Context) error {
-		rows, _ := s.pool.Query(ctx, `SELECT id, algorithm, material, created_at
+	return collect(ctx, s, "signing keys", func(row pgx.CollectableRow) (refreshing.SigningKey, error) {
+		var k refreshing.SigningKey
+		err := row.Scan(&k.ID, &k.Algorithm, &k.Material, &k.CreatedAt)
+		k.CreatedAt = k.CreatedAt.UTC()
+		return k, err
+	}, `SELECT id, algorithm, material, created_at
 			FROM signing_keys ORDER BY created_at DESC, id DESC`)
-		var err error
-		keys, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.SigningKey, error) {
-			var k refreshing.SigningKey
-			err := row.Scan(&k.ID, &k.Algorithm, &k.Material, &k.CreatedAt)
-			k.CreatedAt = k.CreatedAt.UTC()
-			return k, err
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return keys, nil
 }
 
 // AddSigningKey stores k. If onlyIfNone is true and any key exists it stores

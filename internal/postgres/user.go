@@ -128,21 +128,9 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 // ListUsers returns up to limit users with ID > after, in ID order. A limit
 // of zero or less returns none.
 func (s *Store) ListUsers(ctx context.Context, after int64, limit int) ([]refreshing.User, error) {
-	var users []refreshing.User
 	if limit <= 0 {
-		return users, nil
+		return nil, nil
 	}
-	err := s.run(ctx, "list users", func(ctx context.Context) error {
-		rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`,
-			after, limit)
-		var err error
-		users, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.User, error) {
-			return scanUser(row)
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return users, nil
+	return s.queryUsers(ctx, "list users", `SELECT `+userColumns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`,
+		after, limit)
 }

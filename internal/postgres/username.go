@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/refreshing/refreshing"
 )
 
@@ -14,23 +13,11 @@ func (s *Store) UserByUsernameKey(ctx context.Context, key string) (*refreshing.
 
 // UsersWithoutUsernameKey implements refreshing.Store.
 func (s *Store) UsersWithoutUsernameKey(ctx context.Context, after int64, limit int) ([]refreshing.User, error) {
-	var users []refreshing.User
 	if limit <= 0 {
-		return users, nil
+		return nil, nil
 	}
-	err := s.run(ctx, "users without username key", func(ctx context.Context) error {
-		rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users
+	return s.queryUsers(ctx, "users without username key", `SELECT `+userColumns+` FROM users
 			WHERE id > $1 AND username_key IS NULL ORDER BY id LIMIT $2`, after, limit)
-		var err error
-		users, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (refreshing.User, error) {
-			return scanUser(row)
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return users, nil
 }
 
 // SetUsernameKey implements refreshing.Store.

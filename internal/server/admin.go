@@ -108,6 +108,7 @@ func newAdminUI(s *server) *adminUI {
 			return refreshing.SessionState(&sess, now, st)
 		},
 		"mailConfigured": s.svc.MailConfigured, // admin_mail.go
+		"setting":        settingDesc,          // a setting's label and help, by form name
 	}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(adminFiles, "adminui/layout.html", "adminui/partials.html"))
 	names, _ := fs.Glob(adminFiles, "adminui/*.html")
@@ -376,6 +377,18 @@ func (a *adminUI) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: "", Path: "/admin", HttpOnly: true,
 		Secure: a.s.secureCookies(r), SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+}
+
+// refused answers err, an operator's request the Service refused: an
+// internal error as fail does; any other by again(status, message), which
+// shows the page again with the message.
+func (a *adminUI) refused(w http.ResponseWriter, r *http.Request, err error, again func(status int, msg string)) {
+	status, msg := statusOf(err)
+	if status == http.StatusInternalServerError {
+		a.fail(w, r, err)
+		return
+	}
+	again(status, msg)
 }
 
 // formValues parses a POSTed form, bounded like every body.

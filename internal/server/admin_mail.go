@@ -67,6 +67,17 @@ func (a *adminUI) mailRetry(w http.ResponseWriter, r *http.Request, _ *refreshin
 	back(w, r, "/admin/mail", "mailretry", 0)
 }
 
+// settingDesc returns the refreshing.SettingsTable row whose form name is
+// field, for a screen's label and help; the zero Setting if none.
+func settingDesc(field string) refreshing.Setting {
+	for _, d := range refreshing.SettingsTable() {
+		if d.Field == field {
+			return d
+		}
+	}
+	return refreshing.Setting{}
+}
+
 // mailSettingsData is the mail settings screen.
 type mailSettingsData struct {
 	Configured bool
@@ -157,14 +168,8 @@ func (a *adminUI) mailSettings(w http.ResponseWriter, r *http.Request, auth *ref
 // saveMailSettings serves POST /admin/mail/settings: "preview" renders both
 // messages from the form as typed, without saving; "save" saves.
 func (a *adminUI) saveMailSettings(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth) {
-	f, err := formValues(w, r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	cur, err := a.s.svc.Settings(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
+	f, cur, ok := a.settingsForm(w, r)
+	if !ok {
 		return
 	}
 	form, m, err := parseMailForm(cur.Mail, f)

@@ -45,18 +45,17 @@ func (a *adminUI) createClient(w http.ResponseWriter, r *http.Request, auth *ref
 		return
 	}
 	spec := refreshing.ClientSpec{ID: f.Get("id"), GenerateSecret: f.Get("kind") != "public"}
-	if f.Get("password") == "on" {
-		spec.Grants = []string{refreshing.GrantPassword}
+	for _, g := range refreshing.GrantNames(true) { // a checkbox named after each grant a client must be allowed
+		if f.Get(g) == "on" {
+			spec.Grants = append(spec.Grants, g)
+		}
 	}
 	spec.RequireDPoP = f.Get("dpop") == "on"
 	c, secret, err := a.s.svc.CreateClient(r.Context(), spec)
 	if err != nil {
-		status, msg := statusOf(err)
-		if status == http.StatusInternalServerError {
-			a.fail(w, r, err)
-			return
-		}
-		a.renderClients(w, r, auth, status, msg, &clientsData{Form: map[string]string{"ID": f.Get("id")}})
+		a.refused(w, r, err, func(status int, msg string) {
+			a.renderClients(w, r, auth, status, msg, &clientsData{Form: map[string]string{"ID": f.Get("id")}})
+		})
 		return
 	}
 	a.renderClients(w, r, auth, http.StatusOK, "", &clientsData{Created: c, Secret: secret})
@@ -99,12 +98,9 @@ func (a *adminUI) deleteClient(w http.ResponseWriter, r *http.Request, auth *ref
 		err = a.s.svc.DeleteClient(r.Context(), r.PathValue("id"))
 	}
 	if err != nil {
-		status, msg := statusOf(err)
-		if status == http.StatusInternalServerError {
-			a.fail(w, r, err)
-			return
-		}
-		a.renderClients(w, r, auth, status, msg, &clientsData{})
+		a.refused(w, r, err, func(status int, msg string) {
+			a.renderClients(w, r, auth, status, msg, &clientsData{})
+		})
 		return
 	}
 	back(w, r, "/admin/clients", "clientdel", 0)
@@ -162,12 +158,7 @@ func (a *adminUI) renderAdmins(w http.ResponseWriter, r *http.Request, auth *ref
 // adminFormError renders the administrators screen with err's message, or
 // fails for an internal error.
 func (a *adminUI) adminFormError(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth, err error, d *adminsData) {
-	status, msg := statusOf(err)
-	if status == http.StatusInternalServerError {
-		a.fail(w, r, err)
-		return
-	}
-	a.renderAdmins(w, r, auth, status, msg, d)
+	a.refused(w, r, err, func(status int, msg string) { a.renderAdmins(w, r, auth, status, msg, d) })
 }
 
 // createAdmin serves POST /admin/admins.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,13 +168,10 @@ func (a *adminUI) sessions(w http.ResponseWriter, r *http.Request, auth *refresh
 	}
 	page, err := a.s.svc.FindSessions(r.Context(), sq)
 	if err != nil {
-		status, msg := statusOf(err)
-		if status == http.StatusInternalServerError {
-			a.fail(w, r, err)
-			return
-		}
-		v.Error = msg
-		a.render(w, r, status, "sessions", v)
+		a.refused(w, r, err, func(status int, msg string) {
+			v.Error = msg
+			a.render(w, r, status, "sessions", v)
+		})
 		return
 	}
 	if d.Rows, err = a.sessionRows(r, page.Sessions); err != nil {
@@ -371,12 +367,9 @@ func (a *adminUI) createUser(w http.ResponseWriter, r *http.Request, auth *refre
 	}
 	u, err := a.s.svc.CreateUser(r.Context(), f.Get("username"), f.Get("email"), f.Get("password"))
 	if err != nil {
-		status, msg := statusOf(err)
-		if status == http.StatusInternalServerError {
-			a.fail(w, r, err)
-			return
-		}
-		a.renderUsers(w, r, auth, status, msg, map[string]string{"Username": f.Get("username"), "Email": f.Get("email")})
+		a.refused(w, r, err, func(status int, msg string) {
+			a.renderUsers(w, r, auth, status, msg, map[string]string{"Username": f.Get("username"), "Email": f.Get("email")})
+		})
 		return
 	}
 	back(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10), "created", 0)
@@ -507,12 +500,9 @@ func (a *adminUI) saveRole(w http.ResponseWriter, r *http.Request, auth *refresh
 		}
 	}
 	if err := a.s.svc.SaveRole(r.Context(), role); err != nil {
-		status, msg := statusOf(err)
-		if status == http.StatusInternalServerError {
-			a.fail(w, r, err)
-			return
-		}
-		a.renderRoles(w, r, auth, status, msg)
+		a.refused(w, r, err, func(status int, msg string) {
+			a.renderRoles(w, r, auth, status, msg)
+		})
 		return
 	}
 	back(w, r, "/admin/roles", "saved", 0)
@@ -521,20 +511,16 @@ func (a *adminUI) saveRole(w http.ResponseWriter, r *http.Request, auth *refresh
 // deleteRole serves POST /admin/roles/{name}/delete.
 func (a *adminUI) deleteRole(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth) {
 	if err := a.s.svc.DeleteRole(r.Context(), r.PathValue("name")); err != nil {
-		status, msg := statusOf(err)
-		if status == http.StatusInternalServerError {
-			a.fail(w, r, err)
-			return
-		}
-		a.renderRoles(w, r, auth, status, msg)
+		a.refused(w, r, err, func(status int, msg string) {
+			a.renderRoles(w, r, auth, status, msg)
+		})
 		return
 	}
 	back(w, r, "/admin/roles", "roledel", 0)
 }
 
-// settingField is one row of the settings form, derived from a field of
-// refreshing.Settings by reflection, so that fields added later appear
-// without any change here.
+// settingField is one row of the settings form, from a row of
+// refreshing.SettingsTable, which holds its label, help and heading.
 type settingField struct {
 	Name  string // the form and JSON name: "accessTTL"
 	Label string
@@ -543,33 +529,7 @@ type settingField struct {
 	Value string
 	On    bool // for "bool"
 	Error string
-}
-
-// settingHelp explains each setting beside its field. A setting without an
-// entry here still appears, under its name.
-var settingHelp = map[string][2]string{
-	"accessTTL":           {"Access token lifetime", "How long a JWT works. Short limits what a stolen JWT can do; at most 24h."},
-	"refreshTTL":          {"Session lifetime", "How long a session (its refresh token) lives after sign-in. 0 = never expires."},
-	"refreshIdle":         {"Idle timeout", "A session unused for this long ends. 0 = none."},
-	"rotation":            {"Rotate refresh tokens", "Hand out a new refresh token at every exchange and detect replays of old ones."},
-	"reuseGrace":          {"Reuse grace window", "How long a just-replaced token still works, for tabs refreshing at once. At most the access token lifetime."},
-	"maxSessions":         {"Sessions per user", "Signing in beyond this ends the least recently used session. 0 = unlimited."},
-	"issueOnLogin":        {"Refresh token on login", "Login and register also return a refresh token."},
-	"registration":        {"Open registration", "Anyone may create an account at /api/auth/local/register."},
-	"emailConfirmation":   {"Email confirmation", "New accounts must be confirmed before they can sign in."},
-	"cookieMode":          {"Cookie mode for everyone", "Send the refresh token as an HttpOnly cookie to every client, not only those asking with x-strapi-refresh-cookie."},
-	"allowedOrigins":      {"Allowed origins", "Other origins (https://app.example.com, comma-separated) whose pages may call the API from the browser (CORS) and use the refresh cookie. Never a wildcard."},
-	"auditRetention":      {"Audit log retention", "Events older than this are deleted. 0 = keep forever."},
-	"auditExchanges":      {"Log every exchange", "Also record routine refresh-token exchanges (one event per client per access-token lifetime). Refused, grace-window and reused tokens are always recorded."},
-	"rateLimitIP":         {"Sign-in attempts per IP", "Password attempts one address may make per window. 0 turns this limit off."},
-	"rateLimitExchangeIP": {"Exchanges per IP", "Refresh-token exchanges one address may make per window. 0 turns this limit off."},
-	"rateWindow":          {"Rate-limit window", "The period the rate limits count over."},
-	"rateLimitIdentifier": {"Sign-in attempts per account", "Password attempts on one email or username per window, all endpoints together. 0 turns this limit off."},
-	"sessionRetention":    {"Ended session retention", "Revoked or expired sessions are deleted this long after they ended. 0 = keep forever."},
-	// Password policy (security).
-	"passwordMinLength":    {"Minimum password length", "Characters a new password must have (registration, password change, accounts created here). 8 by default (OWASP ASVS); at least 6, Strapi's."},
-	"passwordRefuseCommon": {"Refuse common passwords", "Refuse a new password that is one of the 10,000 most common ones (password, 12345678, qwertyuiop...)."},
-	"dpopNonceRequired":    {"Require DPoP nonces", "Every DPoP proof must carry a nonce this server issued (the DPoP-Nonce header): a captured proof is good for minutes only, whatever its client's clock says. Clients that do not support nonces are then refused."},
+	group string
 }
 
 // settingGroup is a heading of the settings screen and the settings under it.
@@ -578,87 +538,48 @@ type settingGroup struct {
 	Fields      []settingField
 }
 
-// settingGroups orders the settings screen. A setting in no group appears
-// under "Other", so that one added later is never hidden.
-var settingGroups = []struct {
-	title, help string
-	names       []string
-}{
-	{"Tokens and sessions", "How long access tokens and sessions live, and how refresh tokens rotate.",
-		[]string{"accessTTL", "refreshTTL", "refreshIdle", "rotation", "reuseGrace", "maxSessions", "issueOnLogin"}},
-	{"Accounts", "Who may create an account, and how.", []string{"registration", "emailConfirmation"}},
-	{"Browsers and cookies", "The refresh cookie and the sites allowed to use it.", []string{"cookieMode", "allowedOrigins"}},
-	{"Rate limits", "Budgets per window, counted on every instance together when Redis is configured. A limit of 0 turns that limit off.",
-		[]string{"rateLimitIP", "rateLimitIdentifier", "rateLimitExchangeIP", "rateWindow"}},
-	{"Audit log and retention", "What the audit log records, and how long ended sessions and old events are kept.",
-		[]string{"auditExchanges", "auditRetention", "sessionRetention"}},
-}
-
-// groupSettings puts fields under the headings of settingGroups.
+// groupSettings puts fields under refreshing.SettingGroups' headings, in
+// their order.
 func groupSettings(fields []settingField) []settingGroup {
-	byName := map[string]settingField{}
-	for _, f := range fields {
-		byName[f.Name] = f
-	}
 	var out []settingGroup
-	for _, g := range settingGroups {
-		sg := settingGroup{Title: g.title, Help: g.help}
-		for _, n := range g.names {
-			if f, ok := byName[n]; ok {
+	for _, g := range refreshing.SettingGroups() {
+		sg := settingGroup{Title: g.Title, Help: g.Help}
+		for _, f := range fields {
+			if f.group == g.Title {
 				sg.Fields = append(sg.Fields, f)
-				delete(byName, n)
 			}
 		}
 		if len(sg.Fields) > 0 {
 			out = append(out, sg)
 		}
 	}
-	other := settingGroup{Title: "Other"}
-	for _, f := range fields { // in the struct's order
-		if _, ok := byName[f.Name]; ok {
-			other.Fields = append(other.Fields, f)
-		}
-	}
-	if len(other.Fields) > 0 {
-		out = append(out, other)
-	}
 	return out
 }
 
-var durationType = reflect.TypeOf(time.Duration(0))
-
-// settingFields lists the fields of st for the form.
+// settingFields lists the settings of the settings screen (those with a
+// heading; mail's have a screen of their own) with their values in st.
 func settingFields(st refreshing.Settings) []settingField {
-	v := reflect.ValueOf(st)
 	var out []settingField
-	for i := range v.NumField() {
-		sf := v.Type().Field(i)
-		if !sf.IsExported() {
+	for _, d := range refreshing.SettingsTable() {
+		if d.Group == "" {
 			continue
 		}
-		name := strings.ToLower(sf.Name[:1]) + sf.Name[1:]
-		f := settingField{Name: name, Label: sf.Name}
-		if h, ok := settingHelp[name]; ok {
-			f.Label, f.Help = h[0], h[1]
-		}
-		fv := v.Field(i)
-		switch {
-		case sf.Type == durationType:
-			f.Kind, f.Value = "duration", fmtDuration(time.Duration(fv.Int()))
-		case sf.Type.Kind() == reflect.Bool:
-			f.Kind, f.On = "bool", fv.Bool()
-		case sf.Type.Kind() >= reflect.Int && sf.Type.Kind() <= reflect.Int64:
-			f.Kind, f.Value = "int", strconv.FormatInt(fv.Int(), 10)
-		case sf.Type.Kind() == reflect.Float64:
-			f.Kind, f.Value = "text", strconv.FormatFloat(fv.Float(), 'g', -1, 64)
-		case sf.Type.Kind() == reflect.String:
-			f.Kind, f.Value = "text", fv.String()
-		default:
-			continue // a type the form cannot edit keeps its value
+		f := settingField{Name: d.Field, Label: d.Label, Help: d.Help, Kind: d.Kind(), Value: d.Value(st), group: d.Group}
+		switch f.Kind {
+		case refreshing.SettingDuration:
+			f.Value = fmtDuration(mustDuration(f.Value))
+		case refreshing.SettingBool:
+			f.On, f.Value = f.Value == "true", ""
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+// mustDuration parses a duration that refreshing.Setting.Value wrote.
+func mustDuration(v string) time.Duration {
+	d, _ := time.ParseDuration(v)
+	return d
 }
 
 // fmtDuration writes d without the trailing zero units: 15m, 720h, 1h30m.
@@ -673,41 +594,25 @@ func fmtDuration(d time.Duration) string {
 	return s
 }
 
-// parseSettings applies the form to st, field by field. It returns the first
-// unparsable field as a *refreshing.FieldError.
+// parseSettings applies the form to st, setting by setting. It returns the
+// first unparsable field as a *refreshing.FieldError.
 func parseSettings(st refreshing.Settings, f url.Values) (refreshing.Settings, error) {
-	v := reflect.ValueOf(&st).Elem()
-	for i := range v.NumField() {
-		sf := v.Type().Field(i)
-		if !sf.IsExported() {
+	for _, d := range refreshing.SettingsTable() {
+		if d.Group == "" {
 			continue
 		}
-		name := strings.ToLower(sf.Name[:1]) + sf.Name[1:]
-		raw := strings.TrimSpace(f.Get(name))
-		fv := v.Field(i)
-		switch {
-		case sf.Type == durationType:
-			d, err := time.ParseDuration(raw)
-			if err != nil {
-				return st, refreshing.Invalid(name, "%q is not a duration such as 15m, 720h or 0", raw)
-			}
-			fv.SetInt(int64(d))
-		case sf.Type.Kind() == reflect.Bool:
-			fv.SetBool(raw == "on" || raw == "true" || raw == "1")
-		case sf.Type.Kind() >= reflect.Int && sf.Type.Kind() <= reflect.Int64:
-			n, err := strconv.ParseInt(raw, 10, 64)
-			if err != nil || fv.OverflowInt(n) {
-				return st, refreshing.Invalid(name, "%q is not a whole number", raw)
-			}
-			fv.SetInt(n)
-		case sf.Type.Kind() == reflect.Float64:
-			x, err := strconv.ParseFloat(raw, 64)
-			if err != nil {
-				return st, refreshing.Invalid(name, "%q is not a number", raw)
-			}
-			fv.SetFloat(x)
-		case sf.Type.Kind() == reflect.String:
-			fv.SetString(raw)
+		raw := strings.TrimSpace(f.Get(d.Field))
+		var msg string
+		switch d.Kind() {
+		case refreshing.SettingBool:
+			raw = strconv.FormatBool(raw == "on" || raw == "true" || raw == "1")
+		case refreshing.SettingDuration:
+			msg = "%q is not a duration such as 15m, 720h or 0"
+		case refreshing.SettingInt:
+			msg = "%q is not a whole number"
+		}
+		if err := d.Set(&st, raw); err != nil {
+			return st, refreshing.Invalid(d.Field, msg, raw)
 		}
 	}
 	return st, nil
@@ -724,16 +629,24 @@ func (a *adminUI) settings(w http.ResponseWriter, r *http.Request, auth *refresh
 		Notice: notice(r), Data: groupSettings(settingFields(st)), Providers: a.s.providerRows()})
 }
 
+// settingsForm reads what both settings screens' POST start from: the form
+// and the settings in force. On an error it has answered, and ok is false.
+func (a *adminUI) settingsForm(w http.ResponseWriter, r *http.Request) (f url.Values, cur refreshing.Settings, ok bool) {
+	f, err := formValues(w, r)
+	if err == nil {
+		cur, err = a.s.svc.Settings(r.Context())
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return nil, cur, false
+	}
+	return f, cur, true
+}
+
 // saveSettings serves POST /admin/settings.
 func (a *adminUI) saveSettings(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth) {
-	f, err := formValues(w, r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	cur, err := a.s.svc.Settings(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
+	f, cur, ok := a.settingsForm(w, r)
+	if !ok {
 		return
 	}
 	st, err := parseSettings(cur, f)
@@ -822,13 +735,10 @@ func (a *adminUI) audit(w http.ResponseWriter, r *http.Request, auth *refreshing
 	v := view{Title: "Audit log", Nav: "audit", Admin: auth.Admin.Email, Data: &d}
 	f, err := a.s.auditQuery(r, q, 100)
 	if err != nil {
-		status, msg := statusOf(err)
-		if status == http.StatusInternalServerError {
-			a.fail(w, r, err)
-			return
-		}
-		v.Error = msg
-		a.render(w, r, status, "audit", v)
+		a.refused(w, r, err, func(status int, msg string) {
+			v.Error = msg
+			a.render(w, r, status, "audit", v)
+		})
 		return
 	}
 	events, err := a.s.svc.ListAudit(r.Context(), f)

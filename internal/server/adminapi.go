@@ -164,8 +164,7 @@ type clientJSON struct {
 }
 
 func clientOf(c *refreshing.Client) clientJSON {
-	grants := append([]string{refreshing.GrantRefreshToken}, c.Grants...)
-	return clientJSON{ID: c.ID, Confidential: c.Confidential(), Grants: grants, RequireDPoP: c.RequireDPoP, CreatedAt: timestamp(c.CreatedAt)}
+	return clientJSON{ID: c.ID, Confidential: c.Confidential(), Grants: c.AllowedGrants(), RequireDPoP: c.RequireDPoP, CreatedAt: timestamp(c.CreatedAt)}
 }
 
 // adminJSON is an administrator: never the password hash.

@@ -136,13 +136,26 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			return
 		}
 	}
-	if ctxErr := r.Context().Err(); ctxErr != nil || errors.Is(err, context.Canceled) {
-		s.log.DebugContext(r.Context(), "request cancelled", "request_id", requestIDFrom(r.Context()), "err", err)
+	if s.unknownError(r, err) {
 		writeError(w, errCancelled)
 		return
 	}
-	s.log.ErrorContext(r.Context(), "internal error", "request_id", requestIDFrom(r.Context()), "err", err)
 	writeError(w, errInternal)
+}
+
+// unknownError logs an error that neither error table (errorTable,
+// oauthErrors) knows, once, with the request id, and reports whether it is
+// the request's cancellation (its client has gone away: logged at debug
+// level, not as an internal error). fail and oauthFail then answer it each
+// in its own shape; what comes before differs (the error types and tables of
+// each surface), so only this part is shared.
+func (s *server) unknownError(r *http.Request, err error) (cancelled bool) {
+	if ctxErr := r.Context().Err(); ctxErr != nil || errors.Is(err, context.Canceled) {
+		s.log.DebugContext(r.Context(), "request cancelled", "request_id", requestIDFrom(r.Context()), "err", err)
+		return true
+	}
+	s.log.ErrorContext(r.Context(), "internal error", "request_id", requestIDFrom(r.Context()), "err", err)
+	return false
 }
 
 // writeError writes e in Strapi's error shape with empty details.

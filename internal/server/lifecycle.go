@@ -76,20 +76,19 @@ func (s *server) handleForgotPassword() http.Handler {
 	type response struct {
 		OK bool `json:"ok"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decodeOnly(w, r, &req, "email"); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if !s.limitAddress(w, r, req.Email) {
-			return
+			return errAnswered
 		}
 		if err := s.svc.ForgotPassword(r.Context(), req.Email, s.clientInfo(r)); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, response{OK: true})
+		return nil
 	})
 }
 
@@ -101,33 +100,32 @@ func (s *server) handleResetPassword() http.Handler {
 		Password             string `json:"password"`
 		PasswordConfirmation string `json:"passwordConfirmation"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decodeOnly(w, r, &req, "code", "password", "passwordConfirmation"); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		g, err := s.svc.ResetPassword(r.Context(), refreshing.PasswordReset{
 			Code: req.Code, Password: req.Password, Confirmation: req.PasswordConfirmation,
 		}, s.clientInfo(r))
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		s.writeGrant(w, r, g)
+		return nil
 	})
 }
 
 // handleEmailConfirmation serves GET /api/auth/email-confirmation?confirmation=...:
 // a redirect to the configured page once confirmed.
 func (s *server) handleEmailConfirmation() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		to, err := s.svc.ConfirmEmail(r.Context(), r.URL.Query().Get("confirmation"), s.clientInfo(r))
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		http.Redirect(w, r, to, http.StatusFound)
+		return nil
 	})
 }
 
@@ -140,21 +138,20 @@ func (s *server) handleSendEmailConfirmation() http.Handler {
 		Email string `json:"email"`
 		Sent  bool   `json:"sent"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req, false); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if !s.limitAddress(w, r, req.Email) {
-			return
+			return errAnswered
 		}
 		email, err := s.svc.SendEmailConfirmation(r.Context(), req.Email)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, response{Email: email, Sent: true})
+		return nil
 	})
 }
 
@@ -178,16 +175,14 @@ func (s *server) handleAuthSessions() http.Handler {
 	type response struct {
 		Data []strapiSessionJSON `json:"data"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.bearer(r)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		list, err := s.svc.Sessions(r.Context(), p)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		sort.SliceStable(list, func(i, j int) bool {
 			ci, cj := list[i].ID == p.SessionID, list[j].ID == p.SessionID
@@ -205,6 +200,7 @@ func (s *server) handleAuthSessions() http.Handler {
 			})
 		}
 		writeJSON(w, http.StatusOK, out)
+		return nil
 	})
 }
 
@@ -216,26 +212,23 @@ func (s *server) handleAuthRevokeSession() http.Handler {
 	type response struct {
 		Data struct{} `json:"data"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.bearer(r)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		id := r.PathValue("sessionId")
 		list, err := s.svc.Sessions(r.Context(), p)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if !slices.ContainsFunc(list, func(x refreshing.Session) bool { return x.ID == id }) {
-			s.fail(w, r, errSessionNotFound)
-			return
+			return errSessionNotFound
 		}
 		if err := s.svc.RevokeOwnSession(r.Context(), p, id); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, response{})
+		return nil
 	})
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -90,12 +89,10 @@ func (s *server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
 			return
 		}
 	}
-	if ctxErr := r.Context().Err(); ctxErr != nil || errors.Is(err, context.Canceled) {
-		s.log.DebugContext(r.Context(), "request cancelled", "request_id", requestIDFrom(r.Context()), "err", err)
+	if s.unknownError(r, err) {
 		writeOAuthError(w, errOAuthCancelled)
 		return
 	}
-	s.log.ErrorContext(r.Context(), "internal error", "request_id", requestIDFrom(r.Context()), "err", err)
 	writeOAuthError(w, errOAuthInternal)
 }
 
@@ -251,49 +248,29 @@ func (s *server) handleOAuthToken() http.Handler {
 			s.oauthFail(w, r, err)
 			return
 		}
-		var g *refreshing.Grant
-		switch grant := form.Get("grant_type"); grant {
-		case "":
+		name := form.Get("grant_type")
+		gt, ok := refreshing.LookupGrantType(name)
+		serve := grantHandlers[name]
+		switch {
+		case name == "":
 			err = invalidRequest("grant_type is required")
-		case refreshing.GrantRefreshToken:
-			token := form.Get("refresh_token")
-			if token == "" {
-				err = invalidRequest("refresh_token is required")
-				break
-			}
-			if v := form.Get("max_age"); v != "" {
-				// Step-up: a resource server that wants a recent sign-in
-				// has its client pass max_age (seconds, as OpenID Connect's).
-				n, perr := strconv.ParseInt(v, 10, 64)
-				if perr != nil || n < 0 || n > 1<<31 {
-					err = invalidRequest("max_age must be a non-negative number of seconds")
-					break
-				}
-				if err = s.svc.CheckMaxAge(r.Context(), token, time.Duration(n)*time.Second); err != nil {
-					break
-				}
-			}
-			g, err = s.svc.RefreshGrant(r.Context(), c, token, ci)
-		case refreshing.GrantPassword:
-			username, password := form.Get("username"), form.Get("password")
-			switch {
-			case username == "":
-				err = invalidRequest("username is required")
-			case password == "":
-				err = invalidRequest("password is required")
-			case !s.limitPasswordGrant(w, r, username):
-				return // answered 429
-			default:
-				g, err = s.svc.PasswordGrant(r.Context(), c, username, password, ci)
-			}
+		case !ok || serve == nil:
+			err = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "grant_type must be " + strings.Join(refreshing.GrantNames(false), " or ")}
 		default:
-			err = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "grant_type must be refresh_token or password"}
+			for _, p := range gt.Params {
+				if form.Get(p) == "" {
+					err = invalidRequest("%s is required", p)
+					break
+				}
+			}
 		}
-		if err != nil {
-			s.oauthFail(w, r, err)
-			return
+		var g *refreshing.Grant
+		if err == nil {
+			var answered bool
+			if g, answered, err = serve(s, w, r, form, c, ci); answered {
+				return
+			}
 		}
-		st, err := s.svc.Settings(r.Context())
 		if err != nil {
 			s.oauthFail(w, r, err)
 			return
@@ -302,11 +279,54 @@ func (s *server) handleOAuthToken() http.Handler {
 		if ci.DPoPJKT != "" {
 			tokenType = "DPoP" // RFC 9449 section 5
 		}
-		writeJSON(w, http.StatusOK, tokenResponse{
-			AccessToken: g.AccessToken, TokenType: tokenType,
-			ExpiresIn: int64(st.AccessTTL / time.Second), RefreshToken: g.RefreshToken,
-		})
+		res := tokenResponse{AccessToken: g.AccessToken, TokenType: tokenType, ExpiresIn: g.ExpiresIn(s.svc.Now())}
+		if gt.RefreshToken {
+			res.RefreshToken = g.RefreshToken
+		}
+		writeJSON(w, http.StatusOK, res)
 	})
+}
+
+// grantFunc serves one grant type once its parameters (GrantType.Params)
+// are known to be present. It returns answered when it has written the
+// response itself (a 429).
+type grantFunc func(s *server, w http.ResponseWriter, r *http.Request, form url.Values, c *refreshing.Client, ci refreshing.ClientInfo) (g *refreshing.Grant, answered bool, err error)
+
+// grantHandlers serve the grants of refreshing.GrantTypes, by name: a
+// grant without a handler here is unsupported (TestGrantTable says each
+// has one).
+var grantHandlers = map[string]grantFunc{
+	refreshing.GrantRefreshToken: (*server).refreshGrant,
+	refreshing.GrantPassword:     (*server).passwordGrant,
+}
+
+// refreshGrant is the refresh grant (RFC 6749 section 6), with step-up: a
+// resource server that wants a recent sign-in has its client pass max_age
+// (seconds, as OpenID Connect's).
+func (s *server) refreshGrant(_ http.ResponseWriter, r *http.Request, form url.Values, c *refreshing.Client, ci refreshing.ClientInfo) (*refreshing.Grant, bool, error) {
+	token := form.Get("refresh_token")
+	if v := form.Get("max_age"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > 1<<31 {
+			return nil, false, invalidRequest("max_age must be a non-negative number of seconds")
+		}
+		if err := s.svc.CheckMaxAge(r.Context(), token, time.Duration(n)*time.Second); err != nil {
+			return nil, false, err
+		}
+	}
+	g, err := s.svc.RefreshGrant(r.Context(), c, token, ci)
+	return g, false, err
+}
+
+// passwordGrant is the password grant (RFC 6749 section 4.3), charged to
+// the budgets of the other endpoints that check a password.
+func (s *server) passwordGrant(w http.ResponseWriter, r *http.Request, form url.Values, c *refreshing.Client, ci refreshing.ClientInfo) (*refreshing.Grant, bool, error) {
+	username := form.Get("username")
+	if !s.limitPasswordGrant(w, r, username) {
+		return nil, true, nil // answered 429
+	}
+	g, err := s.svc.PasswordGrant(r.Context(), c, username, form.Get("password"), ci)
+	return g, false, err
 }
 
 // limitPasswordGrant charges a password grant to the same budgets as the
@@ -333,19 +353,9 @@ func (s *server) limitPasswordGrant(w http.ResponseWriter, r *http.Request, user
 // be mistaken for each other.
 func (s *server) handleOAuthRevoke() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := decodeForm(w, r)
+		c, token, err := s.oauthTokenForm(w, r)
 		if err != nil {
 			s.oauthFail(w, r, err)
-			return
-		}
-		c, err := s.oauthClient(r, form)
-		if err != nil {
-			s.oauthFail(w, r, err)
-			return
-		}
-		token := form.Get("token")
-		if token == "" {
-			s.oauthFail(w, r, invalidRequest("token is required"))
 			return
 		}
 		if err := s.svc.RevokeToken(r.Context(), c, token); err != nil {
@@ -354,6 +364,24 @@ func (s *server) handleOAuthRevoke() http.Handler {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// oauthTokenForm reads what /oauth/revoke and /oauth/introspect both take:
+// the form, the client (oauthClient) and the required token.
+func (s *server) oauthTokenForm(w http.ResponseWriter, r *http.Request) (*refreshing.Client, string, error) {
+	form, err := decodeForm(w, r)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := s.oauthClient(r, form)
+	if err != nil {
+		return nil, "", err
+	}
+	token := form.Get("token")
+	if token == "" {
+		return nil, "", invalidRequest("token is required")
+	}
+	return c, token, nil
 }
 
 // introspectionResponse is RFC 7662 section 2.2's answer. Only "active" is
@@ -377,19 +405,9 @@ type introspectionResponse struct {
 // confidential clients only (the Service says so).
 func (s *server) handleOAuthIntrospect() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := decodeForm(w, r)
+		c, token, err := s.oauthTokenForm(w, r)
 		if err != nil {
 			s.oauthFail(w, r, err)
-			return
-		}
-		c, err := s.oauthClient(r, form)
-		if err != nil {
-			s.oauthFail(w, r, err)
-			return
-		}
-		token := form.Get("token")
-		if token == "" {
-			s.oauthFail(w, r, invalidRequest("token is required"))
 			return
 		}
 		in, err := s.svc.Introspect(r.Context(), c, token)

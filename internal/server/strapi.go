@@ -8,7 +8,22 @@ import (
 )
 
 // The handlers of the Strapi-compatible /api surface. Each decodes its body
-// (decode), asks the Service, and writes the answer or the error (fail).
+// (decode), asks the Service, and writes the answer or returns the error,
+// which api answers (fail).
+
+// errAnswered is returned by a handler that has written its answer already
+// (a rate limit's 429): api writes nothing more.
+var errAnswered = errors.New("answered")
+
+// api makes an /api handler of h, whose error fail answers: the skeleton
+// every handler of this surface shares (decode, ask the Service, write).
+func (s *server) api(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil && err != errAnswered {
+			s.fail(w, r, err)
+		}
+	})
+}
 
 // handleRegister serves POST /api/auth/local/register.
 func (s *server) handleRegister() http.Handler {
@@ -18,15 +33,14 @@ func (s *server) handleRegister() http.Handler {
 		Password string `json:"password"`
 		DeviceID string `json:"deviceId"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		members, err := decodeMembers(w, r, &req, false)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if !s.limitIdentifier(w, r, req.Email) {
-			return
+			return errAnswered
 		}
 		ci := s.clientInfo(r)
 		ci.DeviceID = req.DeviceID
@@ -34,10 +48,10 @@ func (s *server) handleRegister() http.Handler {
 			Username: req.Username, Email: req.Email, Password: req.Password, Fields: members,
 		}, ci)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		s.writeGrant(w, r, g)
+		return nil
 	})
 }
 
@@ -48,35 +62,34 @@ func (s *server) handleLogin() http.Handler {
 		Password   string `json:"password"`
 		DeviceID   string `json:"deviceId"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req, false); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if !s.limitIdentifier(w, r, req.Identifier) {
-			return
+			return errAnswered
 		}
 		ci := s.clientInfo(r)
 		ci.DeviceID = req.DeviceID
 		g, err := s.svc.Login(r.Context(), req.Identifier, req.Password, ci)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		s.writeGrant(w, r, g)
+		return nil
 	})
 }
 
 // handleMe serves GET /api/users/me.
 func (s *server) handleMe() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.bearer(r)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, userOf(p.User))
+		return nil
 	})
 }
 
@@ -87,20 +100,20 @@ func (s *server) handleChangePassword() http.Handler {
 		Password             string `json:"password"`
 		PasswordConfirmation string `json:"passwordConfirmation"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		p, ok := s.passwordCaller(w, r, &req)
 		if !ok {
-			return
+			return errAnswered // passwordCaller answered
 		}
 		g, err := s.svc.ChangePassword(r.Context(), p, refreshing.PasswordChange{
 			Current: req.CurrentPassword, New: req.Password, Confirmation: req.PasswordConfirmation,
 		}, s.clientInfo(r))
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		s.writeGrant(w, r, g)
+		return nil
 	})
 }
 
@@ -135,23 +148,22 @@ func (s *server) handleTokenRequest() http.Handler {
 		// The original plugin's clients read refresh_token.
 		LegacyRefreshToken string `json:"refresh_token"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req, false); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if !s.limitIdentifier(w, r, req.Identifier) {
-			return
+			return errAnswered
 		}
 		ci := s.clientInfo(r)
 		ci.DeviceID, ci.Description = req.DeviceID, req.Description
 		g, err := s.svc.RequestToken(r.Context(), req.Identifier, req.Password, ci)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, response{RefreshToken: g.RefreshToken, LegacyRefreshToken: g.RefreshToken})
+		return nil
 	})
 }
 
@@ -162,17 +174,17 @@ func (s *server) handleToken() http.Handler {
 		Token        string `json:"token"`
 		RefreshToken string `json:"refreshToken"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req, false); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		token := req.Token
 		if token == "" {
 			token = req.RefreshToken
 		}
 		s.exchange(w, r, token)
+		return nil
 	})
 }
 
@@ -183,13 +195,13 @@ func (s *server) handleRefresh() http.Handler {
 	type request struct {
 		RefreshToken string `json:"refreshToken"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req, true); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		s.refreshExchange(w, r, req.RefreshToken)
+		return nil
 	})
 }
 
@@ -212,70 +224,66 @@ func (s *server) handleRevoke() http.Handler {
 	type response struct {
 		Revoked bool `json:"revoked"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req, false); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if err := s.svc.Revoke(r.Context(), req.Token); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, response{Revoked: true})
+		return nil
 	})
 }
 
 // handleSessions serves GET /api/users/me/sessions.
 func (s *server) handleSessions() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.bearer(r)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		list, err := s.svc.Sessions(r.Context(), p)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		out := make([]sessionJSON, 0, len(list))
 		for i := range list {
 			out = append(out, sessionOf(&list[i], p.SessionID))
 		}
 		writeJSON(w, http.StatusOK, out)
+		return nil
 	})
 }
 
 // handleDeleteSession serves DELETE /api/users/me/sessions/{id}.
 func (s *server) handleDeleteSession() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.bearer(r)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if err := s.svc.RevokeOwnSession(r.Context(), p, r.PathValue("id")); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }
 
 // handleDeleteSessions serves DELETE /api/users/me/sessions?scope=others|all.
 func (s *server) handleDeleteSessions() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.bearer(r)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if _, err := s.svc.RevokeOwnSessions(r.Context(), p, r.URL.Query().Get("scope")); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }
 
@@ -292,15 +300,13 @@ func (s *server) handleLogout() http.Handler {
 	type response struct {
 		OK bool `json:"ok"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req, true); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if req.Scope != "" && req.Scope != refreshing.ScopeAll {
-			s.fail(w, r, refreshing.Invalid("scope", `scope must be "all" when given`))
-			return
+			return refreshing.Invalid("scope", `scope must be "all" when given`)
 		}
 		token, _ := accessToken(r)
 		hasBearer := token != "" // Bearer, or DPoP
@@ -308,8 +314,7 @@ func (s *server) handleLogout() http.Handler {
 		if req.RefreshToken == "" && !hasBearer {
 			t, err := s.cookieToken(r) // cookie mode: the token is in the cookie
 			if err != nil {
-				s.fail(w, r, err)
-				return
+				return err
 			}
 			req.RefreshToken = t
 		}
@@ -320,20 +325,19 @@ func (s *server) handleLogout() http.Handler {
 			case err == nil:
 				l.Principal = p
 			case !errors.Is(err, refreshing.ErrUnauthenticated) || req.RefreshToken == "":
-				s.fail(w, r, err)
-				return
+				return err
 			}
 		}
 		if err := s.svc.Logout(r.Context(), l); err != nil {
 			if cookieErr == nil && errors.Is(err, refreshing.ErrInvalidToken) {
 				clearRefreshCookie(w, s.crossOrigin(r)) // the cookie's token is dead: forget it
 			}
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if cookieErr == nil {
 			clearRefreshCookie(w, s.crossOrigin(r))
 		}
 		writeJSON(w, http.StatusOK, response{OK: true})
+		return nil
 	})
 }

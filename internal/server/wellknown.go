@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/dpop"
 )
 
@@ -56,7 +57,7 @@ func (s *server) handleMetadata() http.Handler {
 			JWKSURI:                          iss + "/.well-known/jwks.json",
 			RevocationEndpoint:               iss + "/oauth/revoke",
 			IntrospectionEndpoint:            iss + "/oauth/introspect",
-			GrantTypes:                       []string{"refresh_token", "password"},
+			GrantTypes:                       refreshing.GrantNames(false),
 			ResponseTypes:                    []string{},
 			TokenEndpointAuthMethods:         []string{"client_secret_basic", "client_secret_post", "none"},
 			RevocationEndpointAuthMethods:    []string{"client_secret_basic", "client_secret_post", "none"},

@@ -131,12 +131,9 @@ func (s *Store) DeleteAdminSession(ctx context.Context, tokenHash []byte) error 
 func (s *Store) DeleteAdminSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int, error) {
 	var n int64
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE last_seen < ? OR created_at < ?`,
-			micros(idleBefore), micros(createdBefore))
-		if err != nil {
-			return classify(err)
-		}
-		n, err = res.RowsAffected()
+		var err error
+		n, err = affected(tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE last_seen < ? OR created_at < ?`,
+			micros(idleBefore), micros(createdBefore)))
 		return err
 	})
 	if err != nil {
@@ -341,12 +338,9 @@ func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time, limit i
 	}
 	var n int64
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM audit_events WHERE id IN (
-			SELECT id FROM audit_events WHERE at < ? ORDER BY at, id LIMIT ?)`, micros(before), limit)
-		if err != nil {
-			return classify(err)
-		}
-		n, err = res.RowsAffected()
+		var err error
+		n, err = affected(tx.ExecContext(ctx, `DELETE FROM audit_events WHERE id IN (
+			SELECT id FROM audit_events WHERE at < ? ORDER BY at, id LIMIT ?)`, micros(before), limit))
 		return err
 	})
 	if err != nil {

@@ -286,11 +286,7 @@ func (s *Store) PurgeMail(ctx context.Context, before time.Time, limit int) (int
 			if total >= limit {
 				break
 			}
-			res, err := tx.ExecContext(ctx, q, micros(before), limit-total)
-			if err != nil {
-				return classify(err)
-			}
-			n, err := res.RowsAffected()
+			n, err := affected(tx.ExecContext(ctx, q, micros(before), limit-total))
 			if err != nil {
 				return err
 			}

@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/refreshing/refreshing/internal/migration"
 )
 
 // migrationFiles holds the schema's forward-only migrations, NNNN_name.sql,
@@ -20,40 +18,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one file of migrationFiles.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number and _", base)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", ms[i-1].name, ms[i].name, ms[i].version)
-		}
-	}
-	return ms, nil
+func migrations() ([]migration.File, error) {
+	return migration.Load(migrationFiles, "migrations/*.sql")
 }
 
 // migrate applies, in order, every migration that schema_migrations does not
@@ -73,15 +40,15 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	if len(ms) > 0 && len(applied) > 0 && applied[len(applied)-1] > ms[len(ms)-1].version {
-		return fmt.Errorf("database schema version %d is newer than this program's %d", applied[len(applied)-1], ms[len(ms)-1].version)
+	if len(ms) > 0 && len(applied) > 0 && applied[len(applied)-1] > ms[len(ms)-1].Version {
+		return fmt.Errorf("database schema version %d is newer than this program's %d", applied[len(applied)-1], ms[len(ms)-1].Version)
 	}
 	for _, m := range ms {
-		if _, ok := slices.BinarySearch(applied, m.version); ok {
+		if _, ok := slices.BinarySearch(applied, m.Version); ok {
 			continue
 		}
 		if err := apply(ctx, db, m); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -99,8 +66,8 @@ func checkCurrent(ctx context.Context, db *sql.DB) error {
 		return classify(err)
 	}
 	for _, m := range ms {
-		if _, ok := slices.BinarySearch(applied, m.version); !ok {
-			return fmt.Errorf("the schema lacks migration %s: run refreshing migrate first", m.name)
+		if _, ok := slices.BinarySearch(applied, m.Version); !ok {
+			return fmt.Errorf("the schema lacks migration %s: run refreshing migrate first", m.Name)
 		}
 	}
 	return nil
@@ -135,7 +102,7 @@ func appliedVersions(ctx context.Context, db *sql.DB) ([]int, error) {
 
 // apply runs m and records it in one transaction, unless another process
 // recorded it meanwhile.
-func apply(ctx context.Context, db *sql.DB, m migration) error {
+func apply(ctx context.Context, db *sql.DB, m migration.File) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -148,17 +115,17 @@ func apply(ctx context.Context, db *sql.DB, m migration) error {
 		return err
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-		m.version, micros(time.Now())); err != nil {
+		m.Version, micros(time.Now())); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -33,12 +33,8 @@ func (s *Store) PurgeSessions(ctx context.Context, p refreshing.Purge) (int, err
 			if c.cutoff.IsZero() || total >= p.Limit {
 				continue
 			}
-			res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (
-				SELECT id FROM sessions WHERE `+c.where+` LIMIT ?)`, micros(c.cutoff), p.Limit-total)
-			if err != nil {
-				return classify(err)
-			}
-			n, err := res.RowsAffected()
+			n, err := affected(tx.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (
+				SELECT id FROM sessions WHERE `+c.where+` LIMIT ?)`, micros(c.cutoff), p.Limit-total))
 			if err != nil {
 				return err
 			}
@@ -79,14 +75,11 @@ func (s *Store) CountActiveSessions(ctx context.Context, now, activeAfter time.T
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
 	var n int64
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+		var err error
+		n, err = affected(tx.ExecContext(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 			WHERE leases.holder = excluded.holder OR leases.expires_at <= ?`,
-			name, holder, micros(until), micros(now))
-		if err != nil {
-			return classify(err)
-		}
-		n, err = res.RowsAffected()
+			name, holder, micros(until), micros(now)))
 		return err
 	})
 	if err != nil {

@@ -351,11 +351,7 @@ func (s *Store) SetAuthTime(ctx context.Context, id string, at time.Time) error 
 func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
 	err := s.w.doAtomic(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		us := micros(at)
-		res, err := tx.StmtContext(ctx, s.touch).ExecContext(ctx, us, id, us)
-		if err != nil {
-			return classify(err)
-		}
-		n, err := res.RowsAffected()
+		n, err := affected(tx.StmtContext(ctx, s.touch).ExecContext(ctx, us, id, us))
 		if err != nil {
 			return err
 		}
@@ -382,12 +378,8 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error
 // RevokeSession implements refreshing.Store.
 func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Time) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
-			WHERE id = ? AND revoked_at IS NULL`, micros(at), reason, id)
-		if err != nil {
-			return classify(err)
-		}
-		n, err := res.RowsAffected()
+		n, err := affected(tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+			WHERE id = ? AND revoked_at IS NULL`, micros(at), reason, id))
 		if err != nil {
 			return err
 		}

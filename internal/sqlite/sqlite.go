@@ -452,6 +452,15 @@ func classify(err error) error {
 	return err
 }
 
+// affected is the number of rows an Exec changed, its error classified:
+// res and err as ExecContext returned them.
+func affected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, classify(err)
+	}
+	return res.RowsAffected()
+}
+
 // micros encodes t as the INTEGER the schema stores: unix microseconds. The
 // zero time encodes as the microseconds before 1970 of year 1, and decodes
 // back to the zero time.

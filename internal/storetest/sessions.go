@@ -285,13 +285,7 @@ func testRotateSession(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	})
 	t.Run("ErrStaleRevoked", func(t *testing.T) {
 		st := open(t)
-		u := createUser(t, st, "alice")
-		s := newSession(u.ID, "s", at(time.Minute))
-		createSession(t, st, s)
-		if err := st.RevokeSession(t.Context(), "s", refreshing.ReasonLogout, at(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		want := getSession(t, st, "s")
+		want := revokedSession(t, st)
 		r := refreshing.Rotation{SessionID: "s", Generation: 0, NewHash: hash("s/1"), At: at(2 * time.Hour)}
 		if err := st.RotateSession(t.Context(), r); !errors.Is(err, refreshing.ErrStale) {
 			t.Fatalf("got %v, want ErrStale", err)
@@ -387,13 +381,7 @@ func testTouchSession(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	})
 	t.Run("ErrStale", func(t *testing.T) {
 		st := open(t)
-		u := createUser(t, st, "alice")
-		s := newSession(u.ID, "s", at(time.Minute))
-		createSession(t, st, s)
-		if err := st.RevokeSession(t.Context(), "s", refreshing.ReasonLogout, at(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		want := getSession(t, st, "s")
+		want := revokedSession(t, st)
 		if err := st.TouchSession(t.Context(), "s", at(2*time.Hour)); !errors.Is(err, refreshing.ErrStale) {
 			t.Fatalf("got %v, want ErrStale", err)
 		}
@@ -791,4 +779,16 @@ func testListSessions(t *testing.T, open func(t *testing.T) refreshing.Store) {
 			t.Fatalf("got %d sessions from an empty store", len(got))
 		}
 	})
+}
+
+// revokedSession stores alice's session "s", started at 1m and revoked
+// (logout) at 1h, and returns it as read back.
+func revokedSession(t *testing.T, st refreshing.Store) *refreshing.Session {
+	t.Helper()
+	u := createUser(t, st, "alice")
+	createSession(t, st, newSession(u.ID, "s", at(time.Minute)))
+	if err := st.RevokeSession(t.Context(), "s", refreshing.ReasonLogout, at(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	return getSession(t, st, "s")
 }

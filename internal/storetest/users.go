@@ -264,28 +264,22 @@ func testUpdateUser(t *testing.T, open func(t *testing.T) refreshing.Store) {
 		}
 		equalUser(t, getUser(t, st, a.ID), a)
 	})
-	t.Run("ErrConflictEmail", func(t *testing.T) {
-		st := open(t)
-		a := createUser(t, st, "alice")
-		b := createUser(t, st, "bob")
-		u := *b
-		u.Email = a.Email
-		if err := st.UpdateUser(t.Context(), &u, nil); !errors.Is(err, refreshing.ErrConflict) {
-			t.Fatalf("got %v, want ErrConflict", err)
-		}
-		equalUser(t, getUser(t, st, b.ID), b)
-	})
-	t.Run("ErrConflictUsername", func(t *testing.T) {
-		st := open(t)
-		a := createUser(t, st, "alice")
-		b := createUser(t, st, "bob")
-		u := *b
-		u.Username = a.Username
-		if err := st.UpdateUser(t.Context(), &u, nil); !errors.Is(err, refreshing.ErrConflict) {
-			t.Fatalf("got %v, want ErrConflict", err)
-		}
-		equalUser(t, getUser(t, st, b.ID), b)
-	})
+	for name, take := range map[string]func(u, from *refreshing.User){
+		"ErrConflictEmail":    func(u, from *refreshing.User) { u.Email = from.Email },
+		"ErrConflictUsername": func(u, from *refreshing.User) { u.Username = from.Username },
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			a := createUser(t, st, "alice")
+			b := createUser(t, st, "bob")
+			u := *b
+			take(&u, a)
+			if err := st.UpdateUser(t.Context(), &u, nil); !errors.Is(err, refreshing.ErrConflict) {
+				t.Fatalf("got %v, want ErrConflict", err)
+			}
+			equalUser(t, getUser(t, st, b.ID), b)
+		})
+	}
 	t.Run("ErrConflictRevokesNothing", func(t *testing.T) {
 		// The update and the revocation are one transaction: when the
 		// update fails, no session is revoked.

@@ -234,30 +234,17 @@ func (r *Reader) Users(ctx context.Context) ([]User, error) {
 		r.col(t, "provider"), r.col(t, "password"), r.col(t, "confirmed"), r.col(t, "blocked"),
 		r.col(t, "created_at"), r.col(t, "updated_at"), r.col(t, "published_at")}, ", ") +
 		` FROM ` + quote(t) + ` ORDER BY id`
-	rows, err := r.db.QueryContext(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("strapi: read users: %w", err)
-	}
-	defer rows.Close()
 	var all []User
 	published := map[int64]bool{}
-	for rows.Next() {
-		var v [11]any
-		ptrs := make([]any, len(v))
-		for i := range v {
-			ptrs[i] = &v[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("strapi: read users: %w", err)
-		}
+	err = r.each(ctx, "users", q, 11, func(v []any) {
 		u := User{ID: toInt(v[0]), DocumentID: toString(v[1]), Username: toString(v[2]), Email: toString(v[3]),
 			Provider: toString(v[4]), PasswordHash: toString(v[5]), Confirmed: toBool(v[6]), Blocked: toBool(v[7]),
 			CreatedAt: toTime(v[8]), UpdatedAt: toTime(v[9]), Role: roles[toInt(v[0])]}
 		published[u.ID] = v[10] != nil
 		all = append(all, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("strapi: read users: %w", err)
+	})
+	if err != nil {
+		return nil, err
 	}
 	// One user per v5 document: its published row (the first, in id
 	// order), else its first row.
@@ -292,25 +279,16 @@ func (r *Reader) userRoles(ctx context.Context) (map[int64]string, error) {
 	}
 	q := `SELECT l.` + quote(userCol) + `, ` + typ + `, r.` + quote("name") +
 		` FROM ` + quote(lnk) + ` l JOIN ` + quote(rolesTable) + ` r ON r.id = l.role_id`
-	rows, err := r.db.QueryContext(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("strapi: read roles: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, typ, name any
-		if err := rows.Scan(&id, &typ, &name); err != nil {
-			return nil, fmt.Errorf("strapi: read roles: %w", err)
-		}
-		role := toString(typ)
+	err := r.each(ctx, "roles", q, 3, func(v []any) {
+		role := toString(v[1])
 		if role == "" {
-			role = strings.ToLower(toString(name))
+			role = strings.ToLower(toString(v[2]))
 		}
-		if _, dup := out[toInt(id)]; !dup {
-			out[toInt(id)] = role
+		if _, dup := out[toInt(v[0])]; !dup {
+			out[toInt(v[0])] = role
 		}
-	}
-	return out, rows.Err()
+	})
+	return out, err
 }
 
 // Tokens returns the "refreshing" plugin's refresh tokens, none when the
@@ -320,47 +298,19 @@ func (r *Reader) Tokens(ctx context.Context) ([]Token, error) {
 		return nil, nil
 	}
 	t := tokensTable
-	userExpr, join := "NULL", ""
-	switch lnk, own, ok := r.link(t, "user", "user_id"); {
-	case r.has(t, "user_id"):
-		userExpr = "t." + quote("user_id")
-	case ok:
-		userExpr = "l." + quote("user_id")
-		join = ` LEFT JOIN ` + quote(lnk) + ` l ON l.` + quote(own) + ` = t.id`
-	}
-	cols := []string{userExpr}
-	for _, c := range []string{"token", "description", "user_agent", "ip", "created_at", "last_activity", "expires_at", "published_at"} {
-		if r.has(t, c) {
-			cols = append(cols, "t."+quote(c))
-		} else {
-			cols = append(cols, "NULL")
-		}
-	}
-	rows, err := r.db.QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM `+quote(t)+` t`+join+` ORDER BY t.id`)
-	if err != nil {
-		return nil, fmt.Errorf("strapi: read refresh tokens: %w", err)
-	}
-	defer rows.Close()
+	cols, join := r.userColumns(t, "token", "description", "user_agent", "ip", "created_at", "last_activity", "expires_at", "published_at")
 	var out []Token
 	seen := map[string]bool{}
-	for rows.Next() {
-		var v [9]any
-		ptrs := make([]any, len(v))
-		for i := range v {
-			ptrs[i] = &v[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("strapi: read refresh tokens: %w", err)
-		}
+	err := r.each(ctx, "refresh tokens", `SELECT `+cols+` FROM `+quote(t)+` t`+join+` ORDER BY t.id`, 9, func(v []any) {
 		tok := Token{UserID: toInt(v[0]), Token: toString(v[1]), Description: toString(v[2]), UserAgent: toString(v[3]),
 			IP: toString(v[4]), CreatedAt: toTime(v[5]), LastActivity: toTime(v[6]), ExpiresAt: toTime(v[7])}
 		if tok.Token == "" || seen[tok.Token] {
-			continue // v5 may keep a draft row of the same token
+			return // v5 may keep a draft row of the same token
 		}
 		seen[tok.Token] = true
 		out = append(out, tok)
-	}
-	return out, rows.Err()
+	})
+	return out, err
 }
 
 // Sessions returns the live sessions of users-permissions in Strapi 5's
@@ -375,21 +325,8 @@ func (r *Reader) Sessions(ctx context.Context) ([]Session, error) {
 	q := `SELECT ` + strings.Join([]string{r.col(t, "user_id"), r.col(t, "session_id"), r.col(t, "device_id"),
 		r.col(t, "metadata"), r.col(t, "created_at"), r.col(t, "expires_at"), r.col(t, "absolute_expires_at")}, ", ") +
 		` FROM ` + quote(t) + ` WHERE ` + quote("origin") + ` = 'users-permissions' AND ` + quote("status") + ` = 'active' ORDER BY id`
-	rows, err := r.db.QueryContext(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("strapi: read sessions: %w", err)
-	}
-	defer rows.Close()
 	var out []Session
-	for rows.Next() {
-		var v [7]any
-		ptrs := make([]any, len(v))
-		for i := range v {
-			ptrs[i] = &v[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("strapi: read sessions: %w", err)
-		}
+	err := r.each(ctx, "sessions", q, 7, func(v []any) {
 		var meta struct {
 			DeviceName string `json:"deviceName"`
 		}
@@ -399,8 +336,8 @@ func (r *Reader) Sessions(ctx context.Context) ([]Session, error) {
 		if s.SessionID != "" {
 			out = append(out, s)
 		}
-	}
-	return out, rows.Err()
+	})
+	return out, err
 }
 
 // PluginTokens returns the refresh-token plugin's rows, in id order; none
@@ -410,7 +347,22 @@ func (r *Reader) PluginTokens(ctx context.Context) ([]PluginToken, error) {
 		return nil, nil
 	}
 	t := pluginTable
-	userExpr, join := "NULL", ""
+	cols, join := r.userColumns(t, "document_id", "ip_address", "created_at")
+	var out []PluginToken
+	err := r.each(ctx, "refresh-token plugin rows", `SELECT `+cols+` FROM `+quote(t)+` t`+join+` ORDER BY t.id`, 4, func(v []any) {
+		p := PluginToken{UserID: toInt(v[0]), DocumentID: toString(v[1]), IP: toString(v[2]), CreatedAt: toTime(v[3])}
+		if p.DocumentID != "" {
+			out = append(out, p)
+		}
+	})
+	return out, err
+}
+
+// userColumns is the select list of table t (aliased t): the row's user id,
+// from t's own user_id or through its link table (whose LEFT JOIN, aliased
+// l, it returns), then cols, NULL for those t lacks.
+func (r *Reader) userColumns(t string, cols ...string) (list, join string) {
+	userExpr := "NULL"
 	switch lnk, own, ok := r.link(t, "user", "user_id"); {
 	case r.has(t, "user_id"):
 		userExpr = "t." + quote("user_id")
@@ -418,32 +370,39 @@ func (r *Reader) PluginTokens(ctx context.Context) ([]PluginToken, error) {
 		userExpr = "l." + quote("user_id")
 		join = ` LEFT JOIN ` + quote(lnk) + ` l ON l.` + quote(own) + ` = t.id`
 	}
-	cols := []string{userExpr}
-	for _, c := range []string{"document_id", "ip_address", "created_at"} {
+	exprs := []string{userExpr}
+	for _, c := range cols {
 		if r.has(t, c) {
-			cols = append(cols, "t."+quote(c))
+			exprs = append(exprs, "t."+quote(c))
 		} else {
-			cols = append(cols, "NULL")
+			exprs = append(exprs, "NULL")
 		}
 	}
-	q := `SELECT ` + strings.Join(cols, ", ") + ` FROM ` + quote(t) + ` t` + join + ` ORDER BY t.id`
+	return strings.Join(exprs, ", "), join
+}
+
+// each runs q and calls f with every row's n columns, each read as any (the
+// to* functions below convert them); an error names what was read.
+func (r *Reader) each(ctx context.Context, what, q string, n int, f func(v []any)) error {
 	rows, err := r.db.QueryContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("strapi: read refresh-token plugin rows: %w", err)
+		return fmt.Errorf("strapi: read %s: %w", what, err)
 	}
 	defer rows.Close()
-	var out []PluginToken
-	for rows.Next() {
-		var v [4]any
-		if err := rows.Scan(&v[0], &v[1], &v[2], &v[3]); err != nil {
-			return nil, fmt.Errorf("strapi: read refresh-token plugin rows: %w", err)
-		}
-		p := PluginToken{UserID: toInt(v[0]), DocumentID: toString(v[1]), IP: toString(v[2]), CreatedAt: toTime(v[3])}
-		if p.DocumentID != "" {
-			out = append(out, p)
-		}
+	v, ptrs := make([]any, n), make([]any, n)
+	for i := range v {
+		ptrs[i] = &v[i]
 	}
-	return out, rows.Err()
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("strapi: read %s: %w", what, err)
+		}
+		f(v)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("strapi: read %s: %w", what, err)
+	}
+	return nil
 }
 
 // toString reads a text column.

@@ -1,4 +1,4 @@
-package client_test
+package clienttest_test
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func exampleRefreshing() (issuer string, stop func()) {
 
 // A resource server admits only requests with a valid access token, and
 // finds the caller in the request's context.
-func ExampleVerifier_Middleware() {
+func Example_verifierMiddleware() {
 	issuer, stop := exampleRefreshing()
 	defer stop()
 
@@ -74,7 +74,7 @@ func ExampleVerifier_Middleware() {
 
 // A command-line program signs in once; its token, kept in a file, is
 // refreshed (and saved again) by the Transport as it expires, across runs.
-func ExampleTransport() {
+func Example_transport() {
 	issuer, stop := exampleRefreshing()
 	defer stop()
 	dir := mkdirTemp()
@@ -104,7 +104,7 @@ func ExampleTransport() {
 
 // Token gives the current access token for other uses than HTTP requests
 // (a WebSocket handshake, a gRPC call), refreshed if it is about to expire.
-func ExampleTransport_Token() {
+func Example_transportToken() {
 	issuer, stop := exampleRefreshing()
 	defer stop()
 	tr := &client.Transport{TokenURL: issuer + "/oauth/token", ClientID: "cli", Store: client.NewMemoryStore(nil)}

@@ -1,0 +1,3 @@
+module github.com/refreshing/refreshing/client
+
+go 1.26.0
