@@ -39,6 +39,8 @@ const (
 	AuditClientDelete     = "client.delete"
 	AuditClientUpdate     = "client.update" // Detail says what changed (require DPoP)
 	AuditKeyRotate        = "key.rotate"
+	AuditProviderSave     = "provider.save"   // a sign-in provider saved at run time; Detail never holds its secret
+	AuditProviderDelete   = "provider.delete" // a saved sign-in provider deleted
 )
 
 // byAdmin are the event types only an administrator causes.
@@ -46,6 +48,7 @@ var byAdmin = map[string]bool{AuditAdminRevoke: true, AuditBlock: true, AuditUnb
 	AuditUserDelete: true, AuditSettingsChange: true, AuditRoleChange: true, AuditAdminCreate: true,
 	AuditAdminDelete: true, AuditAdminPassword: true, AuditAdminTokenCreate: true, AuditAdminTokenRevoke: true,
 	AuditClientCreate: true, AuditClientDelete: true, AuditClientUpdate: true, AuditKeyRotate: true,
+	AuditProviderSave: true, AuditProviderDelete: true,
 	AuditUserConfirm: true, AuditUserSetPassword: true, AuditMailResend: true, AuditMailRetried: true}
 
 // AuditTypes lists every event type, for filters.
@@ -57,6 +60,7 @@ func AuditTypes() []string {
 		AuditProviderLogin, AuditProviderLoginFailed, AuditIdentityLink, // provider sign-in (provider.go)
 		AuditAdminDelete, AuditAdminPassword, AuditAdminTokenCreate, AuditAdminTokenRevoke,
 		AuditClientCreate, AuditClientDelete, AuditClientUpdate, AuditKeyRotate,
+		AuditProviderSave, AuditProviderDelete,
 		// The account life cycle (lifecycle.go).
 		AuditResetRequested, AuditPasswordReset, AuditEmailConfirmed, AuditUserConfirm, AuditUserSetPassword,
 		AuditMailResend, AuditMailFailed, AuditMailRetried,

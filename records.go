@@ -126,6 +126,14 @@ type Identity struct {
 	CreatedAt time.Time
 }
 
+// SignInProvider is a sign-in provider saved at run time (providers.go):
+// its whole configuration, client secret included (the provider needs it
+// back; the screens never show it), and when it was saved.
+type SignInProvider struct {
+	Config    ProviderConfig
+	UpdatedAt time.Time
+}
+
 // Admin is an administrator of the admin screens. Administrators are not end
 // users: they live in their own table and sign in only at /admin.
 type Admin struct {

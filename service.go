@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,10 @@ type Config struct {
 	// no mail server is configured: the flows that need mail then answer
 	// as Strapi does when its email provider fails.
 	Mailer Mailer
+	// Providers are the sign-in providers of the environment
+	// (REFRESHING_OIDC_PROVIDERS, ParseProviders). They win over the
+	// providers saved at run time with the same names (providers.go).
+	Providers []ProviderConfig
 }
 
 // ValidateIssuer reports why issuer cannot be the OAuth issuer, or nil if
@@ -124,10 +129,11 @@ type Service struct {
 	adm  adminState // the admin features: role cache, audit writer, admin login limits
 	auth authCache  // sessions and users Authenticate found active, while no revocation could have ended them
 
-	imports  importState // whether the store holds imported sessions (import.go)
-	strapi   strapiSecrets
-	mailer   Mailer        // nil: no mail server configured
-	mailWake chan struct{} // an enqueue here wakes this process's mail sender at once
+	imports      importState // whether the store holds imported sessions (import.go)
+	strapi       strapiSecrets
+	mailer       Mailer           // nil: no mail server configured
+	envProviders []ProviderConfig // Config.Providers, checked
+	mailWake     chan struct{}    // an enqueue here wakes this process's mail sender at once
 }
 
 // reloadAllowed rate-limits key reloads caused by unknown key ids.
@@ -187,6 +193,15 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("refreshing: the JWT secret is %d bytes long; HS256 needs at least %d", n, MinJWTSecretLen)
 	}
 	s := &Service{hasher: cfg.Hasher, now: cfg.Now, ttl: cfg.SettingsTTL, profiles: cfg.Profiles, mailer: cfg.Mailer, mailWake: make(chan struct{}, 1)}
+	for i, c := range cfg.Providers {
+		if err := CheckProvider(&c); err != nil {
+			return nil, fmt.Errorf("refreshing: provider %d: %w", i, err)
+		}
+		if slices.ContainsFunc(s.envProviders, func(o ProviderConfig) bool { return o.Name == c.Name }) {
+			return nil, fmt.Errorf("refreshing: provider %s configured twice", c.Name)
+		}
+		s.envProviders = append(s.envProviders, c)
+	}
 	s.strapi = strapiSecrets{session: bytes.Clone(cfg.StrapiSessionSecret), plugin: bytes.Clone(cfg.StrapiPluginSecret)}
 	s.store = invalidating{Store: cfg.Store, cache: &s.auth}
 	if s.hasher == nil {

@@ -329,6 +329,18 @@ type Store interface {
 	// subject (byte order).
 	UserIdentities(ctx context.Context, userID int64) ([]Identity, error)
 
+	// Sign-in providers saved at run time (providers.go; migration 0017).
+	// Deleting one leaves its identities.
+
+	// SignInProviders returns every saved provider, in name order (byte order).
+	SignInProviders(ctx context.Context) ([]SignInProvider, error)
+	// SaveSignInProvider inserts p, or replaces the saved provider with the
+	// same Config.Name, configuration and time alike.
+	SaveSignInProvider(ctx context.Context, p SignInProvider) error
+	// DeleteSignInProvider deletes the saved provider called name.
+	// ErrNotFound if absent.
+	DeleteSignInProvider(ctx context.Context, name string) error
+
 	// The account life cycle (mail.go, lifecycle.go): the outbox of mail and the
 	// one-time codes. The Service tells the times, the leases and the outcomes.
 
