@@ -257,6 +257,7 @@ var keepsSessions = map[string]string{
 	"DeleteClient":  "its sessions stay (only their exchange at /oauth/token ends, which reads the client)",
 	"SetClientDPoP": "its sessions stay; what a token request must carry is read with the client",
 	"AddIdentity":   "identities", "IdentityBySubject": "reads", "UserIdentities": "reads",
+	"SignInProviders": "reads", "SaveSignInProvider": "sign-in configuration", "DeleteSignInProvider": "sign-in configuration; identities stay",
 	"EnqueueMail": "the outbox", "ClaimMail": "the outbox", "FinishMail": "the outbox", "RetryMail": "the outbox",
 	"ListMail": "reads", "CountMail": "reads", "PutCode": "codes", "Code": "reads", "DeleteCode": "codes",
 	"PurgeMail": "the outbox and expired codes",

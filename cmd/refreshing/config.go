@@ -14,7 +14,6 @@ import (
 
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/bridge"
-	"github.com/refreshing/refreshing/internal/idp"
 	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/postgres"
 	"github.com/refreshing/refreshing/internal/sqlite"
@@ -35,7 +34,7 @@ type config struct {
 	redis          string
 	logFormat      string
 	logLevel       string
-	oidcProviders  string // JSON list of sign-in providers (internal/idp)
+	oidcProviders  string // JSON list of sign-in providers (refreshing.ParseProviders)
 	// The Strapi bridge (integrations/strapi).
 	strapiURL    string
 	bridgeSecret string
@@ -88,7 +87,7 @@ func (c *config) check() error {
 	if err := refreshing.ValidateIssuer(c.issuer); c.issuer != "" && err != nil { // "" is New's default
 		return usagef("--issuer (REFRESHING_ISSUER): %v", err)
 	}
-	if _, err := idp.Parse(c.oidcProviders); err != nil {
+	if _, err := refreshing.ParseProviders(c.oidcProviders); err != nil {
 		return usagef("--oidc-providers (REFRESHING_OIDC_PROVIDERS): %v", err)
 	}
 	if n := len(c.jwtSecret); n > 0 && n < refreshing.MinJWTSecretLen {
@@ -233,12 +232,14 @@ func openService(ctx context.Context, c *config, getenv func(string) string) (*r
 	if err != nil {
 		return nil, nil, err
 	}
+	providers, _ := refreshing.ParseProviders(c.oidcProviders) // checked by c.check
 	st, err := openStore(ctx, c.db)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open storage: %w", err)
 	}
 	cfg := refreshing.Config{Store: st, Issuer: c.issuer, JWTSecret: []byte(c.jwtSecret), Settings: &seed,
-		StrapiSessionSecret: []byte(c.strapiSessionSecret), StrapiPluginSecret: []byte(c.strapiPluginSecret), Mailer: mailer}
+		StrapiSessionSecret: []byte(c.strapiSessionSecret), StrapiPluginSecret: []byte(c.strapiPluginSecret), Mailer: mailer,
+		Providers: providers}
 	if c.strapiURL != "" {
 		bc, err := bridge.New(c.strapiURL, c.bridgeSecret, nil)
 		if err != nil {

@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/refreshing/refreshing"
-	"github.com/refreshing/refreshing/internal/idp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -162,7 +161,7 @@ func (a *app) config(ctx context.Context, cmd *cobra.Command) (*configReport, er
 		case "redis":
 			v = redactURL(v)
 		case "oidc-providers":
-			v = idp.Mask(v)
+			v = refreshing.MaskProviders(v)
 		}
 		rep.Bootstrap = append(rep.Bootstrap, configEntry{Name: f.Name, Value: v, Source: a.sources[f.Name], Env: env[0]})
 	})

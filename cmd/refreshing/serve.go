@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/refreshing/refreshing"
-	"github.com/refreshing/refreshing/internal/idp"
 	"github.com/refreshing/refreshing/internal/metrics"
 	"github.com/refreshing/refreshing/internal/server"
 	"github.com/spf13/cobra"
@@ -111,18 +110,12 @@ func serve(ctx context.Context, c *config, getenv func(string) string, stderr io
 	}
 	defer closeLimiter()
 
-	providerConfigs, err := idp.Parse(c.oidcProviders) // checked by c.check already
-	if err != nil {
-		return usagef("--oidc-providers: %v", err)
-	}
-	providers := idp.New(providerConfigs, idp.Options{Now: svc.Now})
-
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           server.New(svc, server.Options{Logger: logger, TrustedProxies: proxies, Limiter: limiter, Metrics: c.metrics, BridgeSecret: c.bridgeSecret, Providers: providers}),
+		Handler:           server.New(svc, server.Options{Logger: logger, TrustedProxies: proxies, Limiter: limiter, Metrics: c.metrics, BridgeSecret: c.bridgeSecret}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

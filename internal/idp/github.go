@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/refreshing/refreshing"
 	"golang.org/x/oauth2"
@@ -17,22 +16,6 @@ import (
 // GitHub is plain OAuth 2.0: no ID token, no nonce. The identity is GitHub's
 // numeric user id (stable across renames), and the email is the account's
 // primary one, only if GitHub says it is verified (GET /user/emails).
-
-func githubDefaults(c *Config) {
-	if c.AuthURL == "" {
-		c.AuthURL = "https://github.com/login/oauth/authorize"
-	}
-	if c.TokenURL == "" {
-		c.TokenURL = "https://github.com/login/oauth/access_token"
-	}
-	if c.APIURL == "" {
-		c.APIURL = "https://api.github.com"
-	}
-	c.APIURL = strings.TrimSuffix(c.APIURL, "/")
-	if len(c.Scopes) == 0 {
-		c.Scopes = []string{"read:user", "user:email"}
-	}
-}
 
 func (p *Provider) githubOAuth2(callback string) *oauth2.Config {
 	return &oauth2.Config{ClientID: p.cfg.ClientID, ClientSecret: p.cfg.ClientSecret,

@@ -11,12 +11,10 @@ package idp
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"regexp"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -26,154 +24,11 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Config is one provider as the operator configures it, in the JSON list
-// of REFRESHING_OIDC_PROVIDERS.
-type Config struct {
-	// Name is the provider's name in the paths (/api/connect/{name}) and
-	// in the identities stored: lower-case letters, digits, - and _.
-	Name string `json:"name"`
-	// Type is "oidc" (the default: any OpenID Connect provider),
-	// "google" (Issuer defaults to https://accounts.google.com) or
-	// "github" (plain OAuth 2.0 and GitHub's user and emails API; see github.go).
-	Type string `json:"type,omitempty"`
-	// Issuer is the OpenID Connect issuer URL; discovery reads
-	// Issuer/.well-known/openid-configuration.
-	Issuer       string `json:"issuer,omitempty"`
-	ClientID     string `json:"clientId"`
-	ClientSecret string `json:"clientSecret,omitempty"`
-	// Scopes asked for; default openid, email and profile.
-	Scopes []string `json:"scopes,omitempty"`
-	// CallbackURL is this server's public URL of
-	// /api/auth/{name}/callback, registered at the provider. Empty: derived
-	// from the request (scheme and host), fine behind no proxy or a trusted one.
-	CallbackURL string `json:"callbackUrl,omitempty"`
-	// RedirectURLs are the front-end pages a sign-in may end on
-	// (GET /api/connect/{name}?redirect=URL, matched exactly); the
-	// callback then redirects there with the tokens in the URL fragment.
-	RedirectURLs []string `json:"redirectUrls,omitempty"`
-	// RedirectWith is what a sign-in that ends on a front-end page hands
-	// it, in the URL fragment: "tokens" (the default: jwt and
-	// refreshToken) or "code" (a one-time code, redeemed within 60 s at
-	// POST /api/auth/code for {jwt, refreshToken, user}).
-	RedirectWith string `json:"redirectWith,omitempty"`
-	// LinkByEmail lets a new identity whose email the provider verified
-	// join the existing account with that email. Off: such a sign-in is
-	// refused. Turn it on only for providers that own the emails they verify.
-	LinkByEmail bool `json:"linkByEmail,omitempty"`
-	// AuthURL, TokenURL and APIURL replace GitHub's endpoints (type
-	// github only), for GitHub Enterprise Server.
-	AuthURL  string `json:"authUrl,omitempty"`
-	TokenURL string `json:"tokenUrl,omitempty"`
-	APIURL   string `json:"apiUrl,omitempty"`
-}
-
-var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
-
-// Parse reads the JSON list of providers and checks every entry.
-func Parse(s string) ([]Config, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	var cs []Config
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cs); err != nil {
-		return nil, fmt.Errorf("providers: not a JSON list of providers: %w", err)
-	}
-	seen := map[string]bool{}
-	for i := range cs {
-		c := &cs[i]
-		if c.Type == "" {
-			c.Type = "oidc"
-		}
-		if c.RedirectWith == "" {
-			c.RedirectWith = "tokens"
-		}
-		if c.Type == "google" && c.Issuer == "" {
-			c.Issuer = "https://accounts.google.com"
-		}
-		if c.Type == "github" {
-			githubDefaults(c)
-		}
-		if len(c.Scopes) == 0 {
-			c.Scopes = []string{oidc.ScopeOpenID, "email", "profile"}
-		}
-		switch {
-		case !namePattern.MatchString(c.Name):
-			return nil, fmt.Errorf("provider %d: name %q must be 1-32 lower-case letters, digits, - or _", i, c.Name)
-		case seen[c.Name]:
-			return nil, fmt.Errorf("provider %s: configured twice", c.Name)
-		case c.Type != "oidc" && c.Type != "google" && c.Type != "github":
-			return nil, fmt.Errorf("provider %s: type %q is not oidc, google or github", c.Name, c.Type)
-		case c.Type != "github" && (c.AuthURL != "" || c.TokenURL != "" || c.APIURL != ""):
-			return nil, fmt.Errorf("provider %s: authUrl, tokenUrl and apiUrl are for type github only", c.Name)
-		case c.ClientID == "":
-			return nil, fmt.Errorf("provider %s: clientId is required", c.Name)
-		case c.RedirectWith != "" && c.RedirectWith != "tokens" && c.RedirectWith != "code":
-			return nil, fmt.Errorf("provider %s: redirectWith %q is not tokens or code", c.Name, c.RedirectWith)
-		}
-		seen[c.Name] = true
-		for field, u := range map[string]string{"issuer": c.Issuer, "authUrl": c.AuthURL, "tokenUrl": c.TokenURL, "apiUrl": c.APIURL} {
-			if u == "" && (field != "issuer" || c.Type == "github") {
-				continue
-			}
-			if err := checkURL(u, false); err != nil {
-				return nil, fmt.Errorf("provider %s: %s: %w", c.Name, field, err)
-			}
-		}
-		if c.CallbackURL != "" {
-			if err := checkURL(c.CallbackURL, false); err != nil {
-				return nil, fmt.Errorf("provider %s: callbackUrl: %w", c.Name, err)
-			}
-		}
-		for _, r := range c.RedirectURLs {
-			if err := checkURL(r, true); err != nil {
-				return nil, fmt.Errorf("provider %s: redirectUrls: %w", c.Name, err)
-			}
-		}
-	}
-	return cs, nil
-}
-
-// checkURL accepts absolute http(s) URLs with a host, without a fragment
-// (and, for front-end pages, without a query is not required).
-func checkURL(s string, page bool) error {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return err
-	case u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.User != nil:
-		return fmt.Errorf("%q is not an http(s) URL with a host", s)
-	case u.Fragment != "" || strings.Contains(s, "#"):
-		return fmt.Errorf("%q must not have a fragment", s)
-	}
-	return nil
-}
-
-// Mask returns the providers' JSON with every client secret replaced, for
-// display (refreshing config, logs). What does not parse is not shown.
-func Mask(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return ""
-	}
-	var cs []Config
-	if err := json.Unmarshal([]byte(s), &cs); err != nil {
-		return "(not shown: does not parse)"
-	}
-	for i := range cs {
-		if cs[i].ClientSecret != "" {
-			cs[i].ClientSecret = "(set, not shown)"
-		}
-	}
-	b, _ := json.Marshal(cs)
-	return string(b)
-}
-
 // Provider is one configured provider, ready to run sign-ins. Discovery
 // happens at the first sign-in (and again after a failure), so that the
 // service starts while a provider is down.
 type Provider struct {
-	cfg    Config
+	cfg    refreshing.ProviderConfig
 	client *http.Client
 	now    func() time.Time
 
@@ -190,23 +45,42 @@ type Options struct {
 	Now func() time.Time
 }
 
-// New returns the providers of cs by name.
-func New(cs []Config, opts Options) map[string]*Provider {
+// Registry builds the Provider of each configuration it is given, and
+// hands the same one back while the configuration stays the same, so that
+// discovery happens once per provider and again only after a change (the
+// providers saved at run time can change while the service runs).
+type Registry struct {
+	opts Options
+
+	mu     sync.Mutex
+	byName map[string]*Provider
+}
+
+// NewRegistry returns an empty Registry whose providers use opts.
+func NewRegistry(opts Options) *Registry {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: 10 * time.Second}
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	out := make(map[string]*Provider, len(cs))
-	for _, c := range cs {
-		out[c.Name] = &Provider{cfg: c, client: opts.Client, now: opts.Now}
+	return &Registry{opts: opts, byName: map[string]*Provider{}}
+}
+
+// Provider returns the Provider of c (checked by refreshing.CheckProvider).
+func (r *Registry) Provider(c refreshing.ProviderConfig) *Provider {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p := r.byName[c.Name]; p != nil && reflect.DeepEqual(p.cfg, c) {
+		return p
 	}
-	return out
+	p := &Provider{cfg: c, client: r.opts.Client, now: r.opts.Now}
+	r.byName[c.Name] = p
+	return p
 }
 
 // Config returns the provider's configuration.
-func (p *Provider) Config() Config { return p.cfg }
+func (p *Provider) Config() refreshing.ProviderConfig { return p.cfg }
 
 // AllowedRedirect reports whether target is one of the provider's
 // front-end pages, compared exactly.

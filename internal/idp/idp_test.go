@@ -10,40 +10,21 @@ import (
 	"github.com/refreshing/refreshing/internal/idp"
 )
 
-func TestParse(t *testing.T) {
-	cs, err := idp.Parse(`[{"name":"google","type":"google","clientId":"c","clientSecret":"s"},{"name":"gh","type":"github","clientId":"c"},{"name":"corp","issuer":"https://id.example/realms/x","clientId":"c"}]`)
-	if err != nil {
-		t.Fatal(err)
+func TestRegistryKeepsAProviderWhileItsConfigurationStays(t *testing.T) {
+	r := idp.NewRegistry(idp.Options{})
+	c := refreshing.ProviderConfig{Name: "corp", Type: "oidc", Issuer: "https://id.example", ClientID: "c", Scopes: []string{"openid"}}
+	p := r.Provider(c)
+	if r.Provider(c) != p {
+		t.Fatal("the same configuration built a second Provider (and would discover again)")
 	}
-	if cs[0].Issuer != "https://accounts.google.com" || cs[1].TokenURL != "https://github.com/login/oauth/access_token" || cs[2].Type != "oidc" || len(cs[2].Scopes) != 3 {
-		t.Fatalf("defaults: %+v", cs)
+	c.Scopes = []string{"openid", "email"}
+	q := r.Provider(c)
+	if q == p || len(q.Config().Scopes) != 2 {
+		t.Fatal("a changed configuration kept the old Provider")
 	}
-	for _, bad := range []string{
-		`{"name":"x"}`,
-		`[{"name":"Corp","issuer":"https://id.example","clientId":"c"}]`,
-		`[{"name":"corp","issuer":"https://id.example"}]`,
-		`[{"name":"corp","clientId":"c"}]`,
-		`[{"name":"corp","issuer":"ftp://id.example","clientId":"c"}]`,
-		`[{"name":"corp","issuer":"https://id.example","clientId":"c","redirectUrls":["/relative"]}]`,
-		`[{"name":"corp","issuer":"https://id.example","clientId":"c","redirectUrls":["https://app.example/#x"]}]`,
-		`[{"name":"corp","issuer":"https://id.example","clientId":"c","tokenUrl":"https://t.example"}]`,
-		`[{"name":"corp","issuer":"https://id.example","clientId":"c"},{"name":"corp","issuer":"https://id.example","clientId":"d"}]`,
-		`[{"name":"corp","type":"saml","issuer":"https://id.example","clientId":"c"}]`,
-		`[{"name":"corp","issuer":"https://id.example","clientId":"c","clientSecrte":"typo"}]`,
-	} {
-		if _, err := idp.Parse(bad); err == nil {
-			t.Errorf("Parse(%s) accepted", bad)
-		}
-	}
-}
-
-func TestMask(t *testing.T) {
-	m := idp.Mask(`[{"name":"g","type":"google","clientId":"cid","clientSecret":"hunter2-secret"}]`)
-	if strings.Contains(m, "hunter2") || !strings.Contains(m, "cid") || !strings.Contains(m, "not shown") {
-		t.Fatalf("Mask = %s", m)
-	}
-	if m := idp.Mask(`not json "hunter2-secret"`); strings.Contains(m, "hunter2") {
-		t.Fatalf("Mask of garbage = %s", m)
+	c.Name = "other"
+	if r.Provider(c) == q {
+		t.Fatal("two names share a Provider")
 	}
 }
 

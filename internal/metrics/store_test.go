@@ -19,7 +19,7 @@ var untimed = []string{
 	"DeleteAdminSessions", "DeleteAdminToken", "DeleteAuditBefore", "DeleteClient", "DeleteCode", "DeleteRole", "EnqueueMail",
 	"FindUsers", "FinishMail", "IdentityBySubject", "ListAdmins", "ListAudit", "ListClients", "ListMail",
 	"PurgeMail", "PutCode", "RedeemCode", "RetryMail", "Roles", "SaveRole", "SearchUsers", "SessionWithUser",
-	"SetAdminPassword", "SetClientDPoP", "SetUsernameKey", "TouchAdminSession", "UserByUsernameKey", "UserIdentities", "UserStats",
+	"SaveSignInProvider", "DeleteSignInProvider", "SignInProviders", "SetAdminPassword", "SetClientDPoP", "SetUsernameKey", "TouchAdminSession", "UserByUsernameKey", "UserIdentities", "UserStats",
 	"UsersByID", "UsersWithoutUsernameKey",
 }
 

@@ -75,6 +75,10 @@ func (s *server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/clients", a.page(a.createClient))
 	mux.Handle("POST /admin/clients/{id}/delete", a.page(a.deleteClient))
 	mux.Handle("POST /admin/clients/{id}/dpop", a.page(a.setClientDPoP))
+	// Sign-in providers (admin_providers.go).
+	mux.Handle("GET /admin/providers", a.page(a.providers))
+	mux.Handle("POST /admin/providers", a.page(a.saveProvider))
+	mux.Handle("POST /admin/providers/{name}/delete", a.page(a.deleteProvider))
 	mux.Handle("GET /admin/admins", a.page(a.admins))
 	mux.Handle("POST /admin/admins", a.page(a.createAdmin))
 	mux.Handle("POST /admin/admins/{id}/{op}", a.page(a.adminAction))
@@ -169,9 +173,6 @@ type view struct {
 	Notice string // a fixed sentence after a successful action
 	Error  string
 	Data   any
-	// Providers lists the sign-in providers on the settings screen
-	// (read-only, secrets never shown; oidc, issue 22).
-	Providers []providerRow
 }
 
 // headers sets the admin screens' response headers.
@@ -284,14 +285,16 @@ var notices = map[string]string{
 	"saved":     "Saved. The change applies now.",
 	"roledel":   "Deleted the role.",
 	// admin_manage.go
-	"clientdel":     "Deleted the OAuth client; its secret no longer works.",
-	"clientdpop":    "Saved: the client's next token requests must carry a DPoP proof.",
-	"clientnodpop":  "Saved: the client's token requests may come without a DPoP proof.",
-	"admincreated":  "Created the administrator.",
-	"adminpassword": "Set the administrator's password; their sessions ended.",
-	"admindel":      "Deleted the administrator, with their sessions and API tokens.",
-	"tokenrevoked":  "Revoked the API token; it no longer works.",
-	"rotated":       "Added a signing key: it signs every new access token from now on. Older keys keep verifying the tokens they signed.",
+	"clientdel":       "Deleted the OAuth client; its secret no longer works.",
+	"clientdpop":      "Saved: the client's next token requests must carry a DPoP proof.",
+	"clientnodpop":    "Saved: the client's token requests may come without a DPoP proof.",
+	"admincreated":    "Created the administrator.",
+	"adminpassword":   "Set the administrator's password; their sessions ended.",
+	"admindel":        "Deleted the administrator, with their sessions and API tokens.",
+	"tokenrevoked":    "Revoked the API token; it no longer works.",
+	"providersaved":   "Saved the sign-in provider. It applies now, on every instance.",
+	"providerdeleted": "Deleted the sign-in provider. Its users' identities stay linked, should it be added again.",
+	"rotated":         "Added a signing key: it signs every new access token from now on. Older keys keep verifying the tokens they signed.",
 	// Mail (admin_mail.go).
 	"mailretry": "The mail is pending again; the mail sender will try it shortly.",
 	"confirmed": "Confirmed the user's email.",

@@ -626,7 +626,7 @@ func (a *adminUI) settings(w http.ResponseWriter, r *http.Request, auth *refresh
 		return
 	}
 	a.render(w, r, http.StatusOK, "settings", view{Title: "Settings", Nav: "settings", Admin: auth.Admin.Email,
-		Notice: notice(r), Data: groupSettings(settingFields(st)), Providers: a.s.providerRows()})
+		Notice: notice(r), Data: groupSettings(settingFields(st))})
 }
 
 // settingsForm reads what both settings screens' POST start from: the form
@@ -670,7 +670,7 @@ func (a *adminUI) saveSettings(w http.ResponseWriter, r *http.Request, auth *ref
 			}
 		}
 		a.render(w, r, http.StatusBadRequest, "settings", view{Title: "Settings", Nav: "settings", Admin: auth.Admin.Email,
-			Error: fmt.Sprintf("Not saved: %s — %s.", fe.Field, fe.Message), Data: groupSettings(fields), Providers: a.s.providerRows()})
+			Error: fmt.Sprintf("Not saved: %s — %s.", fe.Field, fe.Message), Data: groupSettings(fields)})
 		return
 	}
 	back(w, r, "/admin/settings", "saved", 0)

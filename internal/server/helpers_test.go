@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/refreshing/refreshing"
-	"github.com/refreshing/refreshing/internal/idp"
 	"github.com/refreshing/refreshing/internal/pgtest"
 	"github.com/refreshing/refreshing/internal/postgres"
 	"github.com/refreshing/refreshing/internal/ratelimit"
@@ -36,7 +35,7 @@ type setup struct {
 	mailer       refreshing.Mailer // nil: no mail server (lifecycle.go)
 	postgres     bool              // a PostgreSQL store (a schema of its own) instead of SQLite
 	// providers are the external sign-in providers (signin_test.go).
-	providers map[string]*idp.Provider
+	providers []refreshing.ProviderConfig
 }
 
 // stores runs f once per store: SQLite always, PostgreSQL when
@@ -92,12 +91,13 @@ func start(t *testing.T, su setup) *env {
 	}
 	e := &env{t: t, clock: &clock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}, fault: &faultStore{Store: st}, logs: &lockedBuffer{}}
 	e.svc, err = refreshing.New(ctx, refreshing.Config{
-		Store:    e.fault,
-		Hasher:   refreshing.NewHasher(refreshing.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
-		Now:      e.clock.Now,
-		Settings: &settings,
-		Profiles: su.profiles,
-		Mailer:   su.mailer,
+		Providers: su.providers,
+		Store:     e.fault,
+		Hasher:    refreshing.NewHasher(refreshing.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
+		Now:       e.clock.Now,
+		Settings:  &settings,
+		Profiles:  su.profiles,
+		Mailer:    su.mailer,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func start(t *testing.T, su setup) *env {
 	if su.limiter != nil {
 		lim = su.limiter(e.clock.Now)
 	}
-	e.srv = httptest.NewServer(server.New(e.svc, server.Options{Logger: logger, TrustedProxies: su.trusted, Limiter: lim, BridgeSecret: su.bridgeSecret, Providers: su.providers}))
+	e.srv = httptest.NewServer(server.New(e.svc, server.Options{Logger: logger, TrustedProxies: su.trusted, Limiter: lim, BridgeSecret: su.bridgeSecret}))
 	t.Cleanup(func() {
 		e.srv.Close()
 		logs := e.logs.String()

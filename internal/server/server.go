@@ -41,9 +41,6 @@ type Options struct {
 	// /metrics; nil makes a fresh set. Pass the one the Service observes
 	// into (refreshing.Config.Observer) to serve its counters too.
 	Metrics *metrics.Metrics
-	// Providers are the external sign-in providers by name (signin.go,
-	// docs/oidc.md); nil or empty: none.
-	Providers map[string]*idp.Provider
 	// BridgeSecret, when set, opens the Strapi bridge routes (/api/bridge,
 	// bridge.go) to callers presenting it; at least
 	// refreshing.MinBridgeSecretLen bytes. Empty: those routes answer 404.
@@ -60,7 +57,7 @@ type server struct {
 	limiterLogged limiterLog
 	storage       storageHealth // storage failures, for /readyz
 	metrics       *metrics.Metrics
-	providers     map[string]*idp.Provider
+	providers     *idp.Registry               // the sign-in providers' clients (signin.go), built from the Service's configurations
 	corsOrigins   corsOrigins                 // the parsed allowedOrigins setting (cors.go)
 	bridgeDigest  []byte                      // SHA-256 of the bridge secret; nil when none
 	dpopReplay    *dpop.ReplayCache           // DPoP proofs seen (dpop.go): per instance
@@ -69,7 +66,8 @@ type server struct {
 
 // New returns the HTTP handler of Refreshing on svc.
 func New(svc *refreshing.Service, opts Options) http.Handler {
-	s := &server{svc: svc, log: opts.Logger, trusted: opts.TrustedProxies, limiter: opts.Limiter, providers: opts.Providers}
+	s := &server{svc: svc, log: opts.Logger, trusted: opts.TrustedProxies, limiter: opts.Limiter,
+		providers: idp.NewRegistry(idp.Options{})}
 	if s.metrics = opts.Metrics; s.metrics == nil {
 		s.metrics = metrics.New()
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/refreshing/refreshing"
@@ -24,13 +23,14 @@ const signInCookie = "refreshing_signin"
 
 func callbackPath(name string) string { return "/api/auth/" + name + "/callback" }
 
-// provider returns the provider the path names, or ErrUnknownProvider.
+// provider returns the provider the path names, as configured now (the
+// environment's, or one saved at run time), or ErrUnknownProvider.
 func (s *server) provider(r *http.Request) (*idp.Provider, error) {
-	p := s.providers[r.PathValue("provider")]
-	if p == nil {
-		return nil, refreshing.ErrUnknownProvider
+	c, err := s.svc.SignInProvider(r.Context(), r.PathValue("provider"))
+	if err != nil {
+		return nil, err
 	}
-	return p, nil
+	return s.providers.Provider(c), nil
 }
 
 // callbackURL is the redirect_uri registered at the provider: configured,
@@ -191,31 +191,4 @@ func (s *server) handleSignInCode() http.Handler {
 func redirectTo(w http.ResponseWriter, target string) {
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusFound)
-}
-
-// providerRow is one provider on the admin settings screen: never its secret.
-type providerRow struct {
-	Name, Type, Endpoint, ClientID, Callback, RedirectWith string
-	SecretSet, LinkByEmail                                 bool
-	RedirectURLs                                           []string
-}
-
-// providerRows lists the configured providers by name, for the settings screen.
-func (s *server) providerRows() []providerRow {
-	rows := make([]providerRow, 0, len(s.providers))
-	for _, p := range s.providers {
-		c := p.Config()
-		ep := c.Issuer
-		if c.Type == "github" {
-			ep = c.AuthURL
-		}
-		callback := c.CallbackURL
-		if callback == "" {
-			callback = "(from the request) " + callbackPath(c.Name)
-		}
-		rows = append(rows, providerRow{Name: c.Name, Type: c.Type, Endpoint: ep, ClientID: c.ClientID, Callback: callback,
-			RedirectWith: c.RedirectWith, SecretSet: c.ClientSecret != "", LinkByEmail: c.LinkByEmail, RedirectURLs: c.RedirectURLs})
-	}
-	slices.SortFunc(rows, func(a, b providerRow) int { return strings.Compare(a.Name, b.Name) })
-	return rows
 }

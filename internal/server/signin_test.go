@@ -32,29 +32,29 @@ type oidcEnv struct {
 	op *mockoidc.MockOIDC
 }
 
-func startOIDC(t *testing.T, su setup, cfg func(*idp.Config)) *oidcEnv {
+func startOIDC(t *testing.T, su setup, cfg func(*refreshing.ProviderConfig)) *oidcEnv {
 	t.Helper()
 	op, err := mockoidc.Run()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { op.Shutdown() })
-	c := idp.Config{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret,
+	c := refreshing.ProviderConfig{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret,
 		RedirectURLs: []string{"https://app.example/signed-in"}}
 	if cfg != nil {
 		cfg(&c)
 	}
-	cs, err := idp.Parse(mustJSON(t, []idp.Config{c}))
+	cs, err := refreshing.ParseProviders(mustJSON(t, []refreshing.ProviderConfig{c}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	su.providers = idp.New(cs, idp.Options{})
+	su.providers = cs
 	return &oidcEnv{env: start(t, su), op: op}
 }
 
 // withProviders is su with the providers cs and, when not nil, settings.
-func withProviders(su setup, cs []idp.Config, settings func(*refreshing.Settings)) setup {
-	su.providers = idp.New(cs, idp.Options{})
+func withProviders(su setup, cs []refreshing.ProviderConfig, settings func(*refreshing.Settings)) setup {
+	su.providers = cs
 	if settings != nil {
 		su.settings = settings
 	}
@@ -315,7 +315,7 @@ func TestProviderSignInAccounts(t *testing.T) {
 			}
 		})
 		t.Run("LinkByVerifiedEmail", func(t *testing.T) {
-			e := startOIDC(t, su, func(c *idp.Config) { c.LinkByEmail = true })
+			e := startOIDC(t, su, func(c *refreshing.ProviderConfig) { c.LinkByEmail = true })
 			a := e.register("alice")
 			// Unverified, the email links nothing even when linking is on.
 			e.signIn(&mockoidc.MockUser{Subject: "s0", Email: a.email}).want(t, http.StatusBadRequest, "ValidationError", "The provider has not verified this email address")
@@ -352,7 +352,7 @@ func TestProviderSignInAccounts(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { op.Shutdown() })
-			cs, _ := idp.Parse(mustJSON(t, []idp.Config{{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret}}))
+			cs, _ := refreshing.ParseProviders(mustJSON(t, []refreshing.ProviderConfig{{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret}}))
 			e := &oidcEnv{env: start(t, withProviders(su, cs, func(s *refreshing.Settings) { s.Registration = false })), op: op}
 			e.signIn(alice()).want(t, http.StatusBadRequest, "ApplicationError", "Register action is currently disabled")
 			if n := e.userCount(); n != 0 {
@@ -497,7 +497,7 @@ func TestGitHubSignIn(t *testing.T) {
 			emails: `[{"email":"octo@users.example","primary":false,"verified":true},{"email":"octocat@github.example","primary":true,"verified":true}]`}
 		ghs := httptest.NewServer(gh)
 		t.Cleanup(ghs.Close)
-		cs, err := idp.Parse(mustJSON(t, []idp.Config{{Name: "github", Type: "github", ClientID: "gh-client", ClientSecret: "gh-secret",
+		cs, err := refreshing.ParseProviders(mustJSON(t, []refreshing.ProviderConfig{{Name: "github", Type: "github", ClientID: "gh-client", ClientSecret: "gh-secret",
 			AuthURL: ghs.URL + "/login/oauth/authorize", TokenURL: ghs.URL + "/login/oauth/access_token", APIURL: ghs.URL + "/api"}}))
 		if err != nil {
 			t.Fatal(err)
@@ -528,24 +528,24 @@ func TestGitHubSignIn(t *testing.T) {
 	})
 }
 
-// TestProviderSettingsScreen: the admin settings screen lists the providers
-// and never shows a client secret.
+// TestProviderSettingsScreen: the admin providers screen lists the
+// environment's providers, read-only, and never shows a client secret.
 func TestProviderSettingsScreen(t *testing.T) {
 	stores(t, func(t *testing.T, su setup) {
-		e := startOIDC(t, su, func(c *idp.Config) { c.LinkByEmail = true })
+		e := startOIDC(t, su, func(c *refreshing.ProviderConfig) { c.LinkByEmail = true })
 		e.remember(e.op.ClientSecret)
-		r := e.admin().send(http.MethodGet, "/admin/settings", nil, nil)
+		r := e.admin().send(http.MethodGet, "/admin/providers", nil, nil)
 		if r.status != http.StatusOK {
-			t.Fatalf("settings: %d", r.status)
+			t.Fatalf("providers: %d", r.status)
 		}
 		page := string(r.body)
-		for _, want := range []string{"Sign-in providers", ">corp<", e.op.ClientID, e.op.Issuer(), "set (not shown)", "https://app.example/signed-in", "the tokens"} {
+		for _, want := range []string{"Sign-in providers", ">corp<", "REFRESHING_OIDC_PROVIDERS</span> (read-only)", e.op.ClientID, e.op.Issuer(), "set (not shown)", "https://app.example/signed-in", "the tokens"} {
 			if !strings.Contains(page, want) {
-				t.Errorf("the settings screen lacks %q", want)
+				t.Errorf("the providers screen lacks %q", want)
 			}
 		}
 		if strings.Contains(page, e.op.ClientSecret) {
-			t.Fatal("the settings screen shows the client secret")
+			t.Fatal("the providers screen shows the client secret")
 		}
 	})
 }
@@ -557,7 +557,7 @@ func TestProviderSignInProviderTrouble(t *testing.T) {
 		t.Run("Unreachable", func(t *testing.T) {
 			down := httptest.NewServer(http.NotFoundHandler())
 			down.Close() // nothing listens there any more
-			cs, err := idp.Parse(mustJSON(t, []idp.Config{{Name: "corp", Issuer: down.URL, ClientID: "c", ClientSecret: "s"}}))
+			cs, err := refreshing.ParseProviders(mustJSON(t, []refreshing.ProviderConfig{{Name: "corp", Issuer: down.URL, ClientID: "c", ClientSecret: "s"}}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -589,7 +589,7 @@ func TestProviderSignInCookieMode(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { op.Shutdown() })
-		cs, _ := idp.Parse(mustJSON(t, []idp.Config{{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret}}))
+		cs, _ := refreshing.ParseProviders(mustJSON(t, []refreshing.ProviderConfig{{Name: "corp", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret}}))
 		e := &oidcEnv{env: start(t, withProviders(su, cs, func(s *refreshing.Settings) { s.CookieMode = true })), op: op}
 		op.QueueUser(alice())
 		b := signInBrowser(t, func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/callback") })
@@ -628,7 +628,7 @@ func TestProviderSignInCookieMode(t *testing.T) {
 // code redeems once, within 60 s, for the local login's answer.
 func TestProviderSignInCode(t *testing.T) {
 	stores(t, func(t *testing.T, su setup) {
-		e := startOIDC(t, su, func(c *idp.Config) { c.RedirectWith = "code" })
+		e := startOIDC(t, su, func(c *refreshing.ProviderConfig) { c.RedirectWith = "code" })
 		// codeFor runs the sign-in to the front-end page and returns the code.
 		codeFor := func(u mockoidc.User) string {
 			t.Helper()

@@ -80,6 +80,7 @@ func Run(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	t.Run("AddIdentity", func(t *testing.T) { testAddIdentity(t, open) })
 	t.Run("IdentityBySubject", func(t *testing.T) { testIdentityBySubject(t, open) })
 	t.Run("UserIdentities", func(t *testing.T) { testUserIdentities(t, open) })
+	t.Run("SignInProviders", func(t *testing.T) { testSignInProviders(t, open) })
 
 	t.Run("PurgeSessions", func(t *testing.T) { testPurgeSessions(t, open) })
 	t.Run("CountActiveSessions", func(t *testing.T) { testCountActiveSessions(t, open) })
