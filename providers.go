@@ -146,8 +146,12 @@ func CheckProvider(c *ProviderConfig) error {
 		return Invalid("name", "name %q must be 1-32 lower-case letters, digits, - or _, starting with a letter or digit", c.Name)
 	case c.Type != ProviderOIDC && c.Type != ProviderGoogle && c.Type != ProviderGitHub:
 		return Invalid("type", "type %q is not oidc, google or github", c.Type)
-	case c.Type != ProviderGitHub && (c.AuthURL != "" || c.TokenURL != "" || c.APIURL != ""):
-		return Invalid("authUrl", "authUrl, tokenUrl and apiUrl are for type github only")
+	case c.Type != ProviderGitHub && c.AuthURL != "":
+		return Invalid("authUrl", "authUrl is for type github only")
+	case c.Type != ProviderGitHub && c.TokenURL != "":
+		return Invalid("tokenUrl", "tokenUrl is for type github only")
+	case c.Type != ProviderGitHub && c.APIURL != "":
+		return Invalid("apiUrl", "apiUrl is for type github only")
 	case c.Type != ProviderGitHub && c.Issuer == "":
 		return Invalid("issuer", "issuer is required for type %s", c.Type)
 	case strings.TrimSpace(c.ClientID) == "" || len(c.ClientID) > 512:
@@ -216,20 +220,21 @@ func MaskProviders(s string) string {
 type ConfiguredProvider struct {
 	ProviderConfig
 	// Source is ProviderFromEnvironment or ProviderFromSettings.
-	Source string
+	Source string `json:"source"`
 	// Overridden marks a stored provider whose name the environment also
 	// configures: the environment's is the one in force.
-	Overridden bool
+	Overridden bool `json:"overridden,omitempty"`
 	// UpdatedAt is when a stored provider was last saved (zero for the
 	// environment's).
-	UpdatedAt time.Time
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 	// SecretSet reports whether a client secret is configured; Redacted
 	// keeps it when it blanks the secret.
-	SecretSet bool
+	SecretSet bool `json:"clientSecretSet"`
 }
 
 // Redacted returns p without its client secret, for the screens, the admin
-// API and the CLI: a secret is never shown back.
+// API and the CLI: a secret is never shown back. Its JSON is the admin
+// API's and the CLI's view of a provider.
 func (p ConfiguredProvider) Redacted() ConfiguredProvider {
 	p.SecretSet = p.SecretSet || p.ClientSecret != ""
 	p.ClientSecret = ""

@@ -86,7 +86,7 @@ func TestHelpEverywhere(t *testing.T) {
 			}
 		}
 		for _, path := range paths {
-			if len(path) < 2 || groups[strings.Join(path, " ")] || !slices.Contains([]string{"users", "sessions", "clients", "admins", "keys"}, path[0]) {
+			if len(path) < 2 || groups[strings.Join(path, " ")] || !slices.Contains([]string{"users", "sessions", "clients", "providers", "admins", "keys"}, path[0]) {
 				continue
 			}
 			out, _, err := runCLI(nil, append(path, "--help")...)

@@ -118,7 +118,7 @@ HTTP API and OAuth 2.0. Without a command it serves (refreshing serve).`,
 	root.Annotations = map[string]string{"env": runtimeEnvHelp()}
 
 	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.configCmd(), a.usersCmd(), a.sessionsCmd(),
-		a.clientsCmd(), a.adminsCmd(), a.keysCmd(), a.mailCmd(), a.importCmd(), a.versionCmd())
+		a.clientsCmd(), a.providersCmd(), a.adminsCmd(), a.keysCmd(), a.mailCmd(), a.importCmd(), a.versionCmd())
 	return root
 }
 
