@@ -859,3 +859,83 @@ func (s *server) apiAudit(w http.ResponseWriter, r *http.Request, _ *refreshing.
 	}
 	writeJSON(w, http.StatusOK, listJSON{Data: out, Meta: meta})
 }
+
+// providerMembers are the members a provider's JSON may have: its
+// configuration's, and the read-only ones of its view (ignored), so that
+// what GET answers can be sent back. Any other is refused: a misspelt
+// "clientSecret" would otherwise keep the stored secret without a word.
+var providerMembers = map[string]bool{"name": true, "type": true, "issuer": true, "clientId": true, "clientSecret": true,
+	"scopes": true, "callbackUrl": true, "redirectUrls": true, "redirectWith": true, "linkByEmail": true,
+	"authUrl": true, "tokenUrl": true, "apiUrl": true,
+	"source": true, "overridden": true, "updatedAt": true, "clientSecretSet": true}
+
+// apiListProviders serves GET /admin/api/providers: the environment's and
+// the saved ones, never a secret.
+func (s *server) apiListProviders(w http.ResponseWriter, r *http.Request, _ *refreshing.Admin) {
+	list, err := s.svc.SignInProviders(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]refreshing.ConfiguredProvider, len(list))
+	for i, p := range list {
+		out[i] = p.Redacted()
+	}
+	writeJSON(w, http.StatusOK, listJSON{Data: out})
+}
+
+// apiProvider serves GET /admin/api/providers/{name}: the one in force
+// under that name, or else the saved one the environment overrides.
+func (s *server) apiProvider(w http.ResponseWriter, r *http.Request, _ *refreshing.Admin) {
+	list, err := s.svc.SignInProviders(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, p := range list { // the environment's first, for a shared name (sorted stably)
+		if p.Name == r.PathValue("name") {
+			writeJSON(w, http.StatusOK, dataJSON{p.Redacted()})
+			return
+		}
+	}
+	s.fail(w, r, refreshing.ErrUnknownProvider)
+}
+
+// apiSaveProvider serves PUT /admin/api/providers/{name}: the whole
+// configuration, as in REFRESHING_OIDC_PROVIDERS; a missing or empty
+// clientSecret keeps the saved one.
+func (s *server) apiSaveProvider(w http.ResponseWriter, r *http.Request, _ *refreshing.Admin) {
+	var c refreshing.ProviderConfig
+	members, err := decodeMembers(w, r, &c, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for m := range members {
+		if !providerMembers[m] {
+			s.fail(w, r, refreshing.Invalid(m, "%s is not a provider setting", m))
+			return
+		}
+	}
+	name := r.PathValue("name")
+	if c.Name != "" && c.Name != name {
+		s.fail(w, r, refreshing.Invalid("name", "name %q differs from the path's %q", c.Name, name))
+		return
+	}
+	c.Name = name
+	p, err := s.svc.SaveSignInProvider(r.Context(), c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, dataJSON{p.Redacted()})
+}
+
+// apiDeleteProvider serves DELETE /admin/api/providers/{name}.
+func (s *server) apiDeleteProvider(w http.ResponseWriter, r *http.Request, _ *refreshing.Admin) {
+	if err := s.svc.DeleteSignInProvider(r.Context(), r.PathValue("name")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

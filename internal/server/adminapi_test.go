@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -58,22 +59,8 @@ func exerciseAdminAPI(t *testing.T, st refreshing.Store) {
 			t.Fatalf("%s: status %d, want %d", what, got, status)
 		}
 	}
-	data := func(m map[string]any) map[string]any {
-		t.Helper()
-		d, ok := m["data"].(map[string]any)
-		if !ok {
-			t.Fatalf("no data object in %v", m)
-		}
-		return d
-	}
-	list := func(m map[string]any) []any {
-		t.Helper()
-		d, ok := m["data"].([]any)
-		if !ok {
-			t.Fatalf("no data array in %v", m)
-		}
-		return d
-	}
+	data := func(m map[string]any) map[string]any { t.Helper(); return dataOf(t, m) }
+	list := func(m map[string]any) []any { t.Helper(); return listOf(t, m) }
 
 	// Credentials: none, a wrong one, a session cookie: 401 and nothing else.
 	code, _ := c.call(http.MethodGet, "/admin/api/users", nil, false, nil)
@@ -186,6 +173,7 @@ func exerciseAdminAPI(t *testing.T, st refreshing.Store) {
 	if n := len(list(keys)); n != 1 {
 		t.Fatalf("%d keys, want 1", n)
 	}
+	exerciseProvidersAPI(t, c, svc, auth)
 	svc.FlushAudit(ctx)
 	code, audit := c.call(http.MethodGet, "/admin/api/audit?type=client.create&from=2000-01-01", nil, true, auth)
 	want(code, http.StatusOK, "audit")
@@ -378,4 +366,107 @@ func adminState(t *testing.T, svc *refreshing.Service) string {
 		t.Fatal(err)
 	}
 	return string(raw)
+}
+
+// exerciseProvidersAPI drives /admin/api/providers: save, read, change
+// without the secret (kept), refusals that change nothing, delete.
+func exerciseProvidersAPI(t *testing.T, c *apiClient, svc *refreshing.Service, auth map[string]string) {
+	t.Helper()
+	data := func(m map[string]any) map[string]any { t.Helper(); return dataOf(t, m) }
+	list := func(m map[string]any) []any { t.Helper(); return listOf(t, m) }
+	ctx := t.Context()
+	const secret = "provider-secret-3f9a"
+	stored := func() refreshing.ProviderConfig {
+		t.Helper()
+		p, err := svc.SignInProvider(ctx, "corp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	noSecret := func(what string, body map[string]any) {
+		t.Helper()
+		if b, _ := json.Marshal(body); strings.Contains(string(b), secret) {
+			t.Fatalf("%s answers the client secret: %s", what, b)
+		}
+	}
+	code, p := c.call(http.MethodPut, "/admin/api/providers/corp", map[string]any{"issuer": "https://id.example/realms/main",
+		"clientId": "refreshing", "clientSecret": secret, "redirectUrls": []string{"https://app.example/signed-in"}}, true, auth)
+	if code != http.StatusOK || data(p)["clientSecretSet"] != true || data(p)["source"] != "settings" || data(p)["type"] != "oidc" {
+		t.Fatalf("save provider: %d %v", code, p)
+	}
+	noSecret("PUT", p)
+	code, all := c.call(http.MethodGet, "/admin/api/providers", nil, true, auth)
+	if code != http.StatusOK || len(list(all)) != 1 {
+		t.Fatalf("list providers: %d %v", code, all)
+	}
+	noSecret("GET list", all)
+	code, one := c.call(http.MethodGet, "/admin/api/providers/corp", nil, true, auth)
+	if code != http.StatusOK || data(one)["clientId"] != "refreshing" {
+		t.Fatalf("show provider: %d %v", code, one)
+	}
+	noSecret("GET", one)
+	// What GET answered goes back as is, with one change: the secret stays.
+	back := data(one)
+	back["clientId"] = "refreshing-2"
+	code, p = c.call(http.MethodPut, "/admin/api/providers/corp", back, true, auth)
+	if code != http.StatusOK || stored().ClientID != "refreshing-2" || stored().ClientSecret != secret {
+		t.Fatalf("save without a secret: %d %v; stored %+v", code, p, stored())
+	}
+	before := stored()
+	for name, body := range map[string]any{
+		"Misspelt":     map[string]any{"issuer": "https://id.example", "clientId": "x", "clientSecrte": "typo"},
+		"OtherName":    map[string]any{"name": "other", "issuer": "https://id.example", "clientId": "x"},
+		"BadIssuer":    map[string]any{"issuer": "ftp://id.example", "clientId": "x"},
+		"NoClientID":   map[string]any{"issuer": "https://id.example"},
+		"BadRedirect":  map[string]any{"issuer": "https://id.example", "clientId": "x", "redirectUrls": []string{"/relative"}},
+		"UnknownType":  map[string]any{"type": "saml", "issuer": "https://id.example", "clientId": "x"},
+		"NotAnObject":  `["corp"]`,
+		"WrongTypeMem": map[string]any{"issuer": "https://id.example", "clientId": 7},
+	} {
+		if code, _ := c.call(http.MethodPut, "/admin/api/providers/corp", body, false, auth); code != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", name, code)
+		}
+	}
+	if code, _ := c.call(http.MethodPut, "/admin/api/providers/Bad%20Name", map[string]any{"issuer": "https://id.example", "clientId": "x"}, false, auth); code != http.StatusBadRequest {
+		t.Errorf("a bad name in the path: %d, want 400", code)
+	}
+	if after := stored(); !reflect.DeepEqual(after, before) {
+		t.Fatalf("refused saves changed the provider: %+v, was %+v", after, before)
+	}
+	code, _ = c.call(http.MethodDelete, "/admin/api/providers/corp", nil, true, auth)
+	if code != http.StatusNoContent {
+		t.Fatalf("delete provider: %d", code)
+	}
+	for what, req := range map[string]string{"delete again": http.MethodDelete, "show deleted": http.MethodGet} {
+		if code, _ := c.call(req, "/admin/api/providers/corp", nil, true, auth); code != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", what, code)
+		}
+	}
+	svc.FlushAudit(ctx)
+	code, audit := c.call(http.MethodGet, "/admin/api/audit?type=provider.save&from=2000-01-01", nil, true, auth)
+	if code != http.StatusOK || len(list(audit)) != 2 {
+		t.Fatalf("provider.save events: %d %v, want 2", code, audit)
+	}
+	noSecret("the audit log", audit)
+}
+
+// dataOf is the admin API answer's data object.
+func dataOf(t *testing.T, m map[string]any) map[string]any {
+	t.Helper()
+	d, ok := m["data"].(map[string]any)
+	if !ok {
+		t.Fatalf("no data object in %v", m)
+	}
+	return d
+}
+
+// listOf is the admin API answer's data array.
+func listOf(t *testing.T, m map[string]any) []any {
+	t.Helper()
+	d, ok := m["data"].([]any)
+	if !ok {
+		t.Fatalf("no data array in %v", m)
+	}
+	return d
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -547,6 +548,118 @@ func TestProviderSettingsScreen(t *testing.T) {
 		if strings.Contains(page, e.op.ClientSecret) {
 			t.Fatal("the providers screen shows the client secret")
 		}
+	})
+}
+
+// TestProviderAdminScreen: a provider added on the Providers screen signs
+// people in at once; editing it with the secret field left blank keeps the
+// secret, which no page ever shows; a refused form changes nothing and says
+// why; the environment's providers cannot be saved over; delete needs the
+// box ticked and then stops sign-in through it.
+func TestProviderAdminScreen(t *testing.T) {
+	stores(t, func(t *testing.T, su setup) {
+		op, err := mockoidc.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { op.Shutdown() })
+		su.providers = []refreshing.ProviderConfig{{Name: "fromenv", Issuer: op.Issuer(), ClientID: "env-client", ClientSecret: "env-secret-a8d1"}}
+		e := &oidcEnv{env: start(t, su), op: op}
+		e.remember(op.ClientSecret, "env-secret-a8d1")
+		a := e.admin()
+		stored := func() refreshing.ProviderConfig {
+			t.Helper()
+			c, err := e.svc.SignInProvider(t.Context(), "corp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		noSecret := func(r response) {
+			t.Helper()
+			for _, s := range []string{op.ClientSecret, "env-secret-a8d1"} {
+				if strings.Contains(string(r.body), s) {
+					t.Fatalf("the page shows a client secret:\n%s", r.body)
+				}
+			}
+		}
+		form := url.Values{"name": {"corp"}, "type": {"oidc"}, "issuer": {op.Issuer()}, "clientId": {op.ClientID},
+			"clientSecret": {op.ClientSecret}, "redirectUrls": {"https://app.example/a\r\nhttps://app.example/b"}, "redirectWith": {"tokens"}}
+
+		if r := e.signIn(alice()); r.status != http.StatusNotFound {
+			t.Fatalf("before the provider is added: %d", r.status)
+		}
+		r := a.post("/admin/providers", form, nil)
+		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/admin/providers?ok=providersaved") {
+			t.Fatalf("add: %d %s %s", r.status, r.header.Get("Location"), r.body)
+		}
+		page := a.get("/admin/providers")
+		page.wantPage(t, http.StatusOK, ">corp<", op.ClientID, "set (not shown)", "https://app.example/b", ">fromenv<", "REFRESHING_OIDC_PROVIDERS</span> (read-only)")
+		noSecret(page)
+		if c := stored(); c.ClientSecret != op.ClientSecret || len(c.RedirectURLs) != 2 {
+			t.Fatalf("stored: %+v", c)
+		}
+		if r := e.signIn(alice()); r.status != http.StatusOK {
+			t.Fatalf("sign-in through the added provider: %d %s", r.status, r.body)
+		}
+
+		edit := a.get("/admin/providers?edit=corp")
+		edit.wantPage(t, http.StatusOK, "Edit corp", `value="`+op.ClientID+`"`, "A secret is set; leave this blank to keep it.")
+		noSecret(edit)
+		a.get("/admin/providers?edit=fromenv").wantPage(t, http.StatusNotFound, "No saved sign-in provider is called fromenv.")
+		changed := url.Values{"editing": {"yes"}, "name": {"corp"}, "type": {"oidc"}, "issuer": {op.Issuer()}, "clientId": {op.ClientID},
+			"clientSecret": {""}, "scopes": {"openid email"}, "redirectWith": {"code"}, "linkByEmail": {"on"}}
+		if r := a.post("/admin/providers", changed, nil); r.status != http.StatusSeeOther {
+			t.Fatalf("edit: %d %s", r.status, r.body)
+		}
+		if c := stored(); c.ClientSecret != op.ClientSecret || c.RedirectWith != "code" || !c.LinkByEmail || len(c.Scopes) != 2 || len(c.RedirectURLs) != 0 {
+			t.Fatalf("after an edit with a blank secret: %+v", c)
+		}
+
+		before := stored()
+		for name, c := range map[string]struct {
+			set  url.Values
+			want string
+		}{
+			"BadIssuer":   {url.Values{"issuer": {"ftp://id.example"}, "clientSecret": {"typed-secret-71c2"}}, "is not an http(s) URL"},
+			"NoClientID":  {url.Values{"clientId": {""}}, "clientId is required"},
+			"BadRedirect": {url.Values{"redirectUrls": {"/signed-in"}}, "redirectUrls"},
+			"BadType":     {url.Values{"type": {"saml"}}, "is not oidc, google or github"},
+			"EnvName":     {url.Values{"name": {"fromenv"}}, "configured by REFRESHING_OIDC_PROVIDERS"},
+		} {
+			f := url.Values{}
+			for k, v := range changed {
+				f[k] = v
+			}
+			for k, v := range c.set {
+				f[k] = v
+			}
+			r := a.post("/admin/providers", f, nil)
+			r.wantPage(t, http.StatusBadRequest, "Not saved", c.want)
+			if strings.Contains(string(r.body), "typed-secret-71c2") {
+				t.Errorf("%s: the refused form shows the typed secret", name)
+			}
+			noSecret(r)
+		}
+		if after := stored(); !reflect.DeepEqual(after, before) {
+			t.Fatalf("refused forms changed the provider: %+v, was %+v", after, before)
+		}
+		if _, err := e.svc.SignInProvider(t.Context(), "fromenv"); err != nil {
+			t.Fatal(err)
+		}
+
+		a.post("/admin/providers/corp/delete", url.Values{}, nil).wantPage(t, http.StatusBadRequest, "tick the box")
+		if _, err := e.svc.SignInProvider(t.Context(), "corp"); err != nil {
+			t.Fatalf("delete without the box: %v", err)
+		}
+		a.post("/admin/providers/fromenv/delete", url.Values{"confirm": {"yes"}}, nil).wantPage(t, http.StatusBadRequest, "remove it there")
+		if r := a.post("/admin/providers/corp/delete", url.Values{"confirm": {"yes"}}, nil); r.status != http.StatusSeeOther {
+			t.Fatalf("delete: %d", r.status)
+		}
+		if r := e.signIn(alice()); r.status != http.StatusNotFound {
+			t.Fatalf("after delete: %d", r.status)
+		}
+		a.post("/admin/providers/corp/delete", url.Values{"confirm": {"yes"}}, nil).wantPage(t, http.StatusNotFound)
 	})
 }
 

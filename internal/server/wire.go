@@ -30,9 +30,11 @@ const maxWireLen = 4096
 var freeText = map[string]bool{"password": true, "currentPassword": true, "passwordConfirmation": true, "client_secret": true}
 
 // multiLine names the admin form's text areas (the mail templates,
-// admin_mail.go): lines end in CR LF, a tab may indent, and a template may
-// be longer than any identifier; other control characters are refused.
-var multiLine = map[string]bool{"resetText": true, "resetHTML": true, "confirmationText": true, "confirmationHTML": true}
+// admin_mail.go, and a provider's front-end pages, admin_providers.go):
+// lines end in CR LF, a tab may indent, and a template may be longer than
+// any identifier; other control characters are refused.
+var multiLine = map[string]bool{"resetText": true, "resetHTML": true, "confirmationText": true, "confirmationHTML": true,
+	"redirectUrls": true}
 
 // maxMultiLineLen bounds a text area, in bytes.
 const maxMultiLineLen = 32 << 10
