@@ -43,4 +43,3 @@ func TestMask(t *testing.T) {
 		t.Fatalf("Mask of garbage = %s", m)
 	}
 }
-

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,17 +12,6 @@ import (
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/dpop/dpoptest"
 )
-
-// dpopRequest is a request to resource carrying token with the DPoP scheme
-// and the given proofs.
-func dpopRequest(method, resource, token string, proofs ...string) *http.Request {
-	r := httptest.NewRequest(method, resource, nil)
-	r.Header.Set("Authorization", "DPoP "+token)
-	for _, p := range proofs {
-		r.Header.Add("DPoP", p)
-	}
-	return r
-}
 
 // TestMiddlewareDPoP runs the Middleware in front of a resource of a real
 // Refreshing: a token bound at /oauth/token with a proof is admitted with
