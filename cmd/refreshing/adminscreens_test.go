@@ -72,8 +72,8 @@ func seedScreens(t *testing.T, db string, users, perUser int) (active string) {
 // a desktop's (1280×800) and a phone's (390×844) size, checks that no page
 // scrolls sideways and that each shows what it is for, and saves a
 // screenshot of each in the test's artifact directory (go test -artifacts).
-// It also creates an OAuth client and an API token (each secret shown once)
-// and rotates the signing key from the screens.
+// It also creates an OAuth client and an API token (each secret shown once),
+// adds a sign-in provider and rotates the signing key from the screens.
 func TestAdminScreensInBrowser(t *testing.T) {
 	ctx := browser(t)
 	db := filepath.Join(t.TempDir(), "refreshing.db")
@@ -107,6 +107,16 @@ func TestAdminScreensInBrowser(t *testing.T) {
 	if row := p.text(`tr:has(form[action="/admin/clients/backend/dpop"])`); !strings.Contains(row, "optional") {
 		t.Errorf("after stopping to require DPoP the row reads %q", row)
 	}
+	p.open("/admin/providers")
+	p.do("a provider", chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "corp"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=issuer]`), "https://id.example.com/realms/a-rather-long-realm-name"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=clientId]`), "refreshing-web"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=clientSecret]`), "provider-secret-in-browser"),
+		chromedp.SendKeys(chromedp.CSS(`textarea[name=redirectUrls]`), "https://app.example.com/signed-in\nhttps://app.example.com/other-page"))
+	p.submit(`form[action="/admin/providers"] button[type=submit]`, "p.notice", "Saved the sign-in provider")
+	if row := p.text(`tr:has(a[href="/admin/providers?edit=corp"])`); !strings.Contains(row, "set (not shown)") || !strings.Contains(row, "other-page") {
+		t.Errorf("the new provider's row reads %q", row)
+	}
 	p.open("/admin/admins")
 	p.do("token name", chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "deploy script"))
 	p.submit(`form[action="/admin/tokens"] button`, ".notice.secret", "Created the API token deploy script")
@@ -127,6 +137,8 @@ func TestAdminScreensInBrowser(t *testing.T) {
 		{"settings", "/admin/settings", "Rate limits"},
 		{"roles", "/admin/roles", "Allowed actions"},
 		{"clients", "/admin/clients", "mobile-app"},
+		{"providers", "/admin/providers", "refreshing-web"},
+		{"provider-edit", "/admin/providers?edit=corp", "A secret is set; leave this blank to keep it."},
 		{"admins", "/admin/admins", "API tokens"},
 		{"keys", "/admin/keys", "Rotate"},
 	}
