@@ -284,7 +284,7 @@ func (s *server) apiCreateUser(w http.ResponseWriter, r *http.Request, _ *refres
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
-	if err := decode(w, r, &body, false); err != nil {
+	if err := decodeStrict(w, r, &body); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -331,7 +331,7 @@ func (s *server) apiUserAction(op string) func(http.ResponseWriter, *http.Reques
 			var body struct {
 				Password string `json:"password"`
 			}
-			if err = decode(w, r, &body, false); err == nil {
+			if err = decodeStrict(w, r, &body); err == nil {
 				u, err = s.svc.SetUserPassword(r.Context(), id, body.Password)
 			}
 		}
@@ -504,7 +504,7 @@ func (s *server) apiCreateClient(w http.ResponseWriter, r *http.Request, _ *refr
 		Grants         []string `json:"grants"`
 		RequireDPoP    bool     `json:"requireDPoP"`
 	}
-	if err := decode(w, r, &body, false); err != nil {
+	if err := decodeStrict(w, r, &body); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -536,7 +536,7 @@ func (s *server) apiUpdateClient(w http.ResponseWriter, r *http.Request, _ *refr
 	var body struct {
 		RequireDPoP *bool `json:"requireDPoP"`
 	}
-	if err := decode(w, r, &body, false); err != nil {
+	if err := decodeStrict(w, r, &body); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -581,7 +581,7 @@ func (s *server) apiCreateAdmin(w http.ResponseWriter, r *http.Request, _ *refre
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
-	if err := decode(w, r, &body, false); err != nil {
+	if err := decodeStrict(w, r, &body); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -627,7 +627,7 @@ func (s *server) apiAdminPassword(w http.ResponseWriter, r *http.Request, _ *ref
 	}
 	id, err := pathID(r)
 	if err == nil {
-		err = decode(w, r, &body, false)
+		err = decodeStrict(w, r, &body)
 	}
 	if err == nil {
 		err = s.svc.SetAdminPassword(r.Context(), id, body.Password)
@@ -671,7 +671,7 @@ func (s *server) apiCreateToken(w http.ResponseWriter, r *http.Request, a *refre
 		TTL     string `json:"ttl"`
 		AdminID int64  `json:"adminId"`
 	}
-	if err := decode(w, r, &body, false); err != nil {
+	if err := decodeStrict(w, r, &body); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -860,14 +860,11 @@ func (s *server) apiAudit(w http.ResponseWriter, r *http.Request, _ *refreshing.
 	writeJSON(w, http.StatusOK, listJSON{Data: out, Meta: meta})
 }
 
-// providerMembers are the members a provider's JSON may have: its
-// configuration's, and the read-only ones of its view (ignored), so that
-// what GET answers can be sent back. Any other is refused: a misspelt
+// providerViewMembers are the read-only members of a provider as GET
+// answers it: accepted and ignored by PUT, so that what GET answered can be
+// sent back. Any other unknown member is refused: a misspelt
 // "clientSecret" would otherwise keep the stored secret without a word.
-var providerMembers = map[string]bool{"name": true, "type": true, "issuer": true, "clientId": true, "clientSecret": true,
-	"scopes": true, "callbackUrl": true, "redirectUrls": true, "redirectWith": true, "linkByEmail": true,
-	"authUrl": true, "tokenUrl": true, "apiUrl": true,
-	"source": true, "overridden": true, "updatedAt": true, "clientSecretSet": true}
+var providerViewMembers = []string{"source", "overridden", "updatedAt", "clientSecretSet"}
 
 // apiListProviders serves GET /admin/api/providers: the environment's and
 // the saved ones, never a secret.
@@ -906,16 +903,9 @@ func (s *server) apiProvider(w http.ResponseWriter, r *http.Request, _ *refreshi
 // clientSecret keeps the saved one.
 func (s *server) apiSaveProvider(w http.ResponseWriter, r *http.Request, _ *refreshing.Admin) {
 	var c refreshing.ProviderConfig
-	members, err := decodeMembers(w, r, &c, false)
-	if err != nil {
+	if err := decodeStrict(w, r, &c, providerViewMembers...); err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	for m := range members {
-		if !providerMembers[m] {
-			s.fail(w, r, refreshing.Invalid(m, "%s is not a provider setting", m))
-			return
-		}
 	}
 	name := r.PathValue("name")
 	if c.Name != "" && c.Name != name {

@@ -147,6 +147,20 @@ func exerciseAdminAPI(t *testing.T, st refreshing.Store) {
 	if cl, err := svc.Client(ctx, "spa"); err != nil || cl.RequireDPoP || data(spa)["requireDPoP"] != false {
 		t.Fatalf("after PATCH requireDPoP false: %v, %+v %v", spa, cl, err)
 	}
+	// A misspelt member is refused, not dropped, and changes nothing.
+	code, bad := c.call(http.MethodPatch, "/admin/api/clients/spa", map[string]any{"requireDpop": true}, false, auth)
+	want(code, http.StatusBadRequest, "PATCH with a misspelt member")
+	if msg, _ := bad["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "requireDpop") {
+		t.Fatalf("the refusal does not name the member: %v", bad)
+	}
+	code, _ = c.call(http.MethodPost, "/admin/api/clients", map[string]any{"id": "typo", "grant": []string{"password"}}, false, auth)
+	want(code, http.StatusBadRequest, "POST with an unknown member")
+	if cl, err := svc.Client(ctx, "spa"); err != nil || cl.RequireDPoP {
+		t.Fatalf("a refused PATCH changed the client: %+v %v", cl, err)
+	}
+	if _, err := svc.Client(ctx, "typo"); err == nil {
+		t.Fatal("a refused POST created a client")
+	}
 	code, _ = c.call(http.MethodGet, "/admin/api/clients", nil, true, auth)
 	want(code, http.StatusOK, "list clients")
 	code, _ = c.call(http.MethodGet, "/admin/api/clients/backend", nil, true, auth)

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -81,6 +82,33 @@ func decodeMembers(w http.ResponseWriter, r *http.Request, dst any, optional boo
 		return nil, err
 	}
 	return members, nil
+}
+
+// decodeStrict is decode for the admin API: a member dst has no field for
+// is a 400 naming it, unless it is one of ignored, instead of being
+// dropped without a word (a misspelt "requireDPoP" would otherwise change
+// nothing and answer 200). The Strapi-compatible /api keeps decode's
+// leniency: its clients send members of their own.
+func decodeStrict(w http.ResponseWriter, r *http.Request, dst any, ignored ...string) error {
+	members, err := decodeMembers(w, r, dst, false)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, f := range bodyFields(reflect.TypeOf(dst).Elem()) {
+		known[f.name] = true
+	}
+	names := make([]string, 0, len(members))
+	for m := range members {
+		if !known[m] && !slices.Contains(ignored, m) {
+			names = append(names, m)
+		}
+	}
+	if len(names) > 0 {
+		slices.Sort(names)
+		return refreshing.Invalid(names[0], "%s is not a member of this request", names[0])
+	}
+	return nil
 }
 
 // bodyField is a member of a request body: a struct field and its json name.
