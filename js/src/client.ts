@@ -334,13 +334,19 @@ class Client implements RefreshingClient {
     this.emit("signedOut", error ? { reason, error } : { reason });
   }
 
-  /** signOut clears storage, tells every tab, and signs this one out. */
+  /**
+   * signOut clears storage, tells every tab, and signs this one out. A DPoP
+   * session's key is deleted too: it signs for nothing any more.
+   */
   private async signOut(reason: SignedOutReason, error?: RefreshingError): Promise<void> {
+    let jkt: string | undefined;
     try {
+      jkt = parse(await this.storage.getItem(this.key))?.jkt;
       await this.storage.removeItem(this.key);
     } finally {
       this.post({ type: "signedOut", reason, from: this.id });
       this.signOutLocal(reason, error);
+      if (this.dpop && jkt) await this.dpop.forget(jkt).catch(() => undefined); // a key left behind is harmless: it is bound to an ended session
     }
   }
 

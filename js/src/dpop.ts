@@ -171,13 +171,13 @@ export class DPoPKeys {
     });
     if (stored) return (this.cur = await describeKey(stored));
     // None yet: make one, unless another tab does first.
-    const fresh = await generateKeyPair();
+    const fresh = await describeKey(await generateKeyPair());
     const kept = await withStore<CryptoKeyPair>(f, (store, done) => {
       const get = store.get(this.name);
       get.onsuccess = () => {
         if (isPair(get.result)) return done(get.result);
-        store.put({ privateKey: fresh.privateKey, publicKey: fresh.publicKey }, this.name);
-        done(fresh);
+        store.put(toStore(fresh), this.name);
+        done(fresh.keyPair);
       };
     });
     return (this.cur = await describeKey(kept));
@@ -198,12 +198,36 @@ export class DPoPKeys {
     const f = idb();
     if (f && !this.given) {
       await withStore<true>(f, (store, done) => {
-        store.put({ privateKey: key.keyPair.privateKey, publicKey: key.keyPair.publicKey }, this.name);
+        store.put(toStore(key), this.name);
         done(true);
       });
     }
     this.cur = key;
   }
+
+  /**
+   * forget deletes the key with thumbprint jkt once the session bound to it
+   * has ended (a sign-out), so that no key that signs for nothing stays in
+   * the browser. A key another tab has kept since (a new sign-in) stays:
+   * only the one with this thumbprint goes.
+   */
+  async forget(jkt: string): Promise<void> {
+    if (this.cur?.jkt === jkt) this.cur = undefined;
+    const f = idb();
+    if (!f || this.given) return;
+    await withStore<true>(f, (store, done) => {
+      const get = store.get(this.name);
+      get.onsuccess = () => {
+        if ((get.result as { jkt?: unknown } | undefined)?.jkt === jkt) store.delete(this.name);
+        done(true);
+      };
+    });
+  }
+}
+
+/** toStore is what IndexedDB keeps of key: the pair, and its thumbprint for {@link DPoPKeys.forget}. */
+function toStore(key: DPoPKey): { privateKey: CryptoKey; publicKey: CryptoKey; jkt: string } {
+  return { privateKey: key.keyPair.privateKey, publicKey: key.keyPair.publicKey, jkt: key.jkt };
 }
 
 /**

@@ -307,13 +307,34 @@ describe("in Chromium", { skip }, () => {
       await startLoop(tabs[3]!, base, 300);
       assert.deepEqual((await loopResult(tabs[3]!)).failures, [], "a new tab after a failed sign-in");
 
-      // Logging out in one tab signs every tab out, once.
+      // Logging out in one tab signs every tab out, once, and deletes the
+      // session's key: nothing that signs for it stays in the browser.
       await tabs[2]!.evaluate(() => window.auth.logout());
       await sleep(300);
       for (const [i, t] of tabs.entries()) {
         assert.equal((await eventsOf(t)).signedOut, 1, `tab ${i}: signedOut events`);
         assert.equal(await t.evaluate(() => window.auth.isSignedIn()), false);
       }
+      const keysLeft = await tabs[0]!.evaluate(async () => {
+        const db = await new Promise<IDBDatabase>((ok, no) => {
+          const r = indexedDB.open("refreshing-dpop");
+          r.onsuccess = () => ok(r.result);
+          r.onerror = () => no(r.error);
+        });
+        const n = await new Promise<number>((ok, no) => {
+          const r = db.transaction("keys").objectStore("keys").count();
+          r.onsuccess = () => ok(r.result);
+          r.onerror = () => no(r.error);
+        });
+        db.close();
+        return n;
+      });
+      assert.equal(keysLeft, 0, "DPoP keys left in IndexedDB after logout");
+      // Signing in again makes a new key, and it works.
+      const again = await tabs[0]!.evaluate(() => window.auth.login({ identifier: "dee", password: "correct horse battery" }).then((r) => r.user.username));
+      assert.equal(again, "dee");
+      await startLoop(tabs[0]!, base, 300);
+      assert.deepEqual((await loopResult(tabs[0]!)).failures, [], "calls after signing in again");
     } finally {
       await ctx.close();
     }
