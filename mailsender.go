@@ -69,8 +69,9 @@ type MailObserver interface {
 	MailQueue(counts map[string]int64)
 }
 
-// withDefaults returns m with its zero fields set to the defaults.
-func (m MailSender) withDefaults() MailSender {
+// WithDefaults returns m with its zero fields set to the defaults (what
+// `refreshing config` shows of the mail sender).
+func (m MailSender) WithDefaults() MailSender {
 	if m.Holder == "" {
 		m.Holder = "mailer-" + randomString(9)
 	}
@@ -128,7 +129,7 @@ func (s *Service) RunMailSender(ctx context.Context, m MailSender) {
 	if s.mailer == nil {
 		return
 	}
-	m = m.withDefaults()
+	m = m.WithDefaults()
 	t := time.NewTicker(m.Interval)
 	defer t.Stop()
 	var purged time.Time
@@ -158,7 +159,7 @@ func (s *Service) SendMailRound(ctx context.Context, m MailSender) (int, error) 
 	if s.mailer == nil {
 		return 0, ErrNoMailer
 	}
-	m = m.withDefaults()
+	m = m.WithDefaults()
 	n := 0
 	for ctx.Err() == nil {
 		now := s.clock()

@@ -288,6 +288,8 @@ func TestConfigCommand(t *testing.T) {
 		"REFRESHING_JWT_SECRET": secret,
 		"REFRESHING_REDIS":      "redis://:redispassword@cache:6379/0",
 		"REFRESHING_ACCESS_TTL": "5m",
+		"REFRESHING_SMTP_URL":   "smtp://mailer:smtppassword@mail.example.com:587",
+		"REFRESHING_MAIL_FROM":  "Example <no-reply@example.com>",
 	}
 	// The flag --db (a missing SQLite file: nothing to open) wins over
 	// REFRESHING_DB, whose password redactDSN is checked on below.
@@ -296,7 +298,7 @@ func TestConfigCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{secret, "redispassword"} {
+	for _, s := range []string{secret, "redispassword", "smtppassword"} {
 		if strings.Contains(out, s) {
 			t.Errorf("config prints a secret (%.6s...):\n%s", s, out)
 		}
@@ -315,6 +317,11 @@ func TestConfigCommand(t *testing.T) {
 		"jwt-secret": {Value: "(set, 32 bytes, not shown)", Source: "environment REFRESHING_JWT_SECRET"},
 		"redis":      {Value: "redis://:xxxxx@cache:6379/0", Source: "environment REFRESHING_REDIS"},
 		"log-level":  {Value: "info", Source: "default"},
+		// Mail: variables only (mail.go), with the sender's defaults.
+		"smtp-url":          {Value: "smtp://mailer:xxxxx@mail.example.com:587", Source: "environment REFRESHING_SMTP_URL"},
+		"mail-from":         {Value: "Example <no-reply@example.com>", Source: "environment REFRESHING_MAIL_FROM"},
+		"mail-poll":         {Value: "2s", Source: "default"},
+		"mail-max-attempts": {Value: "10", Source: "default"},
 	} {
 		if e := got[name]; e.Value != want.Value || e.Source != want.Source {
 			t.Errorf("%s = %+v, want %+v", name, e, want)
@@ -340,9 +347,11 @@ func TestConfigCommand(t *testing.T) {
 		}
 	})
 	t.Run("ErrBadVariable", func(t *testing.T) {
-		_, _, err := runCLI(map[string]string{"REFRESHING_ROTATION": "perhaps"}, "config", "--db", "sqlite:"+missing)
-		if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "REFRESHING_ROTATION") {
-			t.Errorf("err = %v", err)
+		for v, bad := range map[string]string{"REFRESHING_ROTATION": "perhaps", "REFRESHING_MAIL_POLL": "often", "REFRESHING_SMTP_URL": "ftp://mail.example.com"} {
+			_, _, err := runCLI(map[string]string{v: bad}, "config", "--db", "sqlite:"+missing)
+			if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), v) {
+				t.Errorf("%s=%s: err = %v", v, bad, err)
+			}
 		}
 	})
 }

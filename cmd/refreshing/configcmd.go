@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -99,6 +100,9 @@ type configReport struct {
 	Exists    bool          `json:"exists"`
 	Bootstrap []configEntry `json:"bootstrap"`
 	Settings  []configEntry `json:"settings"`
+	// Providers names the sign-in providers saved in the database
+	// (`refreshing providers list` shows them).
+	Providers []string `json:"savedProviders"`
 }
 
 func (a *app) configCmd() *cobra.Command {
@@ -132,6 +136,10 @@ source. Secrets are masked. The database is read, never created.`,
 					src += " (stored " + e.Stored + ": replaced at the next start of serve)"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, orUnset(e.Value), src)
+			}
+			if len(rep.Providers) > 0 {
+				fmt.Fprintln(tw)
+				fmt.Fprintf(tw, "SAVED SIGN-IN PROVIDERS\t%s\t(refreshing providers list)\n", strings.Join(rep.Providers, ", "))
 			}
 			return tw.Flush()
 		},
@@ -168,9 +176,14 @@ func (a *app) config(ctx context.Context, cmd *cobra.Command) (*configReport, er
 	if err := a.c.check(); err != nil {
 		return nil, err
 	}
+	mail, err := a.mailConfig()
+	if err != nil {
+		return nil, err
+	}
+	rep.Bootstrap = append(rep.Bootstrap, mail...)
 	stored := refreshing.DefaultSettings()
 	source := "default"
-	err := a.existing(ctx, a.c.db)
+	err = a.existing(ctx, a.c.db)
 	switch {
 	case errors.Is(err, errNoDatabase):
 		fmt.Fprintln(a.stderr, "the database does not exist yet: the runtime settings shown are the defaults and the environment's")
@@ -183,6 +196,15 @@ func (a *app) config(ctx context.Context, cmd *cobra.Command) (*configReport, er
 			return nil, fmt.Errorf("open storage: %w", err)
 		}
 		s, err := st.Settings(ctx)
+		if err == nil || errors.Is(err, refreshing.ErrNotFound) {
+			var ps []refreshing.SignInProvider
+			if ps, err = st.SignInProviders(ctx); err == nil {
+				for _, p := range ps {
+					rep.Providers = append(rep.Providers, p.Config.Name)
+				}
+				s, err = st.Settings(ctx)
+			}
+		}
 		st.Close()
 		switch {
 		case errors.Is(err, refreshing.ErrNotFound):
@@ -218,6 +240,36 @@ func (a *app) config(ctx context.Context, cmd *cobra.Command) (*configReport, er
 		rep.Settings = append(rep.Settings, e)
 	}
 	return rep, nil
+}
+
+// mailConfig is the mail server and sender of serve (mail.go), which only
+// variables set: REFRESHING_SMTP_URL (its password not shown),
+// REFRESHING_MAIL_FROM and the sender's pace, with the defaults in force
+// where they are unset. A value serve would refuse is refused here too.
+func (a *app) mailConfig() ([]configEntry, error) {
+	if _, err := mailerFromEnv(a.getenv); err != nil {
+		return nil, err
+	}
+	m, err := mailSenderFromEnv(a.getenv, "config", nil)
+	if err != nil {
+		return nil, err
+	}
+	m = m.WithDefaults()
+	var out []configEntry
+	for _, e := range []struct{ name, env, value string }{
+		{"smtp-url", "REFRESHING_SMTP_URL", redactURL(a.getenv("REFRESHING_SMTP_URL"))},
+		{"mail-from", "REFRESHING_MAIL_FROM", a.getenv("REFRESHING_MAIL_FROM")},
+		{"mail-poll", "REFRESHING_MAIL_POLL", m.Interval.String()},
+		{"mail-retry", "REFRESHING_MAIL_RETRY", m.Backoff.String()},
+		{"mail-max-attempts", "REFRESHING_MAIL_MAX_ATTEMPTS", strconv.Itoa(m.MaxAttempts)},
+	} {
+		src := "default"
+		if a.getenv(e.env) != "" {
+			src = "environment " + e.env
+		}
+		out = append(out, configEntry{Name: e.name, Value: e.value, Source: src, Env: e.env})
+	}
+	return out, nil
 }
 
 // orUnset shows an empty value as "(unset)", and a long one (a mail
