@@ -33,27 +33,7 @@ func TestOIDCBinary(t *testing.T) {
 
 	signIn := func(u mockoidc.User, state func(string) string) (int, map[string]any) {
 		t.Helper()
-		op.QueueUser(u)
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if state != nil && strings.HasSuffix(req.URL.Path, "/callback") {
-				q := req.URL.Query()
-				q.Set("state", state(q.Get("state")))
-				req.URL.RawQuery = q.Encode()
-			}
-			return nil
-		}}
-		res, err := c.Get(p.url + "/api/connect/corp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("%d %s", res.StatusCode, b)
-		}
-		return res.StatusCode, m
+		return connect(t, op, p.url, u, state)
 	}
 	ada := &mockoidc.MockUser{Subject: "ada-1", Email: "ada@corp.example", EmailVerified: true, PreferredUsername: "ada"}
 	code, first := signIn(ada, nil)
@@ -116,20 +96,7 @@ func TestOIDCProvidersAtRunTime(t *testing.T) {
 	}
 	signIn := func(u mockoidc.User) (int, map[string]any) {
 		t.Helper()
-		op.QueueUser(u)
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar, Timeout: 20 * time.Second}
-		res, err := c.Get(p.url + "/api/connect/corp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("%d %s", res.StatusCode, b)
-		}
-		return res.StatusCode, m
+		return connect(t, op, p.url, u, nil)
 	}
 	ada := &mockoidc.MockUser{Subject: "ada-1", Email: "ada@corp.example", EmailVerified: true, PreferredUsername: "ada"}
 
@@ -233,4 +200,33 @@ func runBinary(t *testing.T, env map[string]string, args ...string) (string, int
 		t.Fatal(err)
 	}
 	return out.String(), 0, errOut.String()
+}
+
+// connect signs u in through the provider corp of the server at base:
+// connect → provider (op) → callback, in a client with a cookie jar that
+// follows redirects, with the callback's state changed by state when not
+// nil. It returns the final answer's status and JSON.
+func connect(t *testing.T, op *mockoidc.MockOIDC, base string, u mockoidc.User, state func(string) string) (int, map[string]any) {
+	t.Helper()
+	op.QueueUser(u)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if state != nil && strings.HasSuffix(req.URL.Path, "/callback") {
+			q := req.URL.Query()
+			q.Set("state", state(q.Get("state")))
+			req.URL.RawQuery = q.Encode()
+		}
+		return nil
+	}}
+	res, err := c.Get(base + "/api/connect/corp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%d %s", res.StatusCode, b)
+	}
+	return res.StatusCode, m
 }
