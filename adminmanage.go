@@ -365,19 +365,21 @@ func (s *Service) Client(ctx context.Context, id string) (*Client, error) {
 	return c, err
 }
 
-// DeleteClient deletes an OAuth client: its secret stops working at once;
-// sessions issued to it can no longer be exchanged at /oauth/token.
+// DeleteClient deletes an OAuth client: its secret stops working at once,
+// and every session issued to it is revoked, so that its refresh tokens and
+// access tokens stop working too (RFC 7592 section 2.3).
 func (s *Service) DeleteClient(ctx context.Context, id string) error {
 	if err := checkClientID(id); err != nil {
 		return ErrNotFound
 	}
-	if err := s.store.DeleteClient(ctx, id); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return ErrNotFound
-		}
+	n, err := s.store.DeleteClient(ctx, id, s.clock())
+	if errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
 		return fmt.Errorf("delete client: %w", err)
 	}
-	s.audit(ctx, AuditEvent{Type: AuditClientDelete, Detail: "OAuth client " + id + " deleted"})
+	s.audit(ctx, AuditEvent{Type: AuditClientDelete, Detail: fmt.Sprintf("OAuth client %s deleted; %d session(s) of it revoked", id, n)})
 	return nil
 }
 

@@ -224,6 +224,12 @@ func (s invalidating) ImportUser(ctx context.Context, u *User) error {
 	return s.Store.ImportUser(ctx, u)
 }
 
+// DeleteClient implements Store and invalidates: it revokes the client's sessions.
+func (s invalidating) DeleteClient(ctx context.Context, id string, at time.Time) (int, error) {
+	defer s.cache.invalidate()
+	return s.Store.DeleteClient(ctx, id, at)
+}
+
 // RedeemCode implements Store and invalidates the authentication cache: it
 // changes a user and may revoke their sessions.
 func (s invalidating) RedeemCode(ctx context.Context, id string, u *User, revoke *Revocation) error {

@@ -211,6 +211,10 @@ var sessionEnding = map[string]func(ctx context.Context, st refreshing.Store, u 
 	"RevokeSession": func(ctx context.Context, st refreshing.Store, u *refreshing.User, now time.Time) error {
 		return st.RevokeSession(ctx, "s1", refreshing.ReasonLogout, now)
 	},
+	"DeleteClient": func(ctx context.Context, st refreshing.Store, u *refreshing.User, now time.Time) error {
+		_, err := st.DeleteClient(ctx, "cli", now)
+		return err
+	},
 	"RevokeSessions": func(ctx context.Context, st refreshing.Store, u *refreshing.User, now time.Time) error {
 		_, err := st.RevokeSessions(ctx, refreshing.Revocation{UserID: u.ID, Reason: refreshing.ReasonLogout, At: now})
 		return err
@@ -254,7 +258,6 @@ var keepsSessions = map[string]string{
 	"Roles": "reads", "SaveRole": "roles are cached apart", "DeleteRole": "roles are cached apart",
 	"AppendAudit": "the audit log", "ListAudit": "reads", "DeleteAuditBefore": "the audit log",
 	"CreateClient": "clients", "Client": "reads", "ListClients": "reads",
-	"DeleteClient":  "its sessions stay (only their exchange at /oauth/token ends, which reads the client)",
 	"SetClientDPoP": "its sessions stay; what a token request must carry is read with the client",
 	"AddIdentity":   "identities", "IdentityBySubject": "reads", "UserIdentities": "reads",
 	"SignInProviders": "reads", "SaveSignInProvider": "sign-in configuration", "DeleteSignInProvider": "sign-in configuration; identities stay",
@@ -328,7 +331,10 @@ func TestInvalidatingCoversStore(t *testing.T) {
 		if err := raw.CreateUser(t.Context(), u); err != nil {
 			t.Fatal(err)
 		}
-		if err := raw.CreateSession(t.Context(), &refreshing.Session{ID: "s1", UserID: u.ID, CreatedAt: now, LastActivity: now, TokenHash: []byte("s1")}, 0); err != nil {
+		if err := raw.CreateClient(t.Context(), &refreshing.Client{ID: "cli", CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.CreateSession(t.Context(), &refreshing.Session{ID: "s1", UserID: u.ID, ClientID: "cli", CreatedAt: now, LastActivity: now, TokenHash: []byte("s1")}, 0); err != nil {
 			t.Fatal(err)
 		}
 		if err := raw.PutCode(t.Context(), refreshing.AccountCode{ID: "c1", UserID: u.ID, Purpose: refreshing.CodeResetPassword, Hash: []byte("c1"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {

@@ -83,6 +83,7 @@ const (
 	ReasonSessionLimit   = "session_limit"   // evicted by the per-user session limit
 	ReasonReplaced       = "replaced"        // a new login from the same device id replaced it
 	ReasonAdmin          = "admin"           // an administrator revoked it
+	ReasonClientDeleted  = "client_deleted"  // its OAuth client was deleted
 	ReasonSignOutOthers  = "signed_out_elsewhere"
 )
 

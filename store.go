@@ -306,10 +306,12 @@ type Store interface {
 	Client(ctx context.Context, id string) (*Client, error)
 	// ListClients returns every OAuth client, in ID order (byte order).
 	ListClients(ctx context.Context) ([]Client, error)
-	// DeleteClient deletes the OAuth client with that id. Its sessions
-	// stay, but can no longer be exchanged through /oauth/token. ErrNotFound
-	// if absent.
-	DeleteClient(ctx context.Context, id string) error
+	// DeleteClient deletes the OAuth client with that id and, in the same
+	// transaction, revokes every session issued to it (Session.ClientID ==
+	// id) that is not revoked yet, with ReasonClientDeleted at at. It
+	// returns how many it revoked; ErrNotFound if there is no such client.
+	// It can end sessions or change a user (see Store).
+	DeleteClient(ctx context.Context, id string, at time.Time) (int, error)
 	// SetClientDPoP sets whether every token request of the OAuth client
 	// with that id must carry a DPoP proof (Client.RequireDPoP).
 	// ErrNotFound if absent.

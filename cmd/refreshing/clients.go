@@ -191,7 +191,7 @@ func (a *app) clientsDeleteCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "delete",
-		Short: "Delete an OAuth client: its secret stops working at once",
+		Short: "Delete an OAuth client: its secret stops working at once, and every session issued to it is revoked",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if id == "" {

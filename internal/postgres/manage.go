@@ -212,6 +212,21 @@ func (s *Store) SetClientDPoP(ctx context.Context, id string, require bool) erro
 }
 
 // DeleteClient implements refreshing.Store.
-func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	return s.execOne(ctx, "delete client", `DELETE FROM oauth_clients WHERE id = $1`, id)
+// The client's sessions are found by the partial index of migration 0018.
+func (s *Store) DeleteClient(ctx context.Context, id string, at time.Time) (int, error) {
+	var n int64
+	err := s.tx(ctx, "delete client", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM oauth_clients WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return refreshing.ErrNotFound
+		}
+		tag, err = tx.Exec(ctx, `UPDATE sessions SET revoked_at = $2, revoke_reason = $3
+			WHERE client_id = $1 AND client_id <> '' AND revoked_at IS NULL`, id, at, refreshing.ReasonClientDeleted)
+		n = tag.RowsAffected()
+		return err
+	})
+	return int(n), err
 }

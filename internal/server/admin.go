@@ -285,7 +285,7 @@ var notices = map[string]string{
 	"saved":     "Saved. The change applies now.",
 	"roledel":   "Deleted the role.",
 	// admin_manage.go
-	"clientdel":       "Deleted the OAuth client; its secret no longer works.",
+	"clientdel":       "Deleted the OAuth client; its secret no longer works, and its sessions were revoked.",
 	"clientdpop":      "Saved: the client's next token requests must carry a DPoP proof.",
 	"clientnodpop":    "Saved: the client's token requests may come without a DPoP proof.",
 	"admincreated":    "Created the administrator.",

@@ -219,6 +219,42 @@ func TestOAuthPasswordGrant(t *testing.T) {
 	})
 }
 
+// TestDeleteClientEndsItsSessions: deleting an OAuth client revokes every
+// session issued to it (RFC 7592 section 2.3), on both stores: its access
+// tokens stop working at once and its refresh tokens exchange nowhere, while
+// another client's session and an /api session go on.
+func TestDeleteClientEndsItsSessions(t *testing.T) {
+	stores(t, func(t *testing.T, su setup) {
+		e := start(t, su)
+		a := e.register("ada")
+		e.client(refreshing.ClientSpec{ID: "app", Grants: []string{refreshing.GrantPassword}})
+		e.client(refreshing.ClientSpec{ID: "other", Grants: []string{refreshing.GrantPassword}})
+		doomed := e.token(passwordForm("app", "ada", a.password)).wantTokens(t)
+		kept := e.token(passwordForm("other", "ada", a.password)).wantTokens(t)
+		if got := e.me(doomed.access); got != http.StatusOK {
+			t.Fatalf("before the delete: %d", got)
+		}
+		if err := e.svc.DeleteClient(t.Context(), "app"); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.me(doomed.access); got != http.StatusUnauthorized {
+			t.Errorf("the deleted client's access token: %d, want 401", got)
+		}
+		e.token(refreshForm("app", doomed.refresh)).wantOAuthError(t, http.StatusUnauthorized, "invalid_client")
+		e.token(refreshForm("other", doomed.refresh)).wantOAuthError(t, http.StatusBadRequest, "invalid_grant")
+		if r := e.do(request{method: http.MethodPost, path: "/api/auth/token", body: map[string]any{"token": doomed.refresh}}); r.status != http.StatusUnauthorized && r.status != http.StatusBadRequest {
+			t.Errorf("the deleted client's refresh token at /api/auth/token: %d, want a refusal", r.status)
+		}
+		if got := e.me(kept.access); got != http.StatusOK {
+			t.Errorf("another client's access token: %d, want 200", got)
+		}
+		e.token(refreshForm("other", kept.refresh)).wantTokens(t)
+		if got := e.me(a.jwt); got != http.StatusOK {
+			t.Errorf("the /api session's access token: %d, want 200", got)
+		}
+	})
+}
+
 func TestOAuthRefreshGrant(t *testing.T) {
 	grace := 10 * time.Second
 	t.Run("RotatesWithGraceAndReuseDetection", func(t *testing.T) {

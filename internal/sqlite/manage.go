@@ -325,16 +325,23 @@ func (s *Store) SetClientDPoP(ctx context.Context, id string, require bool) erro
 }
 
 // DeleteClient implements refreshing.Store.
-func (s *Store) DeleteClient(ctx context.Context, id string) error {
+// The client's sessions are found by the partial index of migration 0018.
+func (s *Store) DeleteClient(ctx context.Context, id string, at time.Time) (int, error) {
+	var n int64
 	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM oauth_clients WHERE id = ?`, id)
 		if err != nil {
 			return classify(err)
 		}
-		return oneRow(res)
+		if err := oneRow(res); err != nil {
+			return err
+		}
+		n, err = affected(tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+			WHERE client_id = ? AND client_id <> '' AND revoked_at IS NULL`, micros(at), refreshing.ReasonClientDeleted, id))
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: delete client %q: %w", id, err)
+		return 0, fmt.Errorf("sqlite: delete client %q: %w", id, err)
 	}
-	return nil
+	return int(n), nil
 }

@@ -424,8 +424,32 @@ func testDeleteClient(t *testing.T, open func(t *testing.T) refreshing.Store) {
 				t.Fatal(err)
 			}
 		}
-		if err := st.DeleteClient(t.Context(), "a"); err != nil {
+		// a's sessions (one already revoked), b's and one of the /api.
+		u := createUser(t, st, "alice")
+		sessions := map[string]string{"a1": "a", "a2": "a", "a3": "a", "b1": "b", "api": ""}
+		for id, client := range sessions {
+			s := newSession(u.ID, id, at(time.Second))
+			s.ClientID = client
+			createSession(t, st, s)
+		}
+		if err := st.RevokeSession(t.Context(), "a3", refreshing.ReasonLogout, at(time.Minute)); err != nil {
 			t.Fatal(err)
+		}
+		n, err := st.DeleteClient(t.Context(), "a", at(time.Hour))
+		if err != nil || n != 2 {
+			t.Fatalf("DeleteClient = %d, %v; want 2 sessions revoked", n, err)
+		}
+		for id, want := range map[string]struct {
+			reason string
+			at     time.Time
+		}{
+			"a1": {refreshing.ReasonClientDeleted, at(time.Hour)}, "a2": {refreshing.ReasonClientDeleted, at(time.Hour)},
+			"a3": {refreshing.ReasonLogout, at(time.Minute)}, "b1": {}, "api": {},
+		} {
+			s := getSession(t, st, id)
+			if s.RevokeReason != want.reason || !s.RevokedAt.Equal(want.at) {
+				t.Errorf("session %s after deleting client a: revoked %v (%q), want %v (%q)", id, s.RevokedAt, s.RevokeReason, want.at, want.reason)
+			}
 		}
 		if _, err := st.Client(t.Context(), "a"); !errors.Is(err, refreshing.ErrNotFound) {
 			t.Errorf("Client(deleted) = %v, want ErrNotFound", err)
@@ -436,7 +460,7 @@ func testDeleteClient(t *testing.T, open func(t *testing.T) refreshing.Store) {
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		st := open(t)
-		if err := st.DeleteClient(t.Context(), "nope"); !errors.Is(err, refreshing.ErrNotFound) {
+		if _, err := st.DeleteClient(t.Context(), "nope", at(0)); !errors.Is(err, refreshing.ErrNotFound) {
 			t.Fatalf("DeleteClient(unknown) = %v, want ErrNotFound", err)
 		}
 	})
