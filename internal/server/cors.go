@@ -33,9 +33,10 @@ const (
 	corsHeaders = "Authorization, Content-Type, x-strapi-refresh-cookie, DPoP"
 	// corsExposed are the response headers a page may read besides the
 	// CORS-safelisted ones: when to retry after a 429, why a bearer token
-	// was refused, the id that matches an answer with the logs, and the
-	// DPoP nonce to put in the next proof (RFC 9449 section 8).
-	corsExposed = "Retry-After, WWW-Authenticate, X-Request-Id, DPoP-Nonce"
+	// was refused, the id that matches an answer with the logs, the DPoP
+	// nonce to put in the next proof (RFC 9449 section 8), and the server's
+	// time, by which a client with a clock far off dates its proofs.
+	corsExposed = "Retry-After, WWW-Authenticate, X-Request-Id, DPoP-Nonce, Date"
 	// corsMaxAge is how long (seconds) a browser may remember a preflight;
 	// Chromium caps it at 7200, Firefox at 86400.
 	corsMaxAge = "600"

@@ -1,4 +1,4 @@
-import { type DPoPKey, DPoPKeys, Nonces, createProof, wantsNonce } from "./dpop.js";
+import { type DPoPKey, DPoPKeys, Nonces, ServerClock, createProof, refusedProof, wantsNonce } from "./dpop.js";
 import { RefreshingError, errorFromResponse, signedOutError } from "./errors.js";
 import { expiryOf } from "./jwt.js";
 import { type RefreshLock, LockTimeoutError, leaseLock, noLock, randomId, webLocks } from "./lock.js";
@@ -190,6 +190,8 @@ class Client implements RefreshingClient {
   /** DPoP mode: the key, the servers' nonces, and the OAuth client. */
   private readonly dpop: DPoPKeys | undefined;
   private readonly nonces = new Nonces();
+  /** The server's time, for the iat of DPoP proofs (dpop.ts). */
+  private readonly clock = new ServerClock();
   private readonly clientId: string | undefined;
 
   constructor(o: ClientOptions) {
@@ -426,14 +428,29 @@ class Client implements RefreshingClient {
   private async tokenRequest(form: Record<string, string>, key: DPoPKey, what: string): Promise<Response> {
     const url = `${this.base}/oauth/token`;
     const body = new URLSearchParams({ ...form, client_id: this.clientId! }).toString();
-    for (let retried = false; ; retried = true) {
+    // At most one more attempt for a nonce and one for the clock.
+    let nonceRetried = false;
+    let clockRetried = false;
+    for (;;) {
       const sent = this.nonces.get(url, true);
-      const headers = { "Content-Type": "application/x-www-form-urlencoded", DPoP: await createProof(key, "POST", url, { nonce: sent }) };
+      const sentAt = Date.now();
+      const headers = { "Content-Type": "application/x-www-form-urlencoded", DPoP: await createProof(key, "POST", url, { nonce: sent, now: this.clock.now() }) };
       const res = await this.request("/oauth/token", { method: "POST", headers, body }, what);
       const nonce = this.nonces.keep(url, res, true);
-      if (retried || res.status !== 400 || !nonce || nonce === sent) return res;
+      const skewed = this.clock.observe(res, sentAt);
+      if (res.status !== 400) return res;
       const err = (await res.clone().json().catch(() => ({}))) as { error?: unknown };
-      if (err.error !== "use_dpop_nonce") return res;
+      // Once more, with the nonce the server asked for, or in its time when
+      // the proof was refused and its clock turned out to differ from ours.
+      if (err.error === "use_dpop_nonce" && nonce && nonce !== sent && !nonceRetried) {
+        nonceRetried = true;
+        continue;
+      }
+      if (err.error === "invalid_dpop_proof" && skewed && !clockRetried) {
+        clockRetried = true;
+        continue;
+      }
+      return res;
     }
   }
 
@@ -630,14 +647,29 @@ class Client implements RefreshingClient {
     }
     if (!this.dpop) throw new RefreshingError("fetch: the tokens are DPoP-bound and this client has no dpop option", { kind: "rejected" });
     const key = await this.dpop.forRecord(rec.jkt);
-    for (let retried = false; ; retried = true) {
+    let nonceRetried = false;
+    let clockRetried = false;
+    for (;;) {
       const req = template.clone();
       const sent = this.nonces.get(req.url);
+      const sentAt = Date.now();
       req.headers.set("Authorization", `DPoP ${rec.accessToken}`);
-      req.headers.set("DPoP", await createProof(key, req.method, req.url, { nonce: sent, accessToken: rec.accessToken }));
+      req.headers.set("DPoP", await createProof(key, req.method, req.url, { nonce: sent, accessToken: rec.accessToken, now: this.clock.now() }));
       const res = await this.fetchImpl(req);
       const nonce = this.nonces.keep(req.url, res);
-      if (retried || res.status !== 401 || !nonce || nonce === sent || !wantsNonce(res)) return res;
+      // A resource server of another origin may not expose its Date: then
+      // only the token endpoint's answers set the clock.
+      const skewed = this.clock.observe(res, sentAt);
+      if (res.status !== 401) return res;
+      if (nonce && nonce !== sent && wantsNonce(res) && !nonceRetried) {
+        nonceRetried = true;
+        continue;
+      }
+      if (skewed && refusedProof(res) && !clockRetried) {
+        clockRetried = true;
+        continue;
+      }
+      return res;
     }
   }
 

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { base64Url, createProof, describeKey, DPoPKeys, generateKeyPair } from "./dpop.js";
+import { base64Url, createProof, describeKey, DPoPKeys, generateKeyPair, ServerClock } from "./dpop.js";
 import { createClient, memoryStorage, RefreshingError } from "./index.js";
 
 interface Checked {
@@ -236,4 +236,19 @@ describe("the client's DPoP mode", () => {
     assert.equal(signedOut, 1);
     auth.close();
   });
+});
+
+test("ServerClock follows the server's Date beyond 3 s, and ignores what a Date's second and a round trip blur", () => {
+  const c = new ServerClock();
+  const at = (offsetMs: number) => new Response(null, { headers: { Date: new Date(Date.now() + offsetMs).toUTCString() } });
+  const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1600, `${what}: ${a} is not near ${b}`);
+  assert.equal(c.observe(at(1500), Date.now()), false, "1.5 s apart: no change");
+  near(c.now(), Date.now(), "within 3 s");
+  assert.equal(c.observe(at(-120_000), Date.now()), true, "two minutes behind");
+  near(c.now(), Date.now() - 120_000, "after two minutes behind");
+  assert.equal(c.observe(at(-120_000), Date.now()), false, "the same offset again");
+  assert.equal(c.observe(new Response(null), Date.now()), false, "no Date");
+  near(c.now(), Date.now() - 120_000, "a missing Date changes nothing");
+  assert.equal(c.observe(at(0), Date.now()), true, "back in step");
+  near(c.now(), Date.now(), "back in step");
 });

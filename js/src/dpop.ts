@@ -74,13 +74,13 @@ export async function hashToken(accessToken: string): Promise<string> {
  * server's nonce when it gave one, and the hash of the access token sent
  * with the request (section 7.1).
  */
-export async function createProof(key: DPoPKey, htm: string, url: string, opts: { nonce?: string; accessToken?: string } = {}): Promise<string> {
+export async function createProof(key: DPoPKey, htm: string, url: string, opts: { nonce?: string; accessToken?: string; now?: number } = {}): Promise<string> {
   const u = new URL(url);
   u.search = "";
   u.hash = "";
   u.username = "";
   u.password = "";
-  const claims: Record<string, string | number> = { jti: randomId(), htm: htm.toUpperCase(), htu: u.href, iat: Math.floor(Date.now() / 1000) };
+  const claims: Record<string, string | number> = { jti: randomId(), htm: htm.toUpperCase(), htu: u.href, iat: Math.floor((opts.now ?? Date.now()) / 1000) };
   if (opts.nonce) claims.nonce = opts.nonce;
   if (opts.accessToken) claims.ath = await hashToken(opts.accessToken);
   const input = `${base64Url(utf8(JSON.stringify({ typ: "dpop+jwt", alg: "ES256", jwk: key.jwk })))}.${base64Url(utf8(JSON.stringify(claims)))}`;
@@ -257,8 +257,47 @@ export class Nonces {
   }
 }
 
+/**
+ * ServerClock learns how far this device's clock is from the server's, from
+ * the Date header of the server's answers, so that a proof's iat is in the
+ * server's time. Refreshing accepts an iat from 60 s before its own time to
+ * 5 s after it: on a device whose clock is a few seconds fast every proof
+ * would be refused, and the user could not sign in. Offsets under 3 s are
+ * ignored (Date has a resolution of a second, and the round trip blurs it).
+ */
+export class ServerClock {
+  private offset = 0;
+
+  /** now is the server's time as this device reckons it, in ms. */
+  now(): number {
+    return Date.now() + this.offset;
+  }
+
+  /**
+   * observe reads the Date of res, an answer to a request sent at sentAt
+   * (local ms), and reports whether the offset changed by a second or more.
+   */
+  observe(res: Response, sentAt: number): boolean {
+    const date = Date.parse(res.headers.get("Date") ?? "");
+    if (!Number.isFinite(date)) return false; // absent, or not exposed to this page (CORS)
+    // The server's time when it answered is in [date, date + 1 s); ours was
+    // between sending and now.
+    const measured = date + 500 - (sentAt + Date.now()) / 2;
+    const next = Math.abs(measured) < 3000 ? 0 : measured;
+    if (Math.abs(next - this.offset) < 1000) return false;
+    this.offset = next;
+    return true;
+  }
+}
+
 /** wantsNonce reports whether a resource server's 401 asks for its nonce (RFC 9449 section 9). */
 export function wantsNonce(res: Response): boolean {
   const h = res.headers.get("WWW-Authenticate") ?? "";
   return /(^|,)\s*DPoP\b[^]*use_dpop_nonce/i.test(h);
+}
+
+/** refusedProof reports whether a resource server's 401 refuses the DPoP proof itself (a clock far off, say). */
+export function refusedProof(res: Response): boolean {
+  const h = res.headers.get("WWW-Authenticate") ?? "";
+  return /(^|,)\s*DPoP\b[^]*invalid_dpop_proof/i.test(h);
 }

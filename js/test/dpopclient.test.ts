@@ -25,6 +25,28 @@ describe("the client's DPoP mode against the real server", { skip }, () => {
     await srv?.stop();
   });
 
+  for (const [what, skewMs] of [
+    ["ten minutes fast", 10 * 60_000],
+    ["ten minutes slow", -10 * 60_000],
+  ] as const) {
+    test(`a device clock ${what}: the proofs are dated in the server's time, and everything works`, async () => {
+      const realNow = Date.now;
+      Date.now = () => realNow() + skewMs;
+      try {
+        const auth = createClient({ baseUrl: srv.url, dpop: true, clientId: "spa" });
+        const name = `skew${skewMs > 0 ? "fast" : "slow"}`;
+        const { user } = await auth.register({ username: name, email: `${name}@example.com`, password });
+        assert.equal(user.username, name);
+        assert.equal((await auth.fetch(`${srv.url}/api/users/me`)).status, 200);
+        assert.equal((await auth.sessions()).length, 1);
+        await auth.logout();
+        assert.equal(await auth.isSignedIn(), false);
+      } finally {
+        Date.now = realNow;
+      }
+    });
+  }
+
   test("register, calls, refreshes and logout, all bound to one key", async () => {
     const storage = memoryStorage();
     const auth = createClient({ baseUrl: srv.url, dpop: true, clientId: "spa", storage, storageKey: "k" });
