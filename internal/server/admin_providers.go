@@ -23,38 +23,30 @@ type providersData struct {
 
 // providers serves GET /admin/providers[?edit=name].
 func (a *adminUI) providers(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth) {
-	d := &providersData{}
-	if name := r.URL.Query().Get("edit"); name != "" {
-		if d.Form, d.Editing = a.savedProvider(r, name); !d.Editing {
-			a.renderProviders(w, r, auth, http.StatusNotFound, "No saved sign-in provider is called "+name+".", d)
-			return
-		}
-	}
-	a.renderProviders(w, r, auth, http.StatusOK, "", d)
+	a.renderProviders(w, r, auth, http.StatusOK, "", &providersData{}, r.URL.Query().Get("edit"))
 }
 
-// savedProvider returns the saved provider name, redacted.
-func (a *adminUI) savedProvider(r *http.Request, name string) (refreshing.ConfiguredProvider, bool) {
-	ps, err := a.s.svc.SignInProviders(r.Context())
-	if err != nil {
-		return refreshing.ConfiguredProvider{}, false
-	}
-	for _, p := range ps {
-		if p.Name == name && p.Source == refreshing.ProviderFromSettings {
-			return p.Redacted(), true
-		}
-	}
-	return refreshing.ConfiguredProvider{}, false
-}
-
-func (a *adminUI) renderProviders(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth, status int, errMsg string, d *providersData) {
+// renderProviders shows the screen with d's form, or with the form of the
+// saved provider edit (404 if there is none).
+func (a *adminUI) renderProviders(w http.ResponseWriter, r *http.Request, auth *refreshing.AdminAuth, status int, errMsg string, d *providersData, edit string) {
 	ps, err := a.s.svc.SignInProviders(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	for _, p := range ps {
-		d.Providers = append(d.Providers, p.Redacted())
+		p = p.Redacted()
+		d.Providers = append(d.Providers, p)
+		switch {
+		case p.Source != refreshing.ProviderFromSettings:
+		case edit != "" && p.Name == edit:
+			d.Form, d.Editing = p, true
+		case d.Editing && p.Name == d.Form.Name:
+			d.Form.SecretSet = p.SecretSet // a refused edit, shown again as typed
+		}
+	}
+	if edit != "" && !d.Editing {
+		status, errMsg = http.StatusNotFound, "No saved sign-in provider is called "+edit+"."
 	}
 	if d.Form.Type == "" {
 		d.Form.Type = refreshing.ProviderOIDC
@@ -76,7 +68,7 @@ func (a *adminUI) saveProvider(w http.ResponseWriter, r *http.Request, auth *ref
 			// The form as typed, without the secret.
 			c.ClientSecret = ""
 			a.renderProviders(w, r, auth, status, "Not saved: "+msg, &providersData{
-				Form: refreshing.ConfiguredProvider{ProviderConfig: c}, Editing: f.Get("editing") == "yes"})
+				Form: refreshing.ConfiguredProvider{ProviderConfig: c}, Editing: f.Get("editing") == "yes"}, "")
 		})
 		return
 	}
@@ -114,7 +106,7 @@ func (a *adminUI) deleteProvider(w http.ResponseWriter, r *http.Request, auth *r
 	}
 	if err != nil {
 		a.refused(w, r, err, func(status int, msg string) {
-			a.renderProviders(w, r, auth, status, msg, &providersData{})
+			a.renderProviders(w, r, auth, status, msg, &providersData{}, "")
 		})
 		return
 	}
