@@ -146,6 +146,15 @@ func TestOIDCProvidersAtRunTime(t *testing.T) {
 		t.Fatalf("saved again: %d %v, want user %v", code, again, first["user"])
 	}
 
+	// An issuer that cannot be read is saved, with a warning.
+	if out, code, errOut := runBinary(t, env, "providers", "set", "--name", "down", "--issuer", "http://127.0.0.1:1/nothing", "--client-id", "c"); code != 0 || !strings.Contains(errOut, "warning: saved, but the issuer's discovery document cannot be read") || !strings.Contains(out, "saved sign-in provider down") {
+		t.Fatalf("a provider that cannot be reached: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, code, errOut := runBinary(t, env, append(set, "--client-secret-file", secretFile)...); code != 0 || strings.Contains(errOut, "warning") {
+		t.Fatalf("saving a reachable provider: exit %d: %s", code, errOut)
+	}
+	cli("providers", "delete", "--name", "down")
+
 	// Refused values change nothing, and say which flag is wrong.
 	for name, args := range map[string][]string{
 		"BadName":         {"providers", "set", "--name", "Corp", "--issuer", op.Issuer(), "--client-id", "x"},

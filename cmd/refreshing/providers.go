@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/refreshing/refreshing"
+	"github.com/refreshing/refreshing/internal/idp"
 	"github.com/spf13/cobra"
 )
 
@@ -122,6 +124,13 @@ every instance sharing the database.
 					return usagef("providers set: --%s: %s", providerFlags[fe.Field], fe.Message)
 				} else if err != nil {
 					return err
+				}
+				// Read the issuer's discovery document now, as the first
+				// sign-in would: a wrong or unreachable issuer is said at once.
+				check, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+				defer cancel()
+				if err := idp.NewRegistry(idp.Options{}).Provider(p.ProviderConfig).Check(check); err != nil {
+					fmt.Fprintf(a.stderr, "warning: saved, but the issuer's discovery document cannot be read, so sign-in through %s fails until it can: %v\n", p.Name, err)
 				}
 				if asJSON {
 					return writeJSON(a.stdout, p.Redacted())

@@ -113,6 +113,18 @@ func (p *Provider) oauth2(op *oidc.Provider, callback string) *oauth2.Config {
 		Endpoint: op.Endpoint(), RedirectURL: callback, Scopes: p.cfg.Scopes}
 }
 
+// Check reads an OpenID Connect provider's discovery document now, as its
+// first sign-in would (and keeps it for that sign-in), so that whoever just
+// saved the provider hears at once when its issuer cannot be reached or is
+// wrong. GitHub has no discovery: nil.
+func (p *Provider) Check(ctx context.Context) error {
+	if p.cfg.Type == refreshing.ProviderGitHub {
+		return nil
+	}
+	_, err := p.discover(ctx)
+	return err
+}
+
 // AuthCodeURL returns the provider's authorization URL for one sign-in:
 // state and nonce as given, and the S256 challenge of verifier.
 func (p *Provider) AuthCodeURL(ctx context.Context, callback, state, nonce, verifier string) (string, error) {

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/refreshing/refreshing"
 )
@@ -63,7 +65,8 @@ func (a *adminUI) saveProvider(w http.ResponseWriter, r *http.Request, auth *ref
 		return
 	}
 	c := providerFromForm(f)
-	if _, err := a.s.svc.SaveSignInProvider(r.Context(), c); err != nil {
+	p, err := a.s.svc.SaveSignInProvider(r.Context(), c)
+	if err != nil {
 		a.refused(w, r, err, func(status int, msg string) {
 			// The form as typed, without the secret.
 			c.ClientSecret = ""
@@ -72,7 +75,21 @@ func (a *adminUI) saveProvider(w http.ResponseWriter, r *http.Request, auth *ref
 		})
 		return
 	}
-	back(w, r, "/admin/providers", "providersaved", 0)
+	back(w, r, "/admin/providers", a.checkProvider(r, p.ProviderConfig), 0)
+}
+
+// checkProvider reads a just-saved provider's discovery document, so that
+// the administrator hears at once if its issuer is wrong or down, and
+// returns the notice to show.
+func (a *adminUI) checkProvider(r *http.Request, c refreshing.ProviderConfig) string {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if err := a.s.providers.Provider(c).Check(ctx); err != nil {
+		a.s.log.WarnContext(ctx, "sign-in provider saved, but its discovery document cannot be read",
+			"request_id", requestIDFrom(r.Context()), "provider", c.Name, "err", err)
+		return "providerunreachable"
+	}
+	return "providersaved"
 }
 
 // providerFromForm reads the form's fields: scopes separated by spaces,

@@ -603,13 +603,25 @@ func TestProviderAdminScreen(t *testing.T) {
 			t.Fatalf("sign-in through the added provider: %d %s", r.status, r.body)
 		}
 
+		// A provider whose issuer cannot be read is saved, and the notice says so.
+		down := httptest.NewServer(http.NotFoundHandler())
+		down.Close()
+		r = a.post("/admin/providers", url.Values{"name": {"down"}, "issuer": {down.URL}, "clientId": {"c"}}, nil)
+		if r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "ok=providerunreachable") {
+			t.Fatalf("a provider that cannot be reached: %d %s", r.status, r.header.Get("Location"))
+		}
+		a.get(r.header.Get("Location")).wantPage(t, http.StatusOK, "discovery document could not be read", ">down<")
+		if err := e.svc.DeleteSignInProvider(t.Context(), "down"); err != nil {
+			t.Fatal(err)
+		}
+
 		edit := a.get("/admin/providers?edit=corp")
 		edit.wantPage(t, http.StatusOK, "Edit corp", `value="`+op.ClientID+`"`, "A secret is set; leave this blank to keep it.")
 		noSecret(edit)
 		a.get("/admin/providers?edit=fromenv").wantPage(t, http.StatusNotFound, "No saved sign-in provider is called fromenv.")
 		changed := url.Values{"editing": {"yes"}, "name": {"corp"}, "type": {"oidc"}, "issuer": {op.Issuer()}, "clientId": {op.ClientID},
 			"clientSecret": {""}, "scopes": {"openid email"}, "redirectWith": {"code"}, "linkByEmail": {"on"}}
-		if r := a.post("/admin/providers", changed, nil); r.status != http.StatusSeeOther {
+		if r := a.post("/admin/providers", changed, nil); r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "ok=providersaved") {
 			t.Fatalf("edit: %d %s", r.status, r.body)
 		}
 		if c := stored(); c.ClientSecret != op.ClientSecret || c.RedirectWith != "code" || !c.LinkByEmail || len(c.Scopes) != 2 || len(c.RedirectURLs) != 0 {
