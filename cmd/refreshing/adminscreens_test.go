@@ -109,7 +109,7 @@ func TestAdminScreensInBrowser(t *testing.T) {
 	}
 	p.open("/admin/providers")
 	p.do("a provider", chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "corp"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=issuer]`), "https://id.example.com/realms/a-rather-long-realm-name"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=issuer]`), "http://127.0.0.1:9/realms/a-rather-long-realm-name-nobody-listens-at"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=clientId]`), "refreshing-web"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=clientSecret]`), "provider-secret-in-browser"),
 		chromedp.SendKeys(chromedp.CSS(`textarea[name=redirectUrls]`), "https://app.example.com/signed-in\nhttps://app.example.com/other-page"))
