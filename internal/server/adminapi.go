@@ -900,7 +900,8 @@ func (s *server) apiProvider(w http.ResponseWriter, r *http.Request, _ *refreshi
 
 // apiSaveProvider serves PUT /admin/api/providers/{name}: the whole
 // configuration, as in REFRESHING_OIDC_PROVIDERS; a missing or empty
-// clientSecret keeps the saved one.
+// clientSecret keeps the saved one. The answer carries a warning when the
+// issuer's discovery document cannot be read.
 func (s *server) apiSaveProvider(w http.ResponseWriter, r *http.Request, _ *refreshing.Admin) {
 	var c refreshing.ProviderConfig
 	if err := decodeStrict(w, r, &c, providerViewMembers...); err != nil {
@@ -918,7 +919,14 @@ func (s *server) apiSaveProvider(w http.ResponseWriter, r *http.Request, _ *refr
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, dataJSON{p.Redacted()})
+	out := struct {
+		Data    refreshing.ConfiguredProvider `json:"data"`
+		Warning string                        `json:"warning,omitempty"`
+	}{Data: p.Redacted()}
+	if s.checkProvider(r, p.ProviderConfig) != nil {
+		out.Warning = "saved, but the issuer's discovery document cannot be read (the log says why): sign-in through this provider fails until it can"
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // apiDeleteProvider serves DELETE /admin/api/providers/{name}.

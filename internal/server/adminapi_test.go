@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2-proxy/mockoidc"
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/pgtest"
 	"github.com/refreshing/refreshing/internal/postgres"
@@ -404,10 +405,14 @@ func exerciseProvidersAPI(t *testing.T, c *apiClient, svc *refreshing.Service, a
 			t.Fatalf("%s answers the client secret: %s", what, b)
 		}
 	}
-	code, p := c.call(http.MethodPut, "/admin/api/providers/corp", map[string]any{"issuer": "https://id.example/realms/main",
+	// Nobody listens at the issuer: saved, with a warning.
+	code, p := c.call(http.MethodPut, "/admin/api/providers/corp", map[string]any{"issuer": "http://127.0.0.1:9/realms/main",
 		"clientId": "refreshing", "clientSecret": secret, "redirectUrls": []string{"https://app.example/signed-in"}}, true, auth)
 	if code != http.StatusOK || data(p)["clientSecretSet"] != true || data(p)["source"] != "settings" || data(p)["type"] != "oidc" {
 		t.Fatalf("save provider: %d %v", code, p)
+	}
+	if w, _ := p["warning"].(string); !strings.Contains(w, "discovery document cannot be read") {
+		t.Fatalf("save of an issuer nobody answers: warning %q", p["warning"])
 	}
 	noSecret("PUT", p)
 	code, all := c.call(http.MethodGet, "/admin/api/providers", nil, true, auth)
@@ -429,20 +434,20 @@ func exerciseProvidersAPI(t *testing.T, c *apiClient, svc *refreshing.Service, a
 	}
 	before := stored()
 	for name, body := range map[string]any{
-		"Misspelt":     map[string]any{"issuer": "https://id.example", "clientId": "x", "clientSecrte": "typo"},
-		"OtherName":    map[string]any{"name": "other", "issuer": "https://id.example", "clientId": "x"},
-		"BadIssuer":    map[string]any{"issuer": "ftp://id.example", "clientId": "x"},
-		"NoClientID":   map[string]any{"issuer": "https://id.example"},
-		"BadRedirect":  map[string]any{"issuer": "https://id.example", "clientId": "x", "redirectUrls": []string{"/relative"}},
-		"UnknownType":  map[string]any{"type": "saml", "issuer": "https://id.example", "clientId": "x"},
+		"Misspelt":     map[string]any{"issuer": "http://127.0.0.1:9", "clientId": "x", "clientSecrte": "typo"},
+		"OtherName":    map[string]any{"name": "other", "issuer": "http://127.0.0.1:9", "clientId": "x"},
+		"BadIssuer":    map[string]any{"issuer": "ftp://127.0.0.1:9", "clientId": "x"},
+		"NoClientID":   map[string]any{"issuer": "http://127.0.0.1:9"},
+		"BadRedirect":  map[string]any{"issuer": "http://127.0.0.1:9", "clientId": "x", "redirectUrls": []string{"/relative"}},
+		"UnknownType":  map[string]any{"type": "saml", "issuer": "http://127.0.0.1:9", "clientId": "x"},
 		"NotAnObject":  `["corp"]`,
-		"WrongTypeMem": map[string]any{"issuer": "https://id.example", "clientId": 7},
+		"WrongTypeMem": map[string]any{"issuer": "http://127.0.0.1:9", "clientId": 7},
 	} {
 		if code, _ := c.call(http.MethodPut, "/admin/api/providers/corp", body, false, auth); code != http.StatusBadRequest {
 			t.Errorf("%s: status %d, want 400", name, code)
 		}
 	}
-	if code, _ := c.call(http.MethodPut, "/admin/api/providers/Bad%20Name", map[string]any{"issuer": "https://id.example", "clientId": "x"}, false, auth); code != http.StatusBadRequest {
+	if code, _ := c.call(http.MethodPut, "/admin/api/providers/Bad%20Name", map[string]any{"issuer": "http://127.0.0.1:9", "clientId": "x"}, false, auth); code != http.StatusBadRequest {
 		t.Errorf("a bad name in the path: %d, want 400", code)
 	}
 	if after := stored(); !reflect.DeepEqual(after, before) {
@@ -457,10 +462,23 @@ func exerciseProvidersAPI(t *testing.T, c *apiClient, svc *refreshing.Service, a
 			t.Errorf("%s: %d, want 404", what, code)
 		}
 	}
+	// An issuer that answers: no warning.
+	op, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Shutdown() })
+	code, p = c.call(http.MethodPut, "/admin/api/providers/live", map[string]any{"issuer": op.Issuer(), "clientId": op.ClientID}, true, auth)
+	if code != http.StatusOK || p["warning"] != nil {
+		t.Fatalf("save of a provider that answers: %d %v", code, p)
+	}
+	if code, _ := c.call(http.MethodDelete, "/admin/api/providers/live", nil, true, auth); code != http.StatusNoContent {
+		t.Fatalf("delete live: %d", code)
+	}
 	svc.FlushAudit(ctx)
 	code, audit := c.call(http.MethodGet, "/admin/api/audit?type=provider.save&from=2000-01-01", nil, true, auth)
-	if code != http.StatusOK || len(list(audit)) != 2 {
-		t.Fatalf("provider.save events: %d %v, want 2", code, audit)
+	if code != http.StatusOK || len(list(audit)) != 3 {
+		t.Fatalf("provider.save events: %d %v, want 3", code, audit)
 	}
 	noSecret("the audit log", audit)
 }

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/refreshing/refreshing"
 	"github.com/refreshing/refreshing/internal/idp"
@@ -44,6 +46,20 @@ func (s *server) callbackURL(r *http.Request, p *idp.Provider) string {
 		scheme = "http"
 	}
 	return scheme + "://" + r.Host + callbackPath(p.Config().Name)
+}
+
+// checkProvider reads a just-saved provider's discovery document (at most
+// 5 s), so that whoever saved it hears at once if its issuer is wrong or
+// down; the failure is logged, and returned for the answer to say.
+func (s *server) checkProvider(r *http.Request, c refreshing.ProviderConfig) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	err := s.providers.Provider(c).Check(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "sign-in provider saved, but its discovery document cannot be read",
+			"request_id", requestIDFrom(r.Context()), "provider", c.Name, "err", err)
+	}
+	return err
 }
 
 // handleConnect serves GET /api/connect/{provider}[?redirect=URL].
