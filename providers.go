@@ -241,10 +241,10 @@ func (p ConfiguredProvider) Redacted() ConfiguredProvider {
 	return p
 }
 
-// SignInProviders returns every configured provider by name: the
-// environment's, then for the names it does not use the stored ones, and
-// the stored ones it overrides, marked Overridden. Secrets included: see
-// Redacted. The Store is read at every call, so that a change made on one
+// SignInProviders returns every configured provider in name order, the
+// environment's and the stored ones; a stored one whose name the
+// environment also configures comes right after it, marked Overridden.
+// Secrets included: see Redacted. The Store is read at every call, so that a change made on one
 // instance applies on every other at once.
 func (s *Service) SignInProviders(ctx context.Context) ([]ConfiguredProvider, error) {
 	stored, err := s.store.SignInProviders(ctx)
